@@ -1,0 +1,482 @@
+//! Compressed sparse row matrix of `f32`, the in-memory form of every expression matrix.
+
+use rayon::prelude::*;
+
+/// Why a set of CSR arrays could not form a matrix.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CsrError {
+    /// `indptr` does not have `nrows + 1` entries.
+    #[error("indptr has {got} entries, expected nrows + 1 = {expected}")]
+    IndptrLength { got: usize, expected: usize },
+    /// `indptr` does not start at 0, decreases, or does not end at `nnz`.
+    #[error("indptr is not a valid row pointer (must start at 0, never decrease and end at nnz = {nnz}); first problem at row {row}")]
+    IndptrInvalid { row: usize, nnz: usize },
+    /// `indices` and `data` differ in length.
+    #[error("indices has {indices} entries but data has {data}")]
+    LengthMismatch { indices: usize, data: usize },
+    /// A column index is outside `0..ncols`.
+    #[error("column index {index} in row {row} is out of range for {ncols} columns")]
+    IndexOutOfRange {
+        row: usize,
+        index: u64,
+        ncols: usize,
+    },
+    /// A dense buffer does not have `nrows * ncols` values.
+    #[error("dense buffer has {got} values, expected {nrows} x {ncols}")]
+    DenseLength {
+        got: usize,
+        nrows: usize,
+        ncols: usize,
+    },
+}
+
+/// A canonical CSR matrix: rows are cells, columns are genes; within each row the column
+/// indices are strictly increasing (sorted, no duplicates). Explicit zeros are kept as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Csr {
+    nrows: usize,
+    ncols: usize,
+    indptr: Vec<u64>,
+    indices: Vec<u32>,
+    data: Vec<f32>,
+}
+
+impl Csr {
+    /// Builds a matrix from raw CSR arrays, validating them and making them canonical
+    /// (indices sorted within rows, duplicate entries summed), as scipy's `sum_duplicates` does.
+    pub fn from_parts(
+        nrows: usize,
+        ncols: usize,
+        indptr: Vec<u64>,
+        indices: Vec<u32>,
+        data: Vec<f32>,
+    ) -> Result<Self, CsrError> {
+        if indptr.len() != nrows + 1 {
+            return Err(CsrError::IndptrLength {
+                got: indptr.len(),
+                expected: nrows + 1,
+            });
+        }
+        if indices.len() != data.len() {
+            return Err(CsrError::LengthMismatch {
+                indices: indices.len(),
+                data: data.len(),
+            });
+        }
+        let nnz = data.len();
+        if indptr[0] != 0 {
+            return Err(CsrError::IndptrInvalid { row: 0, nnz });
+        }
+        for r in 0..nrows {
+            if indptr[r + 1] < indptr[r] || indptr[r + 1] as usize > nnz {
+                return Err(CsrError::IndptrInvalid { row: r, nnz });
+            }
+        }
+        if indptr[nrows] as usize != nnz {
+            return Err(CsrError::IndptrInvalid { row: nrows, nnz });
+        }
+        let mut m = Csr {
+            nrows,
+            ncols,
+            indptr,
+            indices,
+            data,
+        };
+        m.check_indices()?;
+        m.canonicalize();
+        Ok(m)
+    }
+
+    /// An all-zero matrix.
+    pub fn zeros(nrows: usize, ncols: usize) -> Self {
+        Csr {
+            nrows,
+            ncols,
+            indptr: vec![0; nrows + 1],
+            indices: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+
+    /// Builds a matrix from a row-major dense buffer, keeping only the non-zero values.
+    pub fn from_dense(nrows: usize, ncols: usize, values: &[f32]) -> Result<Self, CsrError> {
+        if values.len() != nrows * ncols {
+            return Err(CsrError::DenseLength {
+                got: values.len(),
+                nrows,
+                ncols,
+            });
+        }
+        let mut indptr = Vec::with_capacity(nrows + 1);
+        let mut indices = Vec::new();
+        let mut data = Vec::new();
+        indptr.push(0u64);
+        for r in 0..nrows {
+            for (c, &v) in values[r * ncols..(r + 1) * ncols].iter().enumerate() {
+                if v != 0.0 {
+                    indices.push(c as u32);
+                    data.push(v);
+                }
+            }
+            indptr.push(data.len() as u64);
+        }
+        Ok(Csr {
+            nrows,
+            ncols,
+            indptr,
+            indices,
+            data,
+        })
+    }
+
+    /// Builds the CSR form of a matrix given in CSC arrays (`indptr` over columns, `indices` = rows).
+    pub fn from_csc_parts(
+        nrows: usize,
+        ncols: usize,
+        indptr: Vec<u64>,
+        indices: Vec<u32>,
+        data: Vec<f32>,
+    ) -> Result<Self, CsrError> {
+        // A CSC matrix is the CSR form of the transpose: validate it as such, then transpose.
+        let t = Csr::from_parts(ncols, nrows, indptr, indices, data)?;
+        Ok(t.transpose())
+    }
+
+    fn check_indices(&self) -> Result<(), CsrError> {
+        let ncols = self.ncols as u64;
+        for r in 0..self.nrows {
+            let (s, e) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
+            if let Some(&bad) = self.indices[s..e].iter().find(|&&c| c as u64 >= ncols) {
+                return Err(CsrError::IndexOutOfRange {
+                    row: r,
+                    index: bad as u64,
+                    ncols: self.ncols,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sorts indices within rows and sums duplicates (in parallel over rows).
+    fn canonicalize(&mut self) {
+        let nrows = self.nrows;
+        let needs_work = (0..nrows).into_par_iter().any(|r| {
+            let (s, e) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
+            self.indices[s..e].windows(2).any(|w| w[0] >= w[1])
+        });
+        if !needs_work {
+            return;
+        }
+        // Sort every row in place (parallel over disjoint row slices).
+        {
+            let mut idx_rows = split_rows_mut(&mut self.indices, &self.indptr);
+            let mut dat_rows = split_rows_mut(&mut self.data, &self.indptr);
+            idx_rows
+                .par_iter_mut()
+                .zip(dat_rows.par_iter_mut())
+                .for_each(|(idx, dat)| {
+                    if idx.windows(2).all(|w| w[0] < w[1]) {
+                        return;
+                    }
+                    let mut pairs: Vec<(u32, f32)> =
+                        idx.iter().copied().zip(dat.iter().copied()).collect();
+                    pairs.sort_by_key(|p| p.0);
+                    for (k, (c, v)) in pairs.into_iter().enumerate() {
+                        idx[k] = c;
+                        dat[k] = v;
+                    }
+                });
+        }
+        let has_dups = (0..nrows).into_par_iter().any(|r| {
+            let (s, e) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
+            self.indices[s..e].windows(2).any(|w| w[0] == w[1])
+        });
+        if !has_dups {
+            return;
+        }
+        // Sum duplicates, compacting in place (sequential: rare in practice).
+        let mut write = 0usize;
+        let mut new_indptr = Vec::with_capacity(nrows + 1);
+        new_indptr.push(0u64);
+        for r in 0..nrows {
+            let (s, e) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
+            let row_start = write;
+            for k in s..e {
+                let c = self.indices[k];
+                let v = self.data[k];
+                if write > row_start && self.indices[write - 1] == c {
+                    self.data[write - 1] += v;
+                } else {
+                    self.indices[write] = c;
+                    self.data[write] = v;
+                    write += 1;
+                }
+            }
+            new_indptr.push(write as u64);
+        }
+        self.indices.truncate(write);
+        self.data.truncate(write);
+        self.indptr = new_indptr;
+    }
+
+    /// Number of rows (cells).
+    pub fn nrows(&self) -> usize {
+        self.nrows
+    }
+    /// Number of columns (genes).
+    pub fn ncols(&self) -> usize {
+        self.ncols
+    }
+    /// Number of stored entries.
+    pub fn nnz(&self) -> usize {
+        self.data.len()
+    }
+    /// Row pointer, `nrows + 1` entries.
+    pub fn indptr(&self) -> &[u64] {
+        &self.indptr
+    }
+    /// Column index of every stored entry.
+    pub fn indices(&self) -> &[u32] {
+        &self.indices
+    }
+    /// Value of every stored entry.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+    /// Mutable values (the sparsity pattern stays fixed).
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+    /// Column indices and values of row `r`.
+    pub fn row(&self, r: usize) -> (&[u32], &[f32]) {
+        let (s, e) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
+        (&self.indices[s..e], &self.data[s..e])
+    }
+    /// Decomposes the matrix into `(nrows, ncols, indptr, indices, data)`.
+    pub fn into_parts(self) -> (usize, usize, Vec<u64>, Vec<u32>, Vec<f32>) {
+        (self.nrows, self.ncols, self.indptr, self.indices, self.data)
+    }
+
+    /// Sum of all values, accumulated in `f64`.
+    pub fn sum(&self) -> f64 {
+        self.data.par_iter().map(|&v| v as f64).sum()
+    }
+
+    /// The transposed matrix (also canonical).
+    pub fn transpose(&self) -> Csr {
+        let mut counts = vec![0u64; self.ncols + 1];
+        for &c in &self.indices {
+            counts[c as usize + 1] += 1;
+        }
+        for i in 0..self.ncols {
+            counts[i + 1] += counts[i];
+        }
+        let indptr = counts.clone();
+        let mut next = counts;
+        let mut indices = vec![0u32; self.nnz()];
+        let mut data = vec![0f32; self.nnz()];
+        for r in 0..self.nrows {
+            let (idx, val) = self.row(r);
+            for (&c, &v) in idx.iter().zip(val) {
+                let p = next[c as usize] as usize;
+                indices[p] = r as u32;
+                data[p] = v;
+                next[c as usize] += 1;
+            }
+        }
+        Csr {
+            nrows: self.ncols,
+            ncols: self.nrows,
+            indptr,
+            indices,
+            data,
+        }
+    }
+
+    /// A new matrix holding the given rows, in the given order.
+    pub fn select_rows(&self, rows: &[usize]) -> Csr {
+        let mut indptr = Vec::with_capacity(rows.len() + 1);
+        indptr.push(0u64);
+        let mut total = 0u64;
+        for &r in rows {
+            total += self.indptr[r + 1] - self.indptr[r];
+            indptr.push(total);
+        }
+        let mut indices = Vec::with_capacity(total as usize);
+        let mut data = Vec::with_capacity(total as usize);
+        for &r in rows {
+            let (i, d) = self.row(r);
+            indices.extend_from_slice(i);
+            data.extend_from_slice(d);
+        }
+        Csr {
+            nrows: rows.len(),
+            ncols: self.ncols,
+            indptr,
+            indices,
+            data,
+        }
+    }
+
+    /// A new matrix holding the given columns, renumbered in the given order.
+    /// Each column may appear at most once; columns not listed are dropped.
+    pub fn select_cols(&self, cols: &[usize]) -> Csr {
+        let mut map = vec![u32::MAX; self.ncols];
+        for (new, &old) in cols.iter().enumerate() {
+            map[old] = new as u32;
+        }
+        let sorted = cols.windows(2).all(|w| w[0] < w[1]);
+        let rows: Vec<(Vec<u32>, Vec<f32>)> = (0..self.nrows)
+            .into_par_iter()
+            .map(|r| {
+                let (idx, val) = self.row(r);
+                let mut pairs: Vec<(u32, f32)> = idx
+                    .iter()
+                    .zip(val)
+                    .filter_map(|(&c, &v)| {
+                        let m = map[c as usize];
+                        (m != u32::MAX).then_some((m, v))
+                    })
+                    .collect();
+                if !sorted {
+                    pairs.sort_by_key(|p| p.0);
+                }
+                pairs.into_iter().unzip()
+            })
+            .collect();
+        let mut indptr = Vec::with_capacity(self.nrows + 1);
+        indptr.push(0u64);
+        let mut indices = Vec::new();
+        let mut data = Vec::new();
+        for (i, d) in rows {
+            indices.extend(i);
+            data.extend(d);
+            indptr.push(indices.len() as u64);
+        }
+        Csr {
+            nrows: self.nrows,
+            ncols: cols.len(),
+            indptr,
+            indices,
+            data,
+        }
+    }
+
+    /// Row-major dense copy of the matrix.
+    pub fn to_dense(&self) -> Vec<f32> {
+        let mut out = vec![0f32; self.nrows * self.ncols];
+        for r in 0..self.nrows {
+            let (idx, val) = self.row(r);
+            for (&c, &v) in idx.iter().zip(val) {
+                out[r * self.ncols + c as usize] = v;
+            }
+        }
+        out
+    }
+
+    /// Stacks matrices with the same number of columns on top of each other.
+    pub fn vstack(parts: &[&Csr]) -> Result<Csr, CsrError> {
+        let ncols = parts.first().map(|p| p.ncols).unwrap_or(0);
+        let mut indptr = vec![0u64];
+        let mut indices = Vec::new();
+        let mut data = Vec::new();
+        let mut nrows = 0;
+        for p in parts {
+            if p.ncols != ncols {
+                return Err(CsrError::DenseLength {
+                    got: p.ncols,
+                    nrows: p.nrows,
+                    ncols,
+                });
+            }
+            let base = indices.len() as u64;
+            indptr.extend(p.indptr[1..].iter().map(|&x| x + base));
+            indices.extend_from_slice(&p.indices);
+            data.extend_from_slice(&p.data);
+            nrows += p.nrows;
+        }
+        Ok(Csr {
+            nrows,
+            ncols,
+            indptr,
+            indices,
+            data,
+        })
+    }
+}
+
+/// Splits `buf` into one mutable slice per row according to `indptr`.
+fn split_rows_mut<'a, T>(mut buf: &'a mut [T], indptr: &[u64]) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(indptr.len().saturating_sub(1));
+    for w in indptr.windows(2) {
+        let len = (w[1] - w[0]) as usize;
+        let (head, tail) = std::mem::take(&mut buf).split_at_mut(len);
+        out.push(head);
+        buf = tail;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonicalizes_unsorted_rows_and_sums_duplicates() {
+        // Row 0: (2, 1.0), (0, 2.0), (2, 3.0) -> (0, 2.0), (2, 4.0); row 1 empty; row 2: (1, 5.0)
+        let m = Csr::from_parts(
+            3,
+            3,
+            vec![0, 3, 3, 4],
+            vec![2, 0, 2, 1],
+            vec![1.0, 2.0, 3.0, 5.0],
+        )
+        .unwrap();
+        assert_eq!(m.indptr(), &[0, 2, 2, 3]);
+        assert_eq!(m.indices(), &[0, 2, 1]);
+        assert_eq!(m.data(), &[2.0, 4.0, 5.0]);
+        assert_eq!(
+            m.to_dense(),
+            vec![2.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 5.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn rejects_bad_parts() {
+        assert!(matches!(
+            Csr::from_parts(2, 2, vec![0, 1], vec![0], vec![1.0]),
+            Err(CsrError::IndptrLength { .. })
+        ));
+        assert!(matches!(
+            Csr::from_parts(1, 2, vec![0, 1], vec![5], vec![1.0]),
+            Err(CsrError::IndexOutOfRange {
+                row: 0,
+                index: 5,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Csr::from_parts(2, 2, vec![0, 2, 1], vec![0, 1], vec![1.0, 1.0]),
+            Err(CsrError::IndptrInvalid { .. })
+        ));
+    }
+
+    #[test]
+    fn csc_transpose_and_selection_agree_with_dense() {
+        // Dense 2x3: [[1,0,2],[0,3,0]] given as CSC.
+        let m = Csr::from_csc_parts(2, 3, vec![0, 1, 2, 3], vec![0, 1, 0], vec![1.0, 3.0, 2.0])
+            .unwrap();
+        assert_eq!(m.to_dense(), vec![1.0, 0.0, 2.0, 0.0, 3.0, 0.0]);
+        assert_eq!(m.transpose().to_dense(), vec![1.0, 0.0, 0.0, 3.0, 2.0, 0.0]);
+        assert_eq!(
+            m.select_rows(&[1, 0]).to_dense(),
+            vec![0.0, 3.0, 0.0, 1.0, 0.0, 2.0]
+        );
+        assert_eq!(m.select_cols(&[2, 0]).to_dense(), vec![2.0, 1.0, 0.0, 0.0]);
+        let d = Csr::from_dense(2, 3, &[1.0, 0.0, 2.0, 0.0, 3.0, 0.0]).unwrap();
+        assert_eq!(d, m);
+        let s = Csr::vstack(&[&m, &d]).unwrap();
+        assert_eq!(s.nrows(), 4);
+        assert_eq!(s.sum(), 12.0);
+    }
+}

@@ -1,0 +1,383 @@
+//! Reading expression matrices (`X`, `layers/*`) in the `csr_matrix`, `csc_matrix` and dense
+//! `array` encodings into canonical [`Csr`].
+
+use super::H5adReader;
+use crate::error::{H5Context, IoError};
+use crate::h5util::{attr_ints, attr_string, encoding_type, kind_of, Kind};
+use crate::Csr;
+use hdf5::{Dataset, Group, LocationType};
+use std::ops::Range;
+
+/// How a matrix is stored on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatrixEncoding {
+    /// `csr_matrix` group.
+    Csr,
+    /// `csc_matrix` group.
+    Csc,
+    /// Dense 2-D `array` dataset.
+    Dense,
+}
+
+impl std::fmt::Display for MatrixEncoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MatrixEncoding::Csr => "csr_matrix",
+            MatrixEncoding::Csc => "csc_matrix",
+            MatrixEncoding::Dense => "dense array",
+        })
+    }
+}
+
+/// What a matrix looks like on disk, without reading its values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixInfo {
+    /// Storage encoding.
+    pub encoding: MatrixEncoding,
+    /// Rows × columns.
+    pub shape: (usize, usize),
+    /// Stored entries (sparse) or `rows * cols` (dense).
+    pub stored: usize,
+    /// Element type on disk, e.g. `float64`.
+    pub dtype: String,
+    /// Compression filter of the values, e.g. `gzip`, or `none`.
+    pub compression: String,
+}
+
+pub(super) enum Node {
+    Sparse {
+        group: Group,
+        encoding: MatrixEncoding,
+        shape: (usize, usize),
+    },
+    Dense(Dataset),
+}
+
+impl H5adReader {
+    pub(super) fn matrix_node(&self, key: &str) -> Result<Node, IoError> {
+        let path = self.path_str();
+        if !self.file.link_exists(key) {
+            return Err(IoError::format(path, key, "not found in the file"));
+        }
+        match self.file.loc_type_by_name(key).at(path, key)? {
+            LocationType::Group => {
+                let group = self.file.group(key).at(path, key)?;
+                let enc = encoding_type(&group).at(path, key)?;
+                let encoding = match enc.as_deref() {
+                    Some("csr_matrix") => MatrixEncoding::Csr,
+                    Some("csc_matrix") => MatrixEncoding::Csc,
+                    Some(other) => {
+                        return Err(IoError::format(
+                            path,
+                            key,
+                            format!("encoding '{other}' is not a matrix; expected csr_matrix, csc_matrix or a dense array"),
+                        ))
+                    }
+                    None => {
+                        if attr_string(&group, "h5sparse_format").at(path, key)?.is_some() {
+                            return Err(IoError::Legacy {
+                                path: path.into(),
+                                evidence: format!("{key} carries 'h5sparse_format' instead of 'encoding-type'"),
+                            });
+                        }
+                        return Err(IoError::format(path, key, "group has no 'encoding-type' attribute; expected csr_matrix or csc_matrix"));
+                    }
+                };
+                let shape = attr_ints(&group, "shape")
+                    .at(path, key)?
+                    .unwrap_or_default();
+                if shape.len() != 2 || shape.iter().any(|&s| s < 0) {
+                    return Err(IoError::format(
+                        path,
+                        key,
+                        "missing or invalid 'shape' attribute; expected two non-negative integers",
+                    ));
+                }
+                Ok(Node::Sparse {
+                    group,
+                    encoding,
+                    shape: (shape[0] as usize, shape[1] as usize),
+                })
+            }
+            LocationType::Dataset => {
+                let ds = self.file.dataset(key).at(path, key)?;
+                let nd = ds.ndim();
+                if nd != 2 {
+                    return Err(IoError::format(
+                        path,
+                        key,
+                        format!("dense matrix has {nd} dimensions, expected 2"),
+                    ));
+                }
+                Ok(Node::Dense(ds))
+            }
+            _ => Err(IoError::format(path, key, "neither a group nor a dataset")),
+        }
+    }
+
+    /// Describes the matrix at `key` (`X` or `layers/NAME`) without reading its values.
+    pub fn matrix_info(&self, key: &str) -> Result<MatrixInfo, IoError> {
+        let path = self.path_str();
+        match self.matrix_node(key)? {
+            Node::Sparse {
+                group,
+                encoding,
+                shape,
+            } => {
+                let data = sub_dataset(path, key, &group, "data")?;
+                Ok(MatrixInfo {
+                    encoding,
+                    shape,
+                    stored: data.size(),
+                    dtype: kind_of(&data).at(path, key)?.name(),
+                    compression: compression_name(&data),
+                })
+            }
+            Node::Dense(ds) => {
+                let s = ds.shape();
+                Ok(MatrixInfo {
+                    encoding: MatrixEncoding::Dense,
+                    shape: (s[0], s[1]),
+                    stored: s[0] * s[1],
+                    dtype: kind_of(&ds).at(path, key)?.name(),
+                    compression: compression_name(&ds),
+                })
+            }
+        }
+    }
+
+    /// Reads the whole matrix at `key` (`X` or `layers/NAME`) as canonical `f32` CSR.
+    pub fn read_matrix(&self, key: &str) -> Result<Csr, IoError> {
+        let path = self.path_str();
+        match self.matrix_node(key)? {
+            Node::Sparse {
+                group,
+                encoding,
+                shape,
+            } => {
+                let (major, minor) = match encoding {
+                    MatrixEncoding::Csr => shape,
+                    _ => (shape.1, shape.0),
+                };
+                let indptr = read_indptr(path, key, &group, major)?;
+                let nnz = *indptr.last().unwrap_or(&0) as usize;
+                let data = read_values(path, key, &group, 0..nnz)?;
+                let indices = read_indices(path, key, &group, 0..nnz)?;
+                let built = match encoding {
+                    MatrixEncoding::Csr => Csr::from_parts(shape.0, shape.1, indptr, indices, data),
+                    _ => Csr::from_csc_parts(shape.0, shape.1, indptr, indices, data),
+                };
+                let _ = minor;
+                built.map_err(|e| IoError::format(path, key, e.to_string()))
+            }
+            Node::Dense(ds) => {
+                check_numeric(path, key, &ds)?;
+                let s = ds.shape();
+                let v = ds.read_raw::<f32>().at(path, key)?;
+                Csr::from_dense(s[0], s[1], &v)
+                    .map_err(|e| IoError::format(path, key, e.to_string()))
+            }
+        }
+    }
+
+    /// Reads rows `rows` of the matrix at `key`; CSR and dense matrices read only those rows.
+    pub fn read_matrix_rows(&self, key: &str, rows: Range<usize>) -> Result<Csr, IoError> {
+        let path = self.path_str();
+        match self.matrix_node(key)? {
+            Node::Sparse {
+                group,
+                encoding: MatrixEncoding::Csr,
+                shape,
+            } => {
+                if rows.end > shape.0 || rows.start > rows.end {
+                    return Err(IoError::format(
+                        path,
+                        key,
+                        format!("row range {rows:?} is outside 0..{}", shape.0),
+                    ));
+                }
+                let indptr = read_indptr(path, key, &group, shape.0)?;
+                let (s, e) = (indptr[rows.start] as usize, indptr[rows.end] as usize);
+                let data = read_values(path, key, &group, s..e)?;
+                let indices = read_indices(path, key, &group, s..e)?;
+                let local: Vec<u64> = indptr[rows.start..=rows.end]
+                    .iter()
+                    .map(|&p| p - s as u64)
+                    .collect();
+                Csr::from_parts(rows.len(), shape.1, local, indices, data)
+                    .map_err(|e| IoError::format(path, key, e.to_string()))
+            }
+            Node::Dense(ds) => {
+                check_numeric(path, key, &ds)?;
+                let s = ds.shape();
+                if rows.end > s[0] || rows.start > rows.end {
+                    return Err(IoError::format(
+                        path,
+                        key,
+                        format!("row range {rows:?} is outside 0..{}", s[0]),
+                    ));
+                }
+                let v = ds
+                    .read_slice_2d::<f32, _>((rows.clone(), ..))
+                    .at(path, key)?;
+                let v: Vec<f32> = v.iter().copied().collect();
+                Csr::from_dense(rows.len(), s[1], &v)
+                    .map_err(|e| IoError::format(path, key, e.to_string()))
+            }
+            Node::Sparse { .. } => {
+                let all = self.read_matrix(key)?;
+                if rows.end > all.nrows() || rows.start > rows.end {
+                    return Err(IoError::format(
+                        path,
+                        key,
+                        format!("row range {rows:?} is outside 0..{}", all.nrows()),
+                    ));
+                }
+                Ok(all.select_rows(&rows.collect::<Vec<_>>()))
+            }
+        }
+    }
+}
+
+fn sub_dataset(path: &str, key: &str, group: &Group, name: &str) -> Result<Dataset, IoError> {
+    let full = format!("{key}/{name}");
+    if !group.link_exists(name) {
+        return Err(IoError::format(
+            path,
+            &full,
+            "missing; a sparse matrix needs data, indices and indptr",
+        ));
+    }
+    group.dataset(name).at(path, &full)
+}
+
+fn check_numeric(path: &str, key: &str, ds: &Dataset) -> Result<(), IoError> {
+    let k = kind_of(ds).at(path, key)?;
+    if !k.is_numeric() {
+        return Err(IoError::format(
+            path,
+            key,
+            format!("values have type {}, expected numbers", k.name()),
+        ));
+    }
+    Ok(())
+}
+
+fn read_indptr(path: &str, key: &str, group: &Group, major: usize) -> Result<Vec<u64>, IoError> {
+    let ds = sub_dataset(path, key, group, "indptr")?;
+    let full = format!("{key}/indptr");
+    if !matches!(kind_of(&ds).at(path, &full)?, Kind::Int(_) | Kind::UInt(_)) {
+        return Err(IoError::format(path, &full, "expected integers"));
+    }
+    let v = ds.read_raw::<i64>().at(path, &full)?;
+    if v.len() != major + 1 {
+        return Err(IoError::format(
+            path,
+            &full,
+            format!(
+                "has {} entries, expected {} (from the shape attribute)",
+                v.len(),
+                major + 1
+            ),
+        ));
+    }
+    if let Some(i) = v.iter().position(|&p| p < 0) {
+        return Err(IoError::format(
+            path,
+            &full,
+            format!("negative entry at position {i}"),
+        ));
+    }
+    Ok(v.into_iter().map(|p| p as u64).collect())
+}
+
+fn read_values(
+    path: &str,
+    key: &str,
+    group: &Group,
+    range: Range<usize>,
+) -> Result<Vec<f32>, IoError> {
+    let ds = sub_dataset(path, key, group, "data")?;
+    let full = format!("{key}/data");
+    check_numeric(path, &full, &ds)?;
+    check_len(path, &full, &ds, range.end)?;
+    if range.start == 0 && range.end == ds.size() {
+        ds.read_raw::<f32>().at(path, &full)
+    } else {
+        Ok(ds.read_slice_1d::<f32, _>(range).at(path, &full)?.to_vec())
+    }
+}
+
+fn read_indices(
+    path: &str,
+    key: &str,
+    group: &Group,
+    range: Range<usize>,
+) -> Result<Vec<u32>, IoError> {
+    let ds = sub_dataset(path, key, group, "indices")?;
+    let full = format!("{key}/indices");
+    check_len(path, &full, &ds, range.end)?;
+    let whole = range.start == 0 && range.end == ds.size();
+    match kind_of(&ds).at(path, &full)? {
+        // Negative int32 values become huge u32 values and fail the column range check later.
+        Kind::Int(4) | Kind::UInt(4) => {
+            let v: Vec<i32> = if whole {
+                ds.read_raw::<i32>().at(path, &full)?
+            } else {
+                ds.read_slice_1d::<i32, _>(range).at(path, &full)?.to_vec()
+            };
+            Ok(v.into_iter().map(|x| x as u32).collect())
+        }
+        Kind::Int(_) | Kind::UInt(_) => {
+            let v: Vec<i64> = if whole {
+                ds.read_raw::<i64>().at(path, &full)?
+            } else {
+                ds.read_slice_1d::<i64, _>(range).at(path, &full)?.to_vec()
+            };
+            v.into_iter()
+                .map(|x| {
+                    u32::try_from(x).map_err(|_| {
+                        IoError::format(
+                            path,
+                            &full,
+                            format!("index {x} is outside the supported range 0..2^32"),
+                        )
+                    })
+                })
+                .collect()
+        }
+        k => Err(IoError::format(
+            path,
+            &full,
+            format!("has type {}, expected integers", k.name()),
+        )),
+    }
+}
+
+fn check_len(path: &str, key: &str, ds: &Dataset, need: usize) -> Result<(), IoError> {
+    if ds.size() < need {
+        return Err(IoError::format(
+            path,
+            key,
+            format!("has {} entries, but indptr needs {need}", ds.size()),
+        ));
+    }
+    Ok(())
+}
+
+fn compression_name(ds: &Dataset) -> String {
+    let names: Vec<String> = ds
+        .filters()
+        .iter()
+        .map(|f| match f {
+            hdf5::filters::Filter::Deflate(l) => format!("gzip({l})"),
+            hdf5::filters::Filter::Shuffle => "shuffle".into(),
+            other => format!("{other:?}").to_lowercase(),
+        })
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join("+")
+    }
+}
