@@ -1,1 +1,61 @@
-fn main() {}
+//! The `perturbench` command: wiring of the perturbench libraries behind one CLI.
+
+mod commands;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// PerturBench in Rust: benchmark models that predict single-cell perturbation responses.
+#[derive(Parser, Debug)]
+#[command(name = "perturbench", version, about, propagate_version = true)]
+struct Cli {
+    /// No progress bars or tables on the terminal (errors are still printed).
+    #[arg(long, global = true)]
+    quiet: bool,
+    /// Number of worker threads (default: all cores).
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Describe an .h5ad file: shape, encodings, obs columns and the perturbation design.
+    Inspect(commands::inspect::Args),
+    /// Measure perturbench on standard workloads (see bench/ for the side-by-side scripts).
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
+}
+
+/// Settings every command receives.
+#[derive(Debug, Clone, Copy)]
+pub struct Global {
+    /// Suppress progress bars and tables.
+    pub quiet: bool,
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            anyhow::bail!("--threads must be at least 1");
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| anyhow::anyhow!("cannot start {n} threads: {e}"))?;
+    }
+    let g = Global { quiet: cli.quiet };
+    match cli.command {
+        Command::Inspect(a) => commands::inspect::run(a, g),
+        Command::Bench(b) => commands::bench::run(b, g),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

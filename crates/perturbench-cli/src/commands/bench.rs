@@ -1,0 +1,55 @@
+//! `perturbench bench`: timed workloads for the side-by-side benchmark scripts in bench/.
+
+use crate::Global;
+use perturbench_io::{H5adReader, ReadOptions};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Benchmarks.
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Read a whole .h5ad (X, layers, obs, var, obsm, uns) and report time and peak memory.
+    Read {
+        /// The file to read.
+        file: PathBuf,
+        /// Number of timed reads (the best is reported too).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+    },
+}
+
+/// Peak resident memory of this process in MiB (Linux `VmHWM`), if known.
+pub fn peak_rss_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Runs the command.
+pub fn run(b: BenchCommand, _g: Global) -> anyhow::Result<()> {
+    match b {
+        BenchCommand::Read { file, repeat } => {
+            let mut times = Vec::new();
+            let mut shape = (0, 0, 0);
+            for _ in 0..repeat.max(1) {
+                let t = Instant::now();
+                let ad = H5adReader::open(&file)?.read(&ReadOptions::default())?;
+                times.push(t.elapsed().as_secs_f64());
+                shape = (ad.n_obs(), ad.n_vars(), ad.x.nnz());
+            }
+            let best = times.iter().cloned().fold(f64::INFINITY, f64::min);
+            println!(
+                "read {}: {} x {} ({} nnz); seconds: {}; best {:.3}; peak RSS {:.0} MiB",
+                file.display(),
+                shape.0,
+                shape.1,
+                shape.2,
+                times.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(" "),
+                best,
+                peak_rss_mib().unwrap_or(f64::NAN)
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! The experimental design of a dataset: each cell's perturbation and covariate combination,
+//! parsed once per category from obs (integer work afterwards, never string work per cell).
+
+use crate::perturbation::{parse_perturbation, ParseError};
+use crate::{DataError, PerturbationSet, PerturbationSpec, Vocabulary};
+use perturbench_io::{Column, Frame, MISSING_CODE};
+use std::collections::HashMap;
+
+/// Per-cell perturbations and covariates of a dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Design {
+    /// Distinct perturbation strings as written in obs (categories of the perturbation column).
+    pub conditions: Vec<String>,
+    /// Per condition: its names in written order (empty for the control).
+    pub condition_names: Vec<Vec<String>>,
+    /// Per condition: index into `perturbations` (`A+B` and `B+A` share one).
+    pub condition_set: Vec<u32>,
+    /// Per cell: index into `conditions`.
+    pub cell_condition: Vec<u32>,
+    /// Distinct perturbation sets, in order of first appearance over cells.
+    pub perturbations: Vec<PerturbationSet>,
+    /// Covariate keys, in spec order.
+    pub covariate_keys: Vec<String>,
+    /// Distinct covariate combinations (one value per key), in order of first appearance.
+    pub covariates: Vec<Vec<String>>,
+    /// Per cell: index into `covariates` (all 0, one empty combination, without covariate keys).
+    pub cell_covariate: Vec<u32>,
+    /// Index of the control in `perturbations`, when any cell is a control.
+    pub control: Option<u32>,
+}
+
+/// Codes per row and category strings of a column that is categorical or plain strings.
+fn codes_and_categories(col: &Column) -> Option<(Vec<u32>, Vec<String>)> {
+    match col {
+        Column::Categorical { codes, categories, .. } => Some((codes.clone(), categories.clone())),
+        Column::Str(v) => match Column::categorical_from_strings(v) {
+            Column::Categorical { codes, categories, .. } => Some((codes, categories)),
+            _ => None,
+        },
+        Column::NullableStr { values, mask } => {
+            let mut cats = Vocabulary::new();
+            let codes = values
+                .iter()
+                .zip(mask)
+                .map(|(v, &m)| if m { MISSING_CODE } else { cats.insert(v) })
+                .collect();
+            Some((codes, cats.names().to_vec()))
+        }
+        other => {
+            // Numbers and booleans are grouped by their text form.
+            let text: Vec<Option<String>> = (0..other.len()).map(|i| other.value_string(i)).collect();
+            let mut cats = Vocabulary::new();
+            let codes = text.iter().map(|t| t.as_deref().map_or(MISSING_CODE, |s| cats.insert(s))).collect();
+            Some((codes, cats.names().to_vec()))
+        }
+    }
+}
+
+fn column<'a>(obs: &'a Frame, key: &str, role: &'static str, source: &str) -> Result<&'a Column, DataError> {
+    obs.column(key).ok_or_else(|| DataError::MissingKey {
+        source_name: source.to_string(),
+        key: key.to_string(),
+        role,
+        available: obs.column_names().join(", "),
+    })
+}
+
+impl Design {
+    /// Parses the design from obs with `spec`; `source` names the file in errors.
+    /// Fails when a key is missing, a value is missing, a perturbation has an empty component,
+    /// or no cell is a control.
+    pub fn from_obs(obs: &Frame, spec: &PerturbationSpec, source: &str) -> Result<Design, DataError> {
+        spec.validate()?;
+        let missing = |key: &str, row: usize| DataError::MissingValue {
+            source_name: source.to_string(),
+            key: key.to_string(),
+            row,
+            cell: obs.index.get(row).cloned().unwrap_or_default(),
+        };
+        let pcol = column(obs, &spec.key, "perturbation key", source)?;
+        let (codes, categories) = codes_and_categories(pcol).unwrap_or_default();
+        if let Some(row) = codes.iter().position(|&c| c == MISSING_CODE) {
+            return Err(missing(&spec.key, row));
+        }
+        // Conditions that actually occur, in order of first appearance.
+        let mut used = vec![u32::MAX; categories.len()];
+        let mut conditions = Vec::new();
+        let mut cell_condition = Vec::with_capacity(codes.len());
+        for &c in &codes {
+            let slot = &mut used[c as usize];
+            if *slot == u32::MAX {
+                *slot = conditions.len() as u32;
+                conditions.push(categories[c as usize].clone());
+            }
+            cell_condition.push(*slot);
+        }
+        let mut condition_names = Vec::with_capacity(conditions.len());
+        let mut condition_set = Vec::with_capacity(conditions.len());
+        let mut perturbations: Vec<PerturbationSet> = Vec::new();
+        let mut set_index: HashMap<PerturbationSet, u32> = HashMap::new();
+        for cond in &conditions {
+            let names = parse_perturbation(cond, spec).map_err(|ParseError::EmptyComponent(v)| {
+                DataError::EmptyComponent {
+                    source_name: source.to_string(),
+                    key: spec.key.clone(),
+                    value: v,
+                    delimiter: spec.delimiter.clone(),
+                }
+            })?;
+            let set = PerturbationSet::new(&names);
+            let id = *set_index.entry(set.clone()).or_insert_with(|| {
+                perturbations.push(set);
+                (perturbations.len() - 1) as u32
+            });
+            condition_names.push(names.into_iter().map(String::from).collect());
+            condition_set.push(id);
+        }
+        let control = perturbations.iter().position(|p| p.is_control()).map(|i| i as u32);
+        if control.is_none() {
+            let examples: Vec<&str> = conditions.iter().take(8).map(String::as_str).collect();
+            return Err(DataError::ControlAbsent {
+                source_name: source.to_string(),
+                key: spec.key.clone(),
+                control: spec.control.clone(),
+                examples: examples.join(", "),
+            });
+        }
+
+        // Covariate combinations.
+        let mut key_codes = Vec::new();
+        for key in &spec.covariate_keys {
+            let col = column(obs, key, "covariate key", source)?;
+            let (codes, cats) = codes_and_categories(col).unwrap_or_default();
+            if let Some(row) = codes.iter().position(|&c| c == MISSING_CODE) {
+                return Err(missing(key, row));
+            }
+            key_codes.push((codes, cats));
+        }
+        let n = obs.nrows();
+        let mut combo_index: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut covariates = Vec::new();
+        let mut cell_covariate = Vec::with_capacity(n);
+        let mut tuple = Vec::with_capacity(key_codes.len());
+        for row in 0..n {
+            tuple.clear();
+            tuple.extend(key_codes.iter().map(|(c, _)| c[row]));
+            let id = match combo_index.get(&tuple) {
+                Some(&id) => id,
+                None => {
+                    let id = covariates.len() as u32;
+                    covariates.push(key_codes.iter().zip(&tuple).map(|((_, cats), &c)| cats[c as usize].clone()).collect());
+                    combo_index.insert(tuple.clone(), id);
+                    id
+                }
+            };
+            cell_covariate.push(id);
+        }
+        Ok(Design {
+            conditions,
+            condition_names,
+            condition_set,
+            cell_condition,
+            perturbations,
+            covariate_keys: spec.covariate_keys.clone(),
+            covariates,
+            cell_covariate,
+            control,
+        })
+    }
+
+    /// Number of cells.
+    pub fn n_cells(&self) -> usize {
+        self.cell_condition.len()
+    }
+
+    /// Index into `perturbations` of cell `row`.
+    pub fn perturbation_of(&self, row: usize) -> u32 {
+        self.condition_set[self.cell_condition[row] as usize]
+    }
+
+    /// True when cell `row` is a control.
+    pub fn is_control(&self, row: usize) -> bool {
+        Some(self.perturbation_of(row)) == self.control
+    }
+
+    /// Covariate combination `id` as PerturBench labels it: values joined with `_` in key order.
+    pub fn covariate_label(&self, id: u32) -> String {
+        self.covariates[id as usize].join("_")
+    }
+
+    /// Vocabulary of single perturbation names over `rows`, in order of first appearance
+    /// (controls contribute nothing), as PerturBench's `perturbation_uniques`.
+    pub fn perturbation_vocabulary(&self, rows: impl IntoIterator<Item = usize>) -> Vocabulary {
+        let mut seen = vec![false; self.conditions.len()];
+        let mut v = Vocabulary::new();
+        for r in rows {
+            let c = self.cell_condition[r] as usize;
+            if !seen[c] {
+                seen[c] = true;
+                for name in &self.condition_names[c] {
+                    v.insert(name);
+                }
+            }
+        }
+        v
+    }
+
+    /// Per covariate key, its distinct values over `rows` in order of first appearance.
+    pub fn covariate_vocabularies(&self, rows: impl IntoIterator<Item = usize>) -> Vec<Vocabulary> {
+        let mut seen = vec![false; self.covariates.len()];
+        let mut out = vec![Vocabulary::new(); self.covariate_keys.len()];
+        for r in rows {
+            let c = self.cell_covariate[r] as usize;
+            if !seen[c] {
+                seen[c] = true;
+                for (k, value) in self.covariates[c].iter().enumerate() {
+                    out[k].insert(value);
+                }
+            }
+        }
+        out
+    }
+}
