@@ -14,14 +14,6 @@ impl Vocabulary {
     pub fn new() -> Self {
         Self::default()
     }
-    /// The vocabulary of `items`, in order of first appearance.
-    pub fn from_iter<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Self {
-        let mut v = Self::new();
-        for s in items {
-            v.insert(s.as_ref());
-        }
-        v
-    }
     /// Adds `name` if new; returns its position.
     pub fn insert(&mut self, name: &str) -> u32 {
         if let Some(&i) = self.index.get(name) {
@@ -47,5 +39,29 @@ impl Vocabulary {
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Vocabulary {
+    /// The vocabulary of `items`, in order of first appearance.
+    fn from_iter<I: IntoIterator<Item = S>>(items: I) -> Self {
+        let mut v = Self::new();
+        for s in items {
+            v.insert(s.as_ref());
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_order_of_first_appearance() {
+        let v: Vocabulary = ["b", "a", "b", "c", "a"].into_iter().collect();
+        assert_eq!(v.names(), ["b", "a", "c"]);
+        assert_eq!(v.get("c"), Some(2));
+        assert_eq!(v.get("z"), None);
     }
 }

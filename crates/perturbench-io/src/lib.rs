@@ -7,6 +7,7 @@
 //! HDF5 is used only in this crate.
 
 mod anndata;
+mod bigvec;
 mod csr;
 mod error;
 mod frame;

@@ -3,7 +3,8 @@
 //! - files written by anndata (every encoding we read) are read by perturbench and compared
 //!   with the values Python printed.
 //!
-//! Needs `python3` with `venv` and network access to PyPI the first time (the venv is kept in
+//! `PERTURBENCH_PYTHON=/path/to/python` uses an existing interpreter with anndata instead (e.g.
+//! to check the oldest supported anndata, 0.8.0). Otherwise the test needs `python3` with `venv` and network access to PyPI the first time (the venv is kept in
 //! the target directory). Without them the test prints why and skips, unless
 //! `PERTURBENCH_REQUIRE_PYTHON=1` (set by CI), where it fails.
 
@@ -31,6 +32,9 @@ fn python() -> Option<PathBuf> {
 }
 
 fn make_venv() -> Option<PathBuf> {
+    if let Some(py) = std::env::var_os("PERTURBENCH_PYTHON") {
+        return Some(PathBuf::from(py));
+    }
     let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("anndata-venv");
     let py = venv.join("bin/python");
     let ready = venv.join(".ready");

@@ -7,6 +7,7 @@ use crate::h5util::{attr_ints, attr_string, encoding_type, kind_of, Kind};
 use crate::Csr;
 use hdf5::{Dataset, Group, LocationType};
 use std::ops::Range;
+use std::path::Path;
 
 /// How a matrix is stored on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,7 +303,10 @@ fn read_values(
     check_numeric(path, &full, &ds)?;
     check_len(path, &full, &ds, range.end)?;
     if range.start == 0 && range.end == ds.size() {
-        ds.read_raw::<f32>().at(path, &full)
+        match super::direct::read_whole::<f32>(Path::new(path), &ds) {
+            Some(r) => r.map_err(|m| IoError::format(path, &full, m)),
+            None => ds.read_raw::<f32>().at(path, &full),
+        }
     } else {
         Ok(ds.read_slice_1d::<f32, _>(range).at(path, &full)?.to_vec())
     }
@@ -321,6 +325,11 @@ fn read_indices(
     match kind_of(&ds).at(path, &full)? {
         // Negative int32 values become huge u32 values and fail the column range check later.
         Kind::Int(4) | Kind::UInt(4) => {
+            if whole {
+                if let Some(r) = super::direct::read_whole::<u32>(Path::new(path), &ds) {
+                    return r.map_err(|m| IoError::format(path, &full, m));
+                }
+            }
             let v: Vec<i32> = if whole {
                 ds.read_raw::<i32>().at(path, &full)?
             } else {
@@ -330,7 +339,10 @@ fn read_indices(
         }
         Kind::Int(_) | Kind::UInt(_) => {
             let v: Vec<i64> = if whole {
-                ds.read_raw::<i64>().at(path, &full)?
+                match super::direct::read_whole::<i64>(Path::new(path), &ds) {
+                    Some(r) => r.map_err(|m| IoError::format(path, &full, m))?,
+                    None => ds.read_raw::<i64>().at(path, &full)?,
+                }
             } else {
                 ds.read_slice_1d::<i64, _>(range).at(path, &full)?.to_vec()
             };

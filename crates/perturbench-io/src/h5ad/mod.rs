@@ -1,6 +1,7 @@
 //! The `.h5ad` codec: AnnData's on-disk layout (encoding-type / encoding-version attributes)
 //! read into and written from [`AnnData`](crate::AnnData).
 
+mod direct;
 mod frame;
 mod matrix;
 mod uns;
@@ -80,7 +81,9 @@ impl H5adReader {
         // HDF5 allows a user block before the superblock; anndata never writes one, so only
         // offset 0 is checked here and other files are left to the library.
         let signed = n == 8 && head == HDF5_SIGNATURE;
-        let file = match hdf5::File::open(&path) {
+        // File locking is off: perturbench never writes a file in place (outputs are renamed
+        // into place when complete), and flock fails on many cluster file systems.
+        let file = match hdf5::File::with_options().with_fapl(|f| f.file_locking(false)).open(&path) {
             Ok(file) => file,
             Err(e) if signed => {
                 return Err(IoError::Corrupt {

@@ -60,7 +60,10 @@ pub fn write_h5ad(
         .map_err(|m| werr(format!("inconsistent AnnData: {m}")))?;
     let tmp = temp_path(path);
     let result = (|| -> WResult<()> {
-        let file = h5(hdf5::File::create(&tmp), "cannot create file")?;
+        let file = h5(
+            hdf5::File::with_options().with_fapl(|f| f.file_locking(false)).create(&tmp),
+            "cannot create file",
+        )?;
         write_all(&file, ad, opts)?;
         h5(file.close(), "closing file")?;
         std::fs::rename(&tmp, path)

@@ -31,7 +31,6 @@ nb[5] = pd.NA
 obs["maybe_bool"] = nb
 var = pd.DataFrame(index=[f"gene{j}" for j in range(g)])
 var["highly_variable"] = [j % 2 == 0 for j in range(g)]
-anndata.settings.allow_write_nullable_strings = True if hasattr(anndata.settings, "allow_write_nullable_strings") else None
 
 expected = {
     "shape": [n, g],
