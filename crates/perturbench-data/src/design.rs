@@ -11,6 +11,12 @@ use std::collections::HashMap;
 pub struct Design {
     /// Distinct perturbation strings as written in obs (categories of the perturbation column).
     pub conditions: Vec<String>,
+    /// Per condition: its position in the order pandas' `groupby` visits the perturbation
+    /// column (category order for categoricals, sorted text otherwise).
+    pub condition_groupby_rank: Vec<u32>,
+    /// Per covariate key: the number of categories its column declares when categorical
+    /// (including unused ones), `None` for plain columns.
+    pub covariate_declared_levels: Vec<Option<usize>>,
     /// Per condition: its names in written order (empty for the control).
     pub condition_names: Vec<Vec<String>>,
     /// Per condition: index into `perturbations` (`A+B` and `B+A` share one).
@@ -29,29 +35,66 @@ pub struct Design {
     pub control: Option<u32>,
 }
 
-/// Codes per row and category strings of a column that is categorical or plain strings.
-fn codes_and_categories(col: &Column) -> Option<(Vec<u32>, Vec<String>)> {
+/// A column reduced to codes per row, its categories, and each category's position in the
+/// order pandas' `groupby` visits groups (category order for categoricals, sorted values for
+/// plain columns), plus the number of categories a categorical declares (used or not).
+struct Coded {
+    codes: Vec<u32>,
+    categories: Vec<String>,
+    groupby_rank: Vec<u32>,
+    declared: Option<usize>,
+}
+
+fn coded(col: &Column) -> Coded {
+    let sorted_ranks = |cats: &[String]| -> Vec<u32> {
+        let mut order: Vec<usize> = (0..cats.len()).collect();
+        order.sort_by(|&a, &b| cats[a].cmp(&cats[b]));
+        let mut rank = vec![0u32; cats.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = r as u32;
+        }
+        rank
+    };
     match col {
-        Column::Categorical { codes, categories, .. } => Some((codes.clone(), categories.clone())),
-        Column::Str(v) => match Column::categorical_from_strings(v) {
-            Column::Categorical { codes, categories, .. } => Some((codes, categories)),
-            _ => None,
+        Column::Categorical { codes, categories, .. } => Coded {
+            codes: codes.clone(),
+            categories: categories.clone(),
+            groupby_rank: (0..categories.len() as u32).collect(),
+            declared: Some(categories.len()),
         },
-        Column::NullableStr { values, mask } => {
+        Column::Float(v) => {
+            // Numbers group in numeric order.
             let mut cats = Vocabulary::new();
-            let codes = values
-                .iter()
-                .zip(mask)
-                .map(|(v, &m)| if m { MISSING_CODE } else { cats.insert(v) })
-                .collect();
-            Some((codes, cats.names().to_vec()))
+            let codes: Vec<u32> = v.iter().map(|x| cats.insert(&x.to_string())).collect();
+            let mut order: Vec<usize> = (0..cats.len()).collect();
+            let vals: Vec<f64> = cats.names().iter().map(|s| s.parse().unwrap_or(f64::NAN)).collect();
+            order.sort_by(|&a, &b| vals[a].total_cmp(&vals[b]));
+            let mut rank = vec![0u32; cats.len()];
+            for (r, &i) in order.iter().enumerate() {
+                rank[i] = r as u32;
+            }
+            Coded { codes, categories: cats.names().to_vec(), groupby_rank: rank, declared: None }
+        }
+        Column::Int(v) => {
+            let mut cats = Vocabulary::new();
+            let codes: Vec<u32> = v.iter().map(|x| cats.insert(&x.to_string())).collect();
+            let vals: Vec<i64> = cats.names().iter().map(|s| s.parse().unwrap_or(0)).collect();
+            let mut order: Vec<usize> = (0..cats.len()).collect();
+            order.sort_by_key(|&i| vals[i]);
+            let mut rank = vec![0u32; cats.len()];
+            for (r, &i) in order.iter().enumerate() {
+                rank[i] = r as u32;
+            }
+            Coded { codes, categories: cats.names().to_vec(), groupby_rank: rank, declared: None }
         }
         other => {
-            // Numbers and booleans are grouped by their text form.
-            let text: Vec<Option<String>> = (0..other.len()).map(|i| other.value_string(i)).collect();
+            // Strings (plain or nullable) and booleans group by their text, sorted.
             let mut cats = Vocabulary::new();
-            let codes = text.iter().map(|t| t.as_deref().map_or(MISSING_CODE, |s| cats.insert(s))).collect();
-            Some((codes, cats.names().to_vec()))
+            let codes: Vec<u32> =
+                (0..other.len()).map(|i| other.value_string(i).map_or(MISSING_CODE, |s| cats.insert(&s))).collect();
+            let categories = cats.names().to_vec();
+            let groupby_rank = sorted_ranks(&categories);
+            Coded { codes, categories, groupby_rank, declared: None }
         }
     }
 }
@@ -78,19 +121,21 @@ impl Design {
             cell: obs.index.get(row).cloned().unwrap_or_default(),
         };
         let pcol = column(obs, &spec.key, "perturbation key", source)?;
-        let (codes, categories) = codes_and_categories(pcol).unwrap_or_default();
+        let Coded { codes, categories, groupby_rank: category_rank, .. } = coded(pcol);
         if let Some(row) = codes.iter().position(|&c| c == MISSING_CODE) {
             return Err(missing(&spec.key, row));
         }
         // Conditions that actually occur, in order of first appearance.
         let mut used = vec![u32::MAX; categories.len()];
         let mut conditions = Vec::new();
+        let mut condition_groupby_rank = Vec::new();
         let mut cell_condition = Vec::with_capacity(codes.len());
         for &c in &codes {
             let slot = &mut used[c as usize];
             if *slot == u32::MAX {
                 *slot = conditions.len() as u32;
                 conditions.push(categories[c as usize].clone());
+                condition_groupby_rank.push(category_rank[c as usize]);
             }
             cell_condition.push(*slot);
         }
@@ -128,13 +173,15 @@ impl Design {
 
         // Covariate combinations.
         let mut key_codes = Vec::new();
+        let mut covariate_declared_levels = Vec::new();
         for key in &spec.covariate_keys {
             let col = column(obs, key, "covariate key", source)?;
-            let (codes, cats) = codes_and_categories(col).unwrap_or_default();
-            if let Some(row) = codes.iter().position(|&c| c == MISSING_CODE) {
+            let c = coded(col);
+            if let Some(row) = c.codes.iter().position(|&x| x == MISSING_CODE) {
                 return Err(missing(key, row));
             }
-            key_codes.push((codes, cats));
+            covariate_declared_levels.push(c.declared);
+            key_codes.push((c.codes, c.categories));
         }
         let n = obs.nrows();
         let mut combo_index: HashMap<Vec<u32>, u32> = HashMap::new();
@@ -157,6 +204,8 @@ impl Design {
         }
         Ok(Design {
             conditions,
+            condition_groupby_rank,
+            covariate_declared_levels,
             condition_names,
             condition_set,
             cell_condition,

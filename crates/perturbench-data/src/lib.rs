@@ -13,6 +13,7 @@ mod error;
 mod groups;
 mod perturbation;
 pub mod simulate;
+pub mod split;
 mod spec;
 mod vocab;
 
