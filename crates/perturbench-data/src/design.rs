@@ -31,6 +31,8 @@ pub struct Design {
     pub covariates: Vec<Vec<String>>,
     /// Per cell: index into `covariates` (all 0, one empty combination, without covariate keys).
     pub cell_covariate: Vec<u32>,
+    /// Per covariate combination: each value's position in pandas' `groupby` order of its key.
+    pub covariate_groupby_rank: Vec<Vec<u32>>,
     /// Index of the control in `perturbations`, when any cell is a control.
     pub control: Option<u32>,
 }
@@ -181,21 +183,23 @@ impl Design {
                 return Err(missing(key, row));
             }
             covariate_declared_levels.push(c.declared);
-            key_codes.push((c.codes, c.categories));
+            key_codes.push((c.codes, c.categories, c.groupby_rank));
         }
         let n = obs.nrows();
         let mut combo_index: HashMap<Vec<u32>, u32> = HashMap::new();
         let mut covariates = Vec::new();
+        let mut covariate_groupby_rank = Vec::new();
         let mut cell_covariate = Vec::with_capacity(n);
         let mut tuple = Vec::with_capacity(key_codes.len());
         for row in 0..n {
             tuple.clear();
-            tuple.extend(key_codes.iter().map(|(c, _)| c[row]));
+            tuple.extend(key_codes.iter().map(|(c, _, _)| c[row]));
             let id = match combo_index.get(&tuple) {
                 Some(&id) => id,
                 None => {
                     let id = covariates.len() as u32;
-                    covariates.push(key_codes.iter().zip(&tuple).map(|((_, cats), &c)| cats[c as usize].clone()).collect());
+                    covariates.push(key_codes.iter().zip(&tuple).map(|((_, cats, _), &c)| cats[c as usize].clone()).collect());
+                    covariate_groupby_rank.push(key_codes.iter().zip(&tuple).map(|((_, _, rank), &c)| rank[c as usize]).collect());
                     combo_index.insert(tuple.clone(), id);
                     id
                 }
@@ -213,6 +217,7 @@ impl Design {
             covariate_keys: spec.covariate_keys.clone(),
             covariates,
             cell_covariate,
+            covariate_groupby_rank,
             control,
         })
     }

@@ -16,6 +16,7 @@
 //!   order of first appearance where the reference iterates a Python `set`.
 
 mod assign;
+pub mod pcg64;
 pub mod pyrandom;
 mod saved;
 mod scenarios;
@@ -24,6 +25,7 @@ mod summary;
 mod tasks;
 
 pub use saved::{read_saved_split, SavedSplitError};
+pub use scenarios::{data_scaling_split, imbalance_split, normalized_entropy, ImbalanceConfig, ScalingAxis, ScalingConfig, ScalingSize};
 
 pub use summary::{summarize, SummaryRow};
 
@@ -189,6 +191,9 @@ pub enum SplitError {
     /// The task holds out nothing that can be divided into val and test.
     #[error("{task}: {reason}")]
     Stratify { task: &'static str, reason: stratified::StratifyError },
+    /// The dataset's design could not be built.
+    #[error(transparent)]
+    Data(#[from] crate::DataError),
     /// A listed covariate combination does not occur.
     #[error("covariate combination '{0}' does not occur in the data; known: {1}")]
     UnknownCovariate(String, String),
