@@ -23,6 +23,8 @@ struct Cli {
 enum Command {
     /// Describe an .h5ad file: shape, encodings, obs columns and the perturbation design.
     Inspect(commands::inspect::Args),
+    /// Label cells train/val/test for a benchmark task (PerturBench's splitters).
+    Split(commands::split::Args),
     /// Measure perturbench on standard workloads (see bench/ for the side-by-side scripts).
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -48,6 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let g = Global { quiet: cli.quiet };
     match cli.command {
         Command::Inspect(a) => commands::inspect::run(a, g),
+        Command::Split(a) => commands::split::run(a, g),
         Command::Bench(b) => commands::bench::run(b, g),
     }
 }

@@ -7,7 +7,7 @@ use crate::{AnnData, Csr, Dense, Uns};
 use hdf5::types::{H5Type, VarLenUnicode};
 use hdf5::{Group, Location};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 /// Compression of written datasets. Never blosc/zstd, so plain h5py can read the output.
@@ -58,7 +58,7 @@ pub fn write_h5ad(
     };
     ad.check_shapes()
         .map_err(|m| werr(format!("inconsistent AnnData: {m}")))?;
-    let tmp = temp_path(path);
+    let tmp = crate::table::temp_sibling(path);
     let result = (|| -> WResult<()> {
         let file = h5(
             hdf5::File::with_options().with_fapl(|f| f.file_locking(false)).create(&tmp),
@@ -74,22 +74,6 @@ pub fn write_h5ad(
         return Err(werr(m));
     }
     Ok(())
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out.h5ad".into());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let tmp_name = format!(".{name}.{}.{nanos}.tmp", std::process::id());
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join(tmp_name),
-        _ => PathBuf::from(tmp_name),
-    }
 }
 
 fn write_all(file: &hdf5::File, ad: &AnnData, opts: &WriteOptions) -> WResult<()> {
