@@ -21,10 +21,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Write a simulated perturbation dataset with known ground truth to an .h5ad file.
+    Simulate(commands::simulate::Args),
     /// Describe an .h5ad file: shape, encodings, obs columns and the perturbation design.
     Inspect(commands::inspect::Args),
     /// Label cells train/val/test for a benchmark task (PerturBench's splitters).
-    Split(commands::split::Args),
+    Split(Box<commands::split::Args>),
     /// Measure perturbench on standard workloads (see bench/ for the side-by-side scripts).
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -49,8 +51,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let g = Global { quiet: cli.quiet };
     match cli.command {
+        Command::Simulate(a) => commands::simulate::run(a, g),
         Command::Inspect(a) => commands::inspect::run(a, g),
-        Command::Split(a) => commands::split::run(a, g),
+        Command::Split(a) => commands::split::run(*a, g),
         Command::Bench(b) => commands::bench::run(b, g),
     }
 }

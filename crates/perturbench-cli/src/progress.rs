@@ -24,7 +24,9 @@ pub fn spinner(message: &str, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("static template"));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("static template"),
+    );
     pb.set_message(message.to_string());
     pb.enable_steady_tick(Duration::from_millis(120));
     pb

@@ -20,18 +20,31 @@ pub struct Dataset {
 
 impl Dataset {
     /// Reads an `.h5ad` file and parses its design with `spec`.
-    pub fn open(path: impl AsRef<Path>, spec: PerturbationSpec, opts: &ReadOptions) -> Result<Self, DataError> {
+    pub fn open(
+        path: impl AsRef<Path>,
+        spec: PerturbationSpec,
+        opts: &ReadOptions,
+    ) -> Result<Self, DataError> {
         let path = path.as_ref();
         let adata = H5adReader::open(path)?.read(opts)?;
         Self::from_anndata(adata, spec, path.display().to_string())
     }
 
     /// Wraps an in-memory object, checking gene names and parsing the design.
-    pub fn from_anndata(adata: AnnData, spec: PerturbationSpec, source: impl Into<String>) -> Result<Self, DataError> {
+    pub fn from_anndata(
+        adata: AnnData,
+        spec: PerturbationSpec,
+        source: impl Into<String>,
+    ) -> Result<Self, DataError> {
         let source = source.into();
         check_unique_var_names(adata.var_names(), &source)?;
         let design = Design::from_obs(&adata.obs, &spec, &source)?;
-        Ok(Dataset { source, adata, spec, design })
+        Ok(Dataset {
+            source,
+            adata,
+            spec,
+            design,
+        })
     }
 
     /// The group index over all cells.
@@ -60,6 +73,9 @@ pub fn check_unique_var_names(names: &[String], source: &str) -> Result<(), Data
     if dups.is_empty() {
         Ok(())
     } else {
-        Err(DataError::DuplicateVarNames { source_name: source.to_string(), first: dups.join(", ") })
+        Err(DataError::DuplicateVarNames {
+            source_name: source.to_string(),
+            first: dups.join(", "),
+        })
     }
 }

@@ -58,7 +58,9 @@ fn coded(col: &Column) -> Coded {
         rank
     };
     match col {
-        Column::Categorical { codes, categories, .. } => Coded {
+        Column::Categorical {
+            codes, categories, ..
+        } => Coded {
             codes: codes.clone(),
             categories: categories.clone(),
             groupby_rank: (0..categories.len() as u32).collect(),
@@ -69,39 +71,72 @@ fn coded(col: &Column) -> Coded {
             let mut cats = Vocabulary::new();
             let codes: Vec<u32> = v.iter().map(|x| cats.insert(&x.to_string())).collect();
             let mut order: Vec<usize> = (0..cats.len()).collect();
-            let vals: Vec<f64> = cats.names().iter().map(|s| s.parse().unwrap_or(f64::NAN)).collect();
+            let vals: Vec<f64> = cats
+                .names()
+                .iter()
+                .map(|s| s.parse().unwrap_or(f64::NAN))
+                .collect();
             order.sort_by(|&a, &b| vals[a].total_cmp(&vals[b]));
             let mut rank = vec![0u32; cats.len()];
             for (r, &i) in order.iter().enumerate() {
                 rank[i] = r as u32;
             }
-            Coded { codes, categories: cats.names().to_vec(), groupby_rank: rank, declared: None }
+            Coded {
+                codes,
+                categories: cats.names().to_vec(),
+                groupby_rank: rank,
+                declared: None,
+            }
         }
         Column::Int(v) => {
             let mut cats = Vocabulary::new();
             let codes: Vec<u32> = v.iter().map(|x| cats.insert(&x.to_string())).collect();
-            let vals: Vec<i64> = cats.names().iter().map(|s| s.parse().unwrap_or(0)).collect();
+            let vals: Vec<i64> = cats
+                .names()
+                .iter()
+                .map(|s| s.parse().unwrap_or(0))
+                .collect();
             let mut order: Vec<usize> = (0..cats.len()).collect();
             order.sort_by_key(|&i| vals[i]);
             let mut rank = vec![0u32; cats.len()];
             for (r, &i) in order.iter().enumerate() {
                 rank[i] = r as u32;
             }
-            Coded { codes, categories: cats.names().to_vec(), groupby_rank: rank, declared: None }
+            Coded {
+                codes,
+                categories: cats.names().to_vec(),
+                groupby_rank: rank,
+                declared: None,
+            }
         }
         other => {
             // Strings (plain or nullable) and booleans group by their text, sorted.
             let mut cats = Vocabulary::new();
-            let codes: Vec<u32> =
-                (0..other.len()).map(|i| other.value_string(i).map_or(MISSING_CODE, |s| cats.insert(&s))).collect();
+            let codes: Vec<u32> = (0..other.len())
+                .map(|i| {
+                    other
+                        .value_string(i)
+                        .map_or(MISSING_CODE, |s| cats.insert(&s))
+                })
+                .collect();
             let categories = cats.names().to_vec();
             let groupby_rank = sorted_ranks(&categories);
-            Coded { codes, categories, groupby_rank, declared: None }
+            Coded {
+                codes,
+                categories,
+                groupby_rank,
+                declared: None,
+            }
         }
     }
 }
 
-fn column<'a>(obs: &'a Frame, key: &str, role: &'static str, source: &str) -> Result<&'a Column, DataError> {
+fn column<'a>(
+    obs: &'a Frame,
+    key: &str,
+    role: &'static str,
+    source: &str,
+) -> Result<&'a Column, DataError> {
     obs.column(key).ok_or_else(|| DataError::MissingKey {
         source_name: source.to_string(),
         key: key.to_string(),
@@ -114,7 +149,11 @@ impl Design {
     /// Parses the design from obs with `spec`; `source` names the file in errors.
     /// Fails when a key is missing, a value is missing, a perturbation has an empty component,
     /// or no cell is a control.
-    pub fn from_obs(obs: &Frame, spec: &PerturbationSpec, source: &str) -> Result<Design, DataError> {
+    pub fn from_obs(
+        obs: &Frame,
+        spec: &PerturbationSpec,
+        source: &str,
+    ) -> Result<Design, DataError> {
         spec.validate()?;
         let missing = |key: &str, row: usize| DataError::MissingValue {
             source_name: source.to_string(),
@@ -123,7 +162,12 @@ impl Design {
             cell: obs.index.get(row).cloned().unwrap_or_default(),
         };
         let pcol = column(obs, &spec.key, "perturbation key", source)?;
-        let Coded { codes, categories, groupby_rank: category_rank, .. } = coded(pcol);
+        let Coded {
+            codes,
+            categories,
+            groupby_rank: category_rank,
+            ..
+        } = coded(pcol);
         if let Some(row) = codes.iter().position(|&c| c == MISSING_CODE) {
             return Err(missing(&spec.key, row));
         }
@@ -146,14 +190,15 @@ impl Design {
         let mut perturbations: Vec<PerturbationSet> = Vec::new();
         let mut set_index: HashMap<PerturbationSet, u32> = HashMap::new();
         for cond in &conditions {
-            let names = parse_perturbation(cond, spec).map_err(|ParseError::EmptyComponent(v)| {
-                DataError::EmptyComponent {
-                    source_name: source.to_string(),
-                    key: spec.key.clone(),
-                    value: v,
-                    delimiter: spec.delimiter.clone(),
-                }
-            })?;
+            let names =
+                parse_perturbation(cond, spec).map_err(|ParseError::EmptyComponent(v)| {
+                    DataError::EmptyComponent {
+                        source_name: source.to_string(),
+                        key: spec.key.clone(),
+                        value: v,
+                        delimiter: spec.delimiter.clone(),
+                    }
+                })?;
             let set = PerturbationSet::new(&names);
             let id = *set_index.entry(set.clone()).or_insert_with(|| {
                 perturbations.push(set);
@@ -162,7 +207,10 @@ impl Design {
             condition_names.push(names.into_iter().map(String::from).collect());
             condition_set.push(id);
         }
-        let control = perturbations.iter().position(|p| p.is_control()).map(|i| i as u32);
+        let control = perturbations
+            .iter()
+            .position(|p| p.is_control())
+            .map(|i| i as u32);
         if control.is_none() {
             let examples: Vec<&str> = conditions.iter().take(8).map(String::as_str).collect();
             return Err(DataError::ControlAbsent {
@@ -198,8 +246,20 @@ impl Design {
                 Some(&id) => id,
                 None => {
                     let id = covariates.len() as u32;
-                    covariates.push(key_codes.iter().zip(&tuple).map(|((_, cats, _), &c)| cats[c as usize].clone()).collect());
-                    covariate_groupby_rank.push(key_codes.iter().zip(&tuple).map(|((_, _, rank), &c)| rank[c as usize]).collect());
+                    covariates.push(
+                        key_codes
+                            .iter()
+                            .zip(&tuple)
+                            .map(|((_, cats, _), &c)| cats[c as usize].clone())
+                            .collect(),
+                    );
+                    covariate_groupby_rank.push(
+                        key_codes
+                            .iter()
+                            .zip(&tuple)
+                            .map(|((_, _, rank), &c)| rank[c as usize])
+                            .collect(),
+                    );
                     combo_index.insert(tuple.clone(), id);
                     id
                 }

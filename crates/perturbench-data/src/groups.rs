@@ -35,7 +35,11 @@ impl GroupIndex {
         for r in rows {
             let key = (design.cell_covariate[r], design.perturbation_of(r));
             let g = *lookup.entry(key).or_insert_with(|| {
-                groups.push(Group { covariate: key.0, perturbation: key.1, rows: Vec::new() });
+                groups.push(Group {
+                    covariate: key.0,
+                    perturbation: key.1,
+                    rows: Vec::new(),
+                });
                 groups.len() - 1
             });
             groups[g].rows.push(r as u32);
@@ -53,7 +57,9 @@ impl GroupIndex {
 
     /// The group of a covariate combination and perturbation set, if it has cells.
     pub fn get(&self, covariate: u32, perturbation: u32) -> Option<&Group> {
-        self.lookup.get(&(covariate, perturbation)).map(|&i| &self.groups[i])
+        self.lookup
+            .get(&(covariate, perturbation))
+            .map(|&i| &self.groups[i])
     }
 
     /// Number of groups.

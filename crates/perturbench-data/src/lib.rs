@@ -5,16 +5,16 @@
 //! called, how combinations are joined, which columns are covariates), a parsed [`Design`]
 //! (perturbation sets and covariate combinations per cell), vocabularies in order of first
 //! appearance, and a [`GroupIndex`] from (covariate combination × perturbation) to cell rows.
-//! The synthetic data generator lives in [`simulate`].
+//! Splits live in [`split`], the synthetic data generator in [`simulator`].
 
 mod dataset;
 mod design;
 mod error;
 mod groups;
 mod perturbation;
-pub mod simulate;
-pub mod split;
+pub mod simulator;
 mod spec;
+pub mod split;
 mod vocab;
 
 pub use dataset::{check_unique_var_names, Dataset};

@@ -12,7 +12,10 @@ pub enum ParseError {
 
 /// Splits a perturbation string on the delimiter and drops tokens equal to the control label,
 /// keeping the written order. A control cell gives an empty list.
-pub fn parse_perturbation<'a>(value: &'a str, spec: &PerturbationSpec) -> Result<Vec<&'a str>, ParseError> {
+pub fn parse_perturbation<'a>(
+    value: &'a str,
+    spec: &PerturbationSpec,
+) -> Result<Vec<&'a str>, ParseError> {
     if value == spec.control {
         return Ok(Vec::new());
     }
@@ -33,7 +36,11 @@ pub fn restore_perturbation<S: AsRef<str>>(names: &[S], spec: &PerturbationSpec)
     if names.is_empty() {
         return spec.control.clone();
     }
-    names.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join(&spec.delimiter)
+    names
+        .iter()
+        .map(|s| s.as_ref())
+        .collect::<Vec<_>>()
+        .join(&spec.delimiter)
 }
 
 /// A perturbation as an order-free set of names (`A+B` equals `B+A`); empty = control.
@@ -81,21 +88,38 @@ mod tests {
     #[test]
     fn parses_singles_combos_and_controls() {
         let spec = PerturbationSpec::default();
-        assert_eq!(parse_perturbation("KLF1+MAP2K6", &spec).unwrap(), vec!["KLF1", "MAP2K6"]);
+        assert_eq!(
+            parse_perturbation("KLF1+MAP2K6", &spec).unwrap(),
+            vec!["KLF1", "MAP2K6"]
+        );
         assert_eq!(parse_perturbation("KLF1", &spec).unwrap(), vec!["KLF1"]);
         assert!(parse_perturbation("control", &spec).unwrap().is_empty());
-        assert_eq!(parse_perturbation("A++B", &spec), Err(ParseError::EmptyComponent("A++B".into())));
+        assert_eq!(
+            parse_perturbation("A++B", &spec),
+            Err(ParseError::EmptyComponent("A++B".into()))
+        );
         assert!(parse_perturbation("+A", &spec).is_err());
-        assert_eq!(PerturbationSet::parse("B+A", &spec).unwrap(), PerturbationSet::parse("A+B", &spec).unwrap());
+        assert_eq!(
+            PerturbationSet::parse("B+A", &spec).unwrap(),
+            PerturbationSet::parse("A+B", &spec).unwrap()
+        );
         assert_eq!(restore_perturbation::<&str>(&[], &spec), "control");
         assert_eq!(restore_perturbation(&["A", "B"], &spec), "A+B");
     }
 
     #[test]
     fn gears_labels_drop_the_control_token() {
-        let spec = PerturbationSpec { control: "ctrl".into(), ..Default::default() };
-        assert_eq!(parse_perturbation("COL1A1+ctrl", &spec).unwrap(), vec!["COL1A1"]);
+        let spec = PerturbationSpec {
+            control: "ctrl".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            parse_perturbation("COL1A1+ctrl", &spec).unwrap(),
+            vec!["COL1A1"]
+        );
         assert!(PerturbationSet::parse("ctrl", &spec).unwrap().is_control());
-        assert!(PerturbationSet::parse("MAP2K6+ELMSAN1", &spec).unwrap().is_combo());
+        assert!(PerturbationSet::parse("MAP2K6+ELMSAN1", &spec)
+            .unwrap()
+            .is_combo());
     }
 }

@@ -27,7 +27,10 @@ impl Default for PerturbationSpec {
 impl PerturbationSpec {
     /// The default spec with the given covariate keys.
     pub fn with_covariates<S: Into<String>>(keys: impl IntoIterator<Item = S>) -> Self {
-        PerturbationSpec { covariate_keys: keys.into_iter().map(Into::into).collect(), ..Default::default() }
+        PerturbationSpec {
+            covariate_keys: keys.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
     }
 
     /// Checks that the spec is usable: non-empty key, control and delimiter, no repeated keys.
@@ -50,10 +53,14 @@ impl PerturbationSpec {
                 return bad("a covariate key is empty");
             }
             if self.covariate_keys[..i].contains(k) {
-                return Err(crate::DataError::Spec(format!("covariate key '{k}' is given twice")));
+                return Err(crate::DataError::Spec(format!(
+                    "covariate key '{k}' is given twice"
+                )));
             }
             if *k == self.key {
-                return Err(crate::DataError::Spec(format!("'{k}' is both the perturbation key and a covariate key")));
+                return Err(crate::DataError::Spec(format!(
+                    "'{k}' is both the perturbation key and a covariate key"
+                )));
             }
         }
         Ok(())

@@ -20,10 +20,20 @@ fn devel() -> Option<Dataset> {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
     let path = dir.join("perturbench_devel.h5ad");
     if !path.exists() {
-        eprintln!("SKIP: {} not found (set PERTURBENCH_SHARED_DATA)", path.display());
+        eprintln!(
+            "SKIP: {} not found (set PERTURBENCH_SHARED_DATA)",
+            path.display()
+        );
         return None;
     }
-    Some(Dataset::open(path, PerturbationSpec::with_covariates(["cell_type"]), &ReadOptions::default()).unwrap())
+    Some(
+        Dataset::open(
+            path,
+            PerturbationSpec::with_covariates(["cell_type"]),
+            &ReadOptions::default(),
+        )
+        .unwrap(),
+    )
 }
 
 #[test]
@@ -31,9 +41,10 @@ fn vocabularies_follow_order_of_first_appearance() {
     let Some(d) = devel() else { return };
     let v = d.design.perturbation_vocabulary(0..d.design.n_cells());
     let expected = [
-        "KLF1", "MAP2K6", "CEBPE", "RUNX1T1", "SGK1", "TBX3", "MAP2K3", "SLC38A2", "MAP4K5", "MIDN", "FOXO4",
-        "MAP4K3", "IER5L", "MAPK1", "BPGM", "SAMD1", "PLK4", "CNN1", "TGFBR2", "MAP3K21", "PTPN12", "PTPN9",
-        "SET", "KMT2A", "TMSB4X", "CBL", "ZBTB10", "NIT1", "HK2", "FOXL2", "HOXB9",
+        "KLF1", "MAP2K6", "CEBPE", "RUNX1T1", "SGK1", "TBX3", "MAP2K3", "SLC38A2", "MAP4K5",
+        "MIDN", "FOXO4", "MAP4K3", "IER5L", "MAPK1", "BPGM", "SAMD1", "PLK4", "CNN1", "TGFBR2",
+        "MAP3K21", "PTPN12", "PTPN9", "SET", "KMT2A", "TMSB4X", "CBL", "ZBTB10", "NIT1", "HK2",
+        "FOXL2", "HOXB9",
     ];
     assert_eq!(v.names(), expected);
     let c = d.design.covariate_vocabularies(0..d.design.n_cells());
@@ -50,8 +61,18 @@ fn group_index_matches_pandas_groupby() {
     assert_eq!(*sizes.iter().max().unwrap(), 100);
     assert_eq!(sizes.iter().sum::<usize>(), 5961);
     let find = |cov: &str, pert: &str| {
-        let ci = d.design.covariates.iter().position(|c| c[0] == cov).unwrap() as u32;
-        let pi = d.design.perturbations.iter().position(|p| p.names().join("+") == pert).unwrap() as u32;
+        let ci = d
+            .design
+            .covariates
+            .iter()
+            .position(|c| c[0] == cov)
+            .unwrap() as u32;
+        let pi = d
+            .design
+            .perturbations
+            .iter()
+            .position(|p| p.names().join("+") == pert)
+            .unwrap() as u32;
         g.get(ci, pi).map(|g| g.rows.len())
     };
     assert_eq!(find("k562", "FOXL2+HOXB9"), Some(80));
@@ -59,5 +80,12 @@ fn group_index_matches_pandas_groupby() {
     assert_eq!(find("A172", "KLF1"), None);
     // 33 perturbations + control; 15 combos (python: sum("+" in c for c in categories)).
     assert_eq!(d.design.perturbations.len(), 34);
-    assert_eq!(d.design.perturbations.iter().filter(|p| p.is_combo()).count(), 15);
+    assert_eq!(
+        d.design
+            .perturbations
+            .iter()
+            .filter(|p| p.is_combo())
+            .count(),
+        15
+    );
 }

@@ -20,7 +20,11 @@ pub(crate) fn big_vec<T: Copy + Default>(n: usize) -> Vec<T> {
             // how the kernel backs those pages and cannot invalidate memory. Errors are ignored
             // (the advice is optional).
             unsafe {
-                libc::madvise(aligned as *mut libc::c_void, end - aligned, libc::MADV_HUGEPAGE);
+                libc::madvise(
+                    aligned as *mut libc::c_void,
+                    end - aligned,
+                    libc::MADV_HUGEPAGE,
+                );
             }
         }
     }

@@ -8,7 +8,15 @@ use perturbench_io::{read_h5ad, write_h5ad, AnnData, Compression, Csr, WriteOpti
 fn object() -> AnnData {
     // 301 x 7 with an irregular pattern; nnz is not a multiple of any chunk size used below.
     let (n, g) = (301usize, 7usize);
-    let dense: Vec<f32> = (0..n * g).map(|i| if (i * 31) % 5 < 2 { (i % 97) as f32 * 0.125 + 1.0 } else { 0.0 }).collect();
+    let dense: Vec<f32> = (0..n * g)
+        .map(|i| {
+            if (i * 31) % 5 < 2 {
+                (i % 97) as f32 * 0.125 + 1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
     AnnData::new(
         Csr::from_dense(n, g, &dense).unwrap(),
         (0..n).map(|i| format!("c{i}")).collect(),
@@ -42,12 +50,27 @@ fn every_layout_reads_back_identically() {
         ("contiguous", None, vec![]),
         ("chunked", Some(97), vec![]),
         ("deflate", Some(97), vec![Filter::Deflate(4)]),
-        ("shuffle_deflate", Some(64), vec![Filter::Shuffle, Filter::Deflate(6)]),
-        ("fletcher", Some(50), vec![Filter::Deflate(1), Filter::Fletcher32]),
+        (
+            "shuffle_deflate",
+            Some(64),
+            vec![Filter::Shuffle, Filter::Deflate(6)],
+        ),
+        (
+            "fletcher",
+            Some(50),
+            vec![Filter::Deflate(1), Filter::Fletcher32],
+        ),
     ];
     for (name, chunk, filters) in cases {
         let p = dir.path().join(format!("{name}.h5ad"));
-        write_h5ad(&p, &ad, &WriteOptions { compression: Compression::Gzip(4) }).unwrap();
+        write_h5ad(
+            &p,
+            &ad,
+            &WriteOptions {
+                compression: Compression::Gzip(4),
+            },
+        )
+        .unwrap();
         restore_with(&p, chunk, &filters, &ad.x);
         let back = read_h5ad(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(back.x, ad.x, "{name}");
@@ -59,7 +82,14 @@ fn corrupt_compressed_chunk_is_an_error_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let ad = object();
     let p = dir.path().join("bad.h5ad");
-    write_h5ad(&p, &ad, &WriteOptions { compression: Compression::None }).unwrap();
+    write_h5ad(
+        &p,
+        &ad,
+        &WriteOptions {
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
     restore_with(&p, Some(100), &[Filter::Deflate(4)], &ad.x);
     // Overwrite the first compressed chunk of X/data with garbage.
     let addr = {
@@ -71,7 +101,8 @@ fn corrupt_compressed_chunk_is_an_error_naming_the_key() {
     {
         use std::os::unix::fs::FileExt;
         let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
-        f.write_all_at(&vec![0xAB; addr.1 as usize], addr.0).unwrap();
+        f.write_all_at(&vec![0xAB; addr.1 as usize], addr.0)
+            .unwrap();
     }
     let err = read_h5ad(&p).unwrap_err().to_string();
     assert!(err.contains("bad.h5ad") && err.contains("X/data"), "{err}");

@@ -45,7 +45,11 @@ pub fn run(b: BenchCommand, _g: Global) -> anyhow::Result<()> {
                 shape.0,
                 shape.1,
                 shape.2,
-                times.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(" "),
+                times
+                    .iter()
+                    .map(|t| format!("{t:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 best,
                 peak_rss_mib().unwrap_or(f64::NAN)
             );

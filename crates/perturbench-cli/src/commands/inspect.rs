@@ -32,7 +32,11 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let var = r.read_frame("var")?;
     let mut out = String::new();
     let _ = writeln!(out, "file: {}", a.file.display());
-    let x = if r.has_x() { Some(r.matrix_info("X")?) } else { None };
+    let x = if r.has_x() {
+        Some(r.matrix_info("X")?)
+    } else {
+        None
+    };
     match &x {
         Some(info) => {
             if info.shape != (obs.nrows(), var.nrows()) {
@@ -45,11 +49,20 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
                     var.nrows()
                 );
             }
-            let _ = writeln!(out, "shape: {} cells x {} genes", info.shape.0, info.shape.1);
+            let _ = writeln!(
+                out,
+                "shape: {} cells x {} genes",
+                info.shape.0, info.shape.1
+            );
             let _ = writeln!(out, "X: {}", describe_matrix(info));
         }
         None => {
-            let _ = writeln!(out, "shape: {} cells x {} genes (no X)", obs.nrows(), var.nrows());
+            let _ = writeln!(
+                out,
+                "shape: {} cells x {} genes (no X)",
+                obs.nrows(),
+                var.nrows()
+            );
         }
     }
     perturbench_data::check_unique_var_names(&var.index, &a.file.display().to_string())?;
@@ -75,12 +88,21 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         None if obs.column("cell_type").is_some() => vec!["cell_type".to_string()],
         None => Vec::new(),
     };
-    let spec = PerturbationSpec { key: a.perturbation_key, control: a.control, delimiter: a.delimiter, covariate_keys };
+    let spec = PerturbationSpec {
+        key: a.perturbation_key,
+        control: a.control,
+        delimiter: a.delimiter,
+        covariate_keys,
+    };
     let design = Design::from_obs(&obs, &spec, &a.file.display().to_string())?;
     summarize_design(&mut out, &design, &spec);
     let skipped = r.skipped();
     if !skipped.is_empty() {
-        let _ = writeln!(out, "not read (encodings perturbench does not use): {}", skipped.join(", "));
+        let _ = writeln!(
+            out,
+            "not read (encodings perturbench does not use): {}",
+            skipped.join(", ")
+        );
     }
     if !g.quiet {
         print!("{out}");
@@ -91,7 +113,10 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
 fn describe_matrix(info: &perturbench_io::MatrixInfo) -> String {
     let cells = (info.shape.0 * info.shape.1).max(1) as f64;
     match info.encoding {
-        MatrixEncoding::Dense => format!("dense array, {}, compression {}", info.dtype, info.compression),
+        MatrixEncoding::Dense => format!(
+            "dense array, {}, compression {}",
+            info.dtype, info.compression
+        ),
         enc => format!(
             "{enc}, {}, {} stored values ({:.2} % of entries), compression {}",
             info.dtype,
@@ -109,7 +134,11 @@ fn summarize_design(out: &mut String, d: &Design, spec: &PerturbationSpec) {
     let combos = d.perturbations.iter().filter(|p| p.is_combo()).count();
     let max_order = d.perturbations.iter().map(|p| p.len()).max().unwrap_or(0);
     let n_control = (0..d.n_cells()).filter(|&r| d.is_control(r)).count();
-    let cov_desc = if spec.covariate_keys.is_empty() { "none".to_string() } else { spec.covariate_keys.join(", ") };
+    let cov_desc = if spec.covariate_keys.is_empty() {
+        "none".to_string()
+    } else {
+        spec.covariate_keys.join(", ")
+    };
     let _ = writeln!(
         out,
         "perturbations (key '{}', control '{}', delimiter '{}', covariates: {cov_desc}):",
@@ -118,10 +147,18 @@ fn summarize_design(out: &mut String, d: &Design, spec: &PerturbationSpec) {
     let _ = writeln!(
         out,
         "  singles: {singles}, combinations: {combos}{}, control cells: {n_control}",
-        if combos > 0 { format!(" (up to {max_order} names)") } else { String::new() }
+        if combos > 0 {
+            format!(" (up to {max_order} names)")
+        } else {
+            String::new()
+        }
     );
-    let mut sizes: Vec<usize> =
-        groups.groups().iter().filter(|g| Some(g.perturbation) != control).map(|g| g.rows.len()).collect();
+    let mut sizes: Vec<usize> = groups
+        .groups()
+        .iter()
+        .filter(|g| Some(g.perturbation) != control)
+        .map(|g| g.rows.len())
+        .collect();
     sizes.sort_unstable();
     if let (Some(min), Some(max)) = (sizes.first(), sizes.last()) {
         let median = if sizes.len() % 2 == 1 {
@@ -136,14 +173,35 @@ fn summarize_design(out: &mut String, d: &Design, spec: &PerturbationSpec) {
         );
     }
     let _ = writeln!(out, "  groups per covariate combination:");
-    let labels: Vec<String> =
-        (0..d.covariates.len()).map(|c| if spec.covariate_keys.is_empty() { "(all cells)".into() } else { d.covariate_label(c as u32) }).collect();
+    let labels: Vec<String> = (0..d.covariates.len())
+        .map(|c| {
+            if spec.covariate_keys.is_empty() {
+                "(all cells)".into()
+            } else {
+                d.covariate_label(c as u32)
+            }
+        })
+        .collect();
     let width = labels.iter().map(|l| l.len()).max().unwrap_or(0);
     for (c, label) in labels.iter().enumerate() {
-        let gs: Vec<_> = groups.groups().iter().filter(|g| g.covariate == c as u32).collect();
-        let perts = gs.iter().filter(|g| Some(g.perturbation) != control).count();
-        let ctrl = gs.iter().filter(|g| Some(g.perturbation) == control).map(|g| g.rows.len()).sum::<usize>();
+        let gs: Vec<_> = groups
+            .groups()
+            .iter()
+            .filter(|g| g.covariate == c as u32)
+            .collect();
+        let perts = gs
+            .iter()
+            .filter(|g| Some(g.perturbation) != control)
+            .count();
+        let ctrl = gs
+            .iter()
+            .filter(|g| Some(g.perturbation) == control)
+            .map(|g| g.rows.len())
+            .sum::<usize>();
         let cells: usize = gs.iter().map(|g| g.rows.len()).sum();
-        let _ = writeln!(out, "    {label:<width$}  {perts} perturbations, {ctrl} control cells, {cells} cells");
+        let _ = writeln!(
+            out,
+            "    {label:<width$}  {perts} perturbations, {ctrl} control cells, {cells} cells"
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::{progress, Global};
 use anyhow::Context;
-use perturbench_data::simulate::{simulate, Preset, SimConfig};
+use perturbench_data::simulator::{simulate, Preset, SimConfig};
 use perturbench_io::{write_h5ad, Compression, WriteOptions};
 use std::path::PathBuf;
 
@@ -39,7 +39,9 @@ pub fn parse_compression(s: &str) -> Result<Compression, String> {
         "gzip" => Ok(Compression::Gzip(4)),
         _ => match s.strip_prefix("gzip:").and_then(|l| l.parse::<u8>().ok()) {
             Some(l) if (1..=9).contains(&l) => Ok(Compression::Gzip(l)),
-            _ => Err(format!("expected 'gzip', 'gzip:1'..'gzip:9' or 'none', got '{s}'")),
+            _ => Err(format!(
+                "expected 'gzip', 'gzip:1'..'gzip:9' or 'none', got '{s}'"
+            )),
         },
     }
 }
@@ -57,7 +59,13 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     })?;
     pb.finish_and_clear();
     let sp = progress::spinner(&format!("writing {}", a.out.display()), g.quiet);
-    write_h5ad(&a.out, &sim.adata, &WriteOptions { compression: a.compression })?;
+    write_h5ad(
+        &a.out,
+        &sim.adata,
+        &WriteOptions {
+            compression: a.compression,
+        },
+    )?;
     sp.finish_and_clear();
     if !g.quiet {
         let ad = &sim.adata;

@@ -3,8 +3,8 @@
 use crate::Global;
 use anyhow::{bail, Context};
 use perturbench_data::split::{
-    data_scaling_split, imbalance_split, make_split, read_saved_split, summarize, ImbalanceConfig, ScalingAxis,
-    ScalingConfig, ScalingSize, SingleHeldout, Split, SplitConfig, Task,
+    data_scaling_split, imbalance_split, make_split, read_saved_split, summarize, ImbalanceConfig,
+    ScalingAxis, ScalingConfig, ScalingSize, SingleHeldout, Split, SplitConfig, Task,
 };
 use perturbench_data::{Design, PerturbationSpec};
 use perturbench_io::{write_csv_atomic, H5adReader};
@@ -121,17 +121,32 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         None if obs.column("cell_type").is_some() => vec!["cell_type".to_string()],
         None => Vec::new(),
     };
-    let spec = PerturbationSpec { key: a.perturbation_key.clone(), control: a.control.clone(), delimiter: a.delimiter.clone(), covariate_keys };
+    let spec = PerturbationSpec {
+        key: a.perturbation_key.clone(),
+        control: a.control.clone(),
+        delimiter: a.delimiter.clone(),
+        covariate_keys,
+    };
     let design = Design::from_obs(&obs, &spec, &source)?;
     let scenario_seed = a.seed.unwrap_or(57);
     let split = match a.task {
         TaskName::Saved => {
-            let file = a.split_file.as_ref().context("--task saved needs --split-file FILE")?;
+            let file = a
+                .split_file
+                .as_ref()
+                .context("--task saved needs --split-file FILE")?;
             let labels = read_saved_split(file, &obs.index)?;
-            Split { key: "saved".into(), labels }
+            Split {
+                key: "saved".into(),
+                labels,
+            }
         }
         TaskName::DataScaling => {
-            let axis = if a.scaling_axis == "covariates" { ScalingAxis::Covariates } else { ScalingAxis::Perturbations };
+            let axis = if a.scaling_axis == "covariates" {
+                ScalingAxis::Covariates
+            } else {
+                ScalingAxis::Perturbations
+            };
             let size = match a.scaling_size.as_str() {
                 "medium" => ScalingSize::Medium,
                 "full" => ScalingSize::Full,
@@ -150,7 +165,9 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
             data_scaling_split(&obs, &spec, &cfg, &source)?
         }
         TaskName::Imbalance => {
-            let Some(h) = a.entropy else { bail!("--task imbalance needs --entropy H (e.g. 0.7, 0.8, 0.9)") };
+            let Some(h) = a.entropy else {
+                bail!("--task imbalance needs --entropy H (e.g. 0.7, 0.8, 0.9)")
+            };
             if !(0.0..=1.0).contains(&h) {
                 bail!("--entropy must be within [0, 1], got {h}");
             }
@@ -181,30 +198,63 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
                     max_heldout_fraction: a.max_heldout_fraction,
                     max_heldout_perturbations: a.max_heldout_perturbations,
                 },
-                _ => Task::Manual { heldout_covariates: a.heldout_covariates.clone(), fraction: a.fraction },
+                _ => Task::Manual {
+                    heldout_covariates: a.heldout_covariates.clone(),
+                    fraction: a.fraction,
+                },
             };
             let mut cfg = SplitConfig::new(task);
             cfg.seed = a.seed.unwrap_or(42);
             cfg.train_control_fraction = a.train_control_fraction;
             cfg.downsample_fraction = a.downsample_fraction;
-            cfg.single_heldout = if a.single_heldout == "train" { SingleHeldout::Train } else { SingleHeldout::Drop };
+            cfg.single_heldout = if a.single_heldout == "train" {
+                SingleHeldout::Train
+            } else {
+                SingleHeldout::Drop
+            };
             make_split(&design, &cfg)?
         }
     };
-    let rows = obs.index.iter().zip(&split.labels).map(|(id, l)| vec![id.as_str(), l.map_or("", |l| l.as_str())]);
+    let rows = obs
+        .index
+        .iter()
+        .zip(&split.labels)
+        .map(|(id, l)| vec![id.as_str(), l.map_or("", |l| l.as_str())]);
     write_csv_atomic(&a.out, Some(&["cell_id", "split"]), rows)?;
     let summary = summarize(&design, &split);
     if let Some(path) = &a.summary {
-        let rows = summary.iter().map(|r| vec![r.covariates.clone(), r.train.to_string(), r.val.to_string(), r.test.to_string()]);
+        let rows = summary.iter().map(|r| {
+            vec![
+                r.covariates.clone(),
+                r.train.to_string(),
+                r.val.to_string(),
+                r.test.to_string(),
+            ]
+        });
         write_csv_atomic(path, Some(&["covariates", "train", "val", "test"]), rows)?;
     }
     if !g.quiet {
         let (tr, va, te, none) = split.counts();
-        println!("{}: cells train {tr} / val {va} / test {te} / excluded {none} -> {}", split.key, a.out.display());
-        let w = summary.iter().map(|r| r.covariates.len()).max().unwrap_or(10).max(10);
-        println!("{:<w$}  {:>6}  {:>6}  {:>6}   (perturbations incl. control)", "covariates", "train", "val", "test");
+        println!(
+            "{}: cells train {tr} / val {va} / test {te} / excluded {none} -> {}",
+            split.key,
+            a.out.display()
+        );
+        let w = summary
+            .iter()
+            .map(|r| r.covariates.len())
+            .max()
+            .unwrap_or(10)
+            .max(10);
+        println!(
+            "{:<w$}  {:>6}  {:>6}  {:>6}   (perturbations incl. control)",
+            "covariates", "train", "val", "test"
+        );
         for r in &summary {
-            println!("{:<w$}  {:>6}  {:>6}  {:>6}", r.covariates, r.train, r.val, r.test);
+            println!(
+                "{:<w$}  {:>6}  {:>6}  {:>6}",
+                r.covariates, r.train, r.val, r.test
+            );
         }
     }
     Ok(())

@@ -9,7 +9,11 @@ use std::collections::HashMap;
 
 /// Python's `repr` of a string (the quote choice and escapes of `str.__repr__`).
 pub(crate) fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for ch in s.chars() {
@@ -22,7 +26,9 @@ pub(crate) fn py_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -63,9 +69,12 @@ pub(super) fn assign(
             train.push(pair);
         }
     }
-    let strata: Vec<String> = kept.iter().map(|&(c, _)| stratum(&design.covariates[c as usize])).collect();
-    let (first, second) =
-        stratified_split(&strata, cfg.test_fraction, cfg.seed).map_err(|reason| SplitError::Stratify { task, reason })?;
+    let strata: Vec<String> = kept
+        .iter()
+        .map(|&(c, _)| stratum(&design.covariates[c as usize]))
+        .collect();
+    let (first, second) = stratified_split(&strata, cfg.test_fraction, cfg.seed)
+        .map_err(|reason| SplitError::Stratify { task, reason })?;
     let mut pair_label: HashMap<Pair, SplitLabel> = HashMap::new();
     for p in train {
         pair_label.insert(p, SplitLabel::Train);
@@ -77,8 +86,13 @@ pub(super) fn assign(
         pair_label.insert(kept[i], SplitLabel::Test);
     }
     let n = design.n_cells();
-    let mut labels: Vec<Option<SplitLabel>> =
-        (0..n).map(|r| pair_label.get(&(design.cell_covariate[r], design.perturbation_of(r))).copied()).collect();
+    let mut labels: Vec<Option<SplitLabel>> = (0..n)
+        .map(|r| {
+            pair_label
+                .get(&(design.cell_covariate[r], design.perturbation_of(r)))
+                .copied()
+        })
+        .collect();
     split_controls(design, cfg, &mut labels);
     Ok(labels)
 }
@@ -86,7 +100,9 @@ pub(super) fn assign(
 /// Shuffles all control cells with CPython's `random.sample` and cuts them into
 /// train / val / test at `int(f·n)` and `int((f + (1−f)/2)·n)`.
 fn split_controls(design: &Design, cfg: &SplitConfig, labels: &mut [Option<SplitLabel>]) {
-    let controls: Vec<usize> = (0..design.n_cells()).filter(|&r| design.is_control(r)).collect();
+    let controls: Vec<usize> = (0..design.n_cells())
+        .filter(|&r| design.is_control(r))
+        .collect();
     let n = controls.len();
     let shuffled = PyRandom::seed(cfg.seed as i64).sample(&controls, n);
     let f = cfg.train_control_fraction;

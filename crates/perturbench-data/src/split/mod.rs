@@ -25,7 +25,10 @@ mod summary;
 mod tasks;
 
 pub use saved::{read_saved_split, SavedSplitError};
-pub use scenarios::{data_scaling_split, imbalance_split, normalized_entropy, ImbalanceConfig, ScalingAxis, ScalingConfig, ScalingSize};
+pub use scenarios::{
+    data_scaling_split, imbalance_split, normalized_entropy, ImbalanceConfig, ScalingAxis,
+    ScalingConfig, ScalingSize,
+};
 
 pub use summary::{summarize, SummaryRow};
 
@@ -165,7 +168,9 @@ pub struct Split {
 impl Split {
     /// Rows with the given label, increasing.
     pub fn rows(&self, label: SplitLabel) -> Vec<usize> {
-        (0..self.labels.len()).filter(|&r| self.labels[r] == Some(label)).collect()
+        (0..self.labels.len())
+            .filter(|&r| self.labels[r] == Some(label))
+            .collect()
     }
     /// Number of cells with each label: (train, val, test, unlabelled).
     pub fn counts(&self) -> (usize, usize, usize, usize) {
@@ -187,10 +192,16 @@ impl Split {
 pub enum SplitError {
     /// A parameter is outside its range.
     #[error("invalid split option {option}: {message}")]
-    Option { option: &'static str, message: String },
+    Option {
+        option: &'static str,
+        message: String,
+    },
     /// The task holds out nothing that can be divided into val and test.
     #[error("{task}: {reason}")]
-    Stratify { task: &'static str, reason: stratified::StratifyError },
+    Stratify {
+        task: &'static str,
+        reason: stratified::StratifyError,
+    },
     /// The dataset's design could not be built.
     #[error(transparent)]
     Data(#[from] crate::DataError),
@@ -207,7 +218,10 @@ pub fn make_split(design: &Design, cfg: &SplitConfig) -> Result<Split, SplitErro
     check_config(cfg)?;
     let (train, heldout, name) = tasks::choose_pairs(design, cfg)?;
     let labels = assign::assign(design, cfg, &train, &heldout, name)?;
-    Ok(Split { key: cfg.task.split_key(cfg.seed), labels })
+    Ok(Split {
+        key: cfg.task.split_key(cfg.seed),
+        labels,
+    })
 }
 
 fn check_config(cfg: &SplitConfig) -> Result<(), SplitError> {
@@ -216,29 +230,57 @@ fn check_config(cfg: &SplitConfig) -> Result<(), SplitError> {
         if ok {
             Ok(())
         } else {
-            Err(SplitError::Option { option, message: format!("{v} is outside {}", if lo_open { "(0, 1]" } else { "[0, 1]" }) })
+            Err(SplitError::Option {
+                option,
+                message: format!(
+                    "{v} is outside {}",
+                    if lo_open { "(0, 1]" } else { "[0, 1]" }
+                ),
+            })
         }
     };
     frac("train-control-fraction", cfg.train_control_fraction, false)?;
     frac("test-fraction", cfg.test_fraction, true)?;
     frac("downsample-fraction", cfg.downsample_fraction, true)?;
     match &cfg.task {
-        Task::Transfer { max_heldout_fraction, max_heldout_covariates, min_train_covariates, .. } => {
+        Task::Transfer {
+            max_heldout_fraction,
+            max_heldout_covariates,
+            min_train_covariates,
+            ..
+        } => {
             frac("max-heldout-fraction", *max_heldout_fraction, false)?;
             if *max_heldout_covariates == 0 {
-                return Err(SplitError::Option { option: "max-heldout-covariates", message: "must be at least 1".into() });
+                return Err(SplitError::Option {
+                    option: "max-heldout-covariates",
+                    message: "must be at least 1".into(),
+                });
             }
             if *min_train_covariates == 0 {
-                return Err(SplitError::Option { option: "min-train-covariates", message: "must be at least 1".into() });
+                return Err(SplitError::Option {
+                    option: "min-train-covariates",
+                    message: "must be at least 1".into(),
+                });
             }
         }
-        Task::Combination { max_heldout_fraction, .. } | Task::InverseCombination { max_heldout_fraction, .. } => {
-            frac("max-heldout-fraction", *max_heldout_fraction, false)?
+        Task::Combination {
+            max_heldout_fraction,
+            ..
         }
-        Task::Manual { fraction, heldout_covariates } => {
+        | Task::InverseCombination {
+            max_heldout_fraction,
+            ..
+        } => frac("max-heldout-fraction", *max_heldout_fraction, false)?,
+        Task::Manual {
+            fraction,
+            heldout_covariates,
+        } => {
             frac("fraction", *fraction, false)?;
             if heldout_covariates.is_empty() {
-                return Err(SplitError::Option { option: "heldout-covariates", message: "name at least one covariate".into() });
+                return Err(SplitError::Option {
+                    option: "heldout-covariates",
+                    message: "name at least one covariate".into(),
+                });
             }
         }
     }

@@ -46,9 +46,9 @@ fn seed_sequence_words(entropy: u64, n_words: usize) -> Vec<u32> {
         }
     }
     for &w in words.iter().skip(4) {
-        for dst in 0..4 {
+        for slot in pool.iter_mut() {
             let h = hashmix(w);
-            pool[dst] = mix(pool[dst], h);
+            *slot = mix(*slot, h);
         }
     }
     let mut hash_b = INIT_B;
@@ -73,10 +73,17 @@ impl NpGenerator {
     /// `default_rng(seed)`.
     pub fn new(seed: u64) -> Self {
         let w = seed_sequence_words(seed, 8);
-        let v: Vec<u64> = w.chunks(2).map(|p| p[0] as u64 | (p[1] as u64) << 32).collect();
+        let v: Vec<u64> = w
+            .chunks(2)
+            .map(|p| p[0] as u64 | (p[1] as u64) << 32)
+            .collect();
         let initstate = (v[0] as u128) << 64 | v[1] as u128;
         let initseq = (v[2] as u128) << 64 | v[3] as u128;
-        let mut g = NpGenerator { state: 0, inc: (initseq << 1) | 1, buffered: None };
+        let mut g = NpGenerator {
+            state: 0,
+            inc: (initseq << 1) | 1,
+            buffered: None,
+        };
         g.step();
         g.state = g.state.wrapping_add(initstate);
         g.step();

@@ -21,7 +21,9 @@ impl Mt19937 {
         let mut mt = [0u32; N];
         mt[0] = seed;
         for i in 1..N {
-            mt[i] = 1_812_433_253u32.wrapping_mul(mt[i - 1] ^ (mt[i - 1] >> 30)).wrapping_add(i as u32);
+            mt[i] = 1_812_433_253u32
+                .wrapping_mul(mt[i - 1] ^ (mt[i - 1] >> 30))
+                .wrapping_add(i as u32);
         }
         Mt19937 { mt, idx: N }
     }
@@ -34,7 +36,9 @@ impl Mt19937 {
         let len = key.len().max(1);
         for _ in 0..N.max(len) {
             let prev = mt[i - 1] ^ (mt[i - 1] >> 30);
-            mt[i] = (mt[i] ^ prev.wrapping_mul(1_664_525)).wrapping_add(key.get(j).copied().unwrap_or(0)).wrapping_add(j as u32);
+            mt[i] = (mt[i] ^ prev.wrapping_mul(1_664_525))
+                .wrapping_add(key.get(j).copied().unwrap_or(0))
+                .wrapping_add(j as u32);
             i += 1;
             j += 1;
             if i >= N {
@@ -211,7 +215,11 @@ impl NpRandomState {
 
     /// `choice(a, size, replace=False)`: the first `size` items of a permutation of `a`.
     pub fn choice_without_replacement<T: Clone>(&mut self, a: &[T], size: usize) -> Vec<T> {
-        self.permutation(a.len()).into_iter().take(size).map(|i| a[i].clone()).collect()
+        self.permutation(a.len())
+            .into_iter()
+            .take(size)
+            .map(|i| a[i].clone())
+            .collect()
     }
 }
 

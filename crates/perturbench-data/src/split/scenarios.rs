@@ -61,7 +61,11 @@ impl ScalingConfig {
         ScalingConfig {
             axis,
             size,
-            seed: if axis == ScalingAxis::Perturbations { 84 } else { 12345 },
+            seed: if axis == ScalingAxis::Perturbations {
+                84
+            } else {
+                12345
+            },
             split_seed: 57,
             max_heldout_covariates: 7,
             max_heldout_fraction: 0.3,
@@ -74,12 +78,22 @@ impl ScalingConfig {
 }
 
 /// The design of the cells `rows` only (categories of the columns are kept, as pandas does).
-fn sub_design(obs: &Frame, spec: &PerturbationSpec, rows: &[usize], source: &str) -> Result<Design, SplitError> {
+fn sub_design(
+    obs: &Frame,
+    spec: &PerturbationSpec,
+    rows: &[usize],
+    source: &str,
+) -> Result<Design, SplitError> {
     Ok(Design::from_obs(&obs.select(rows), spec, source)?)
 }
 
 /// Spreads labels of `rows` over all `n` cells (the notebooks' "padded" CSVs).
-fn pad(n: usize, rows: &[usize], labels: &[Option<SplitLabel>], fill: Option<SplitLabel>) -> Vec<Option<SplitLabel>> {
+fn pad(
+    n: usize,
+    rows: &[usize],
+    labels: &[Option<SplitLabel>],
+    fill: Option<SplitLabel>,
+) -> Vec<Option<SplitLabel>> {
     let mut out = vec![fill; n];
     for (i, &r) in rows.iter().enumerate() {
         out[r] = labels[i];
@@ -88,7 +102,12 @@ fn pad(n: usize, rows: &[usize], labels: &[Option<SplitLabel>], fill: Option<Spl
 }
 
 /// A data-scaling split (spec §2.9): labels for every cell, empty outside the chosen subset.
-pub fn data_scaling_split(obs: &Frame, spec: &PerturbationSpec, cfg: &ScalingConfig, source: &str) -> Result<Split, SplitError> {
+pub fn data_scaling_split(
+    obs: &Frame,
+    spec: &PerturbationSpec,
+    cfg: &ScalingConfig,
+    source: &str,
+) -> Result<Split, SplitError> {
     let design = Design::from_obs(obs, spec, source)?;
     let n = design.n_cells();
     match cfg.axis {
@@ -105,7 +124,9 @@ pub fn data_scaling_split(obs: &Frame, spec: &PerturbationSpec, cfg: &ScalingCon
             let mut rng = PyRandom::seed(cfg.seed as i64);
             let medium = rng.sample(&uniq, uniq.len() / 2);
             let small = rng.sample(&medium, medium.len() / 2);
-            let in_subset = |set: &[u32], r: usize| design.is_control(r) || set.contains(&design.perturbation_of(r));
+            let in_subset = |set: &[u32], r: usize| {
+                design.is_control(r) || set.contains(&design.perturbation_of(r))
+            };
             let small_rows: Vec<usize> = (0..n).filter(|&r| in_subset(&small, r)).collect();
             let sub = sub_design(obs, spec, &small_rows, source)?;
             let mut scfg = SplitConfig::new(Task::Transfer {
@@ -121,7 +142,10 @@ pub fn data_scaling_split(obs: &Frame, spec: &PerturbationSpec, cfg: &ScalingCon
                 ScalingSize::Medium | ScalingSize::Full => {
                     // Every cell of the larger subset is train unless the small split labelled it.
                     let mut out: Vec<Option<SplitLabel>> = (0..n)
-                        .map(|r| (cfg.size == ScalingSize::Full || in_subset(&medium, r)).then_some(SplitLabel::Train))
+                        .map(|r| {
+                            (cfg.size == ScalingSize::Full || in_subset(&medium, r))
+                                .then_some(SplitLabel::Train)
+                        })
                         .collect();
                     for (i, &r) in small_rows.iter().enumerate() {
                         if let Some(l) = small_split.labels[i] {
@@ -131,7 +155,10 @@ pub fn data_scaling_split(obs: &Frame, spec: &PerturbationSpec, cfg: &ScalingCon
                     out
                 }
             };
-            Ok(Split { key: format!("{}_split", size_name(cfg.size)), labels })
+            Ok(Split {
+                key: format!("{}_split", size_name(cfg.size)),
+                labels,
+            })
         }
         ScalingAxis::Covariates => covariate_scaling(&design, cfg),
     }
@@ -145,15 +172,28 @@ fn size_name(s: ScalingSize) -> &'static str {
     }
 }
 
-fn covariate_ids(design: &Design, names: &[String], option: &'static str) -> Result<Vec<u32>, SplitError> {
-    let labels: Vec<String> = (0..design.covariates.len() as u32).map(|c| design.covariate_label(c)).collect();
+fn covariate_ids(
+    design: &Design,
+    names: &[String],
+    option: &'static str,
+) -> Result<Vec<u32>, SplitError> {
+    let labels: Vec<String> = (0..design.covariates.len() as u32)
+        .map(|c| design.covariate_label(c))
+        .collect();
     if names.is_empty() {
-        return Err(SplitError::Option { option, message: format!("name covariate combinations; known: {}", labels.join(", ")) });
+        return Err(SplitError::Option {
+            option,
+            message: format!("name covariate combinations; known: {}", labels.join(", ")),
+        });
     }
     names
         .iter()
         .map(|n| {
-            labels.iter().position(|l| l == n).map(|c| c as u32).ok_or_else(|| SplitError::UnknownCovariate(n.clone(), labels.join(", ")))
+            labels
+                .iter()
+                .position(|l| l == n)
+                .map(|c| c as u32)
+                .ok_or_else(|| SplitError::UnknownCovariate(n.clone(), labels.join(", ")))
         })
         .collect()
 }
@@ -163,7 +203,9 @@ fn covariate_scaling(design: &Design, cfg: &ScalingConfig) -> Result<Split, Spli
     let held = covariate_ids(design, &cfg.heldout_covariates, "heldout-covariates")?;
     let small_train = covariate_ids(design, &cfg.small_train_covariates, "train-covariates")?;
     let small: HashSet<u32> = held.iter().chain(&small_train).copied().collect();
-    let small_rows: Vec<usize> = (0..n).filter(|&r| small.contains(&design.cell_covariate[r])).collect();
+    let small_rows: Vec<usize> = (0..n)
+        .filter(|&r| small.contains(&design.cell_covariate[r]))
+        .collect();
     // Non-control perturbations of the small subset, in order of first appearance.
     let mut uniq: Vec<u32> = Vec::new();
     let mut seen = HashSet::new();
@@ -180,7 +222,11 @@ fn covariate_scaling(design: &Design, cfg: &ScalingConfig) -> Result<Split, Spli
         let mut py = PyRandom::seed(rng.integers(1 << 16) as i64);
         let sampled = py.sample(&uniq, (cfg.heldout_fraction * uniq.len() as f64) as usize);
         heldout_pairs.extend(sampled.iter().map(|&p| (c, p)));
-        let controls: Vec<usize> = small_rows.iter().copied().filter(|&r| design.cell_covariate[r] == c && design.is_control(r)).collect();
+        let controls: Vec<usize> = small_rows
+            .iter()
+            .copied()
+            .filter(|&r| design.cell_covariate[r] == c && design.is_control(r))
+            .collect();
         let chosen = py.sample(&controls, (0.5 * controls.len() as f64) as usize);
         // sklearn train_test_split(chosen, test_size=0.5, random_state=s) without strata.
         let mut np = NpRandomState::new(rng.integers(1 << 16) as u32);
@@ -190,7 +236,10 @@ fn covariate_scaling(design: &Design, cfg: &ScalingConfig) -> Result<Split, Spli
         ctrl_val.extend(perm[n_test..].iter().map(|&i| chosen[i]));
     }
     let mut py = PyRandom::seed(rng.integers(1 << 16) as i64);
-    let val_pairs: HashSet<(u32, u32)> = py.sample(&heldout_pairs, heldout_pairs.len() / 2).into_iter().collect();
+    let val_pairs: HashSet<(u32, u32)> = py
+        .sample(&heldout_pairs, heldout_pairs.len() / 2)
+        .into_iter()
+        .collect();
     let all_pairs: HashSet<(u32, u32)> = heldout_pairs.iter().copied().collect();
     let mut small_labels: Vec<Option<SplitLabel>> = vec![None; n];
     for &r in &small_rows {
@@ -212,18 +261,29 @@ fn covariate_scaling(design: &Design, cfg: &ScalingConfig) -> Result<Split, Spli
     let labels = match cfg.size {
         ScalingSize::Small => small_labels,
         ScalingSize::Medium | ScalingSize::Full => {
-            let medium: HashSet<u32> =
-                small.iter().copied().chain(covariate_ids(design, &cfg.medium_train_covariates, "medium-covariates").unwrap_or_default()).collect();
+            let medium: HashSet<u32> = small
+                .iter()
+                .copied()
+                .chain(
+                    covariate_ids(design, &cfg.medium_train_covariates, "medium-covariates")
+                        .unwrap_or_default(),
+                )
+                .collect();
             (0..n)
                 .map(|r| {
                     small_labels[r].or_else(|| {
-                        (cfg.size == ScalingSize::Full || medium.contains(&design.cell_covariate[r])).then_some(SplitLabel::Train)
+                        (cfg.size == ScalingSize::Full
+                            || medium.contains(&design.cell_covariate[r]))
+                        .then_some(SplitLabel::Train)
                     })
                 })
                 .collect()
         }
     };
-    Ok(Split { key: format!("{}_covariate_split", size_name(cfg.size)), labels })
+    Ok(Split {
+        key: format!("{}_covariate_split", size_name(cfg.size)),
+        labels,
+    })
 }
 
 /// Parameters of [`imbalance_split`]; defaults are the notebook's.
@@ -267,7 +327,10 @@ impl ImbalanceConfig {
 pub fn normalized_entropy(counts: &[usize]) -> f64 {
     let c: Vec<f64> = counts.iter().map(|&x| x as f64 + 1e-8).collect();
     let total: f64 = c.iter().sum();
-    let h: f64 = -c.iter().map(|x| (x / total) * (x / total).ln()).sum::<f64>();
+    let h: f64 = -c
+        .iter()
+        .map(|x| (x / total) * (x / total).ln())
+        .sum::<f64>();
     h / (counts.len() as f64).ln()
 }
 
@@ -275,12 +338,20 @@ pub fn normalized_entropy(counts: &[usize]) -> f64 {
 /// whose spread has the target entropy, then make the transfer split of that subset. Returns
 /// the split (empty labels outside the subset) and the drawn number of perturbations per
 /// covariate (control added on top when the draw missed it).
-pub fn imbalance_split(obs: &Frame, spec: &PerturbationSpec, cfg: &ImbalanceConfig, source: &str) -> Result<(Split, Vec<(String, usize)>), SplitError> {
+pub fn imbalance_split(
+    obs: &Frame,
+    spec: &PerturbationSpec,
+    cfg: &ImbalanceConfig,
+    source: &str,
+) -> Result<(Split, Vec<(String, usize)>), SplitError> {
     let design = Design::from_obs(obs, spec, source)?;
     let n = design.n_cells();
     let nc = design.covariates.len();
     if nc < 2 {
-        return Err(SplitError::Option { option: "entropy", message: "needs at least two covariate combinations".into() });
+        return Err(SplitError::Option {
+            option: "entropy",
+            message: "needs at least two covariate combinations".into(),
+        });
     }
     // Covariates in groupby order; per covariate its perturbations (control included) in order
     // of first appearance.
@@ -299,13 +370,22 @@ pub fn imbalance_split(obs: &Frame, spec: &PerturbationSpec, cfg: &ImbalanceConf
         vec![max; nc]
     } else {
         if cfg.min_count > max {
-            return Err(SplitError::Option { option: "entropy", message: format!("covariates have at most {max} perturbations, fewer than the minimum {}", cfg.min_count) });
+            return Err(SplitError::Option {
+                option: "entropy",
+                message: format!(
+                    "covariates have at most {max} perturbations, fewer than the minimum {}",
+                    cfg.min_count
+                ),
+            });
         }
         let mut np = NpRandomState::new(cfg.search_seed);
         let mut found = None;
         for _ in 0..cfg.max_iter {
             let mut c = vec![max];
-            c.extend((1..nc).map(|_| cfg.min_count + np.randint((max - cfg.min_count + 1) as u64) as usize));
+            c.extend(
+                (1..nc)
+                    .map(|_| cfg.min_count + np.randint((max - cfg.min_count + 1) as u64) as usize),
+            );
             if (normalized_entropy(&c) - cfg.entropy).abs() < cfg.tolerance {
                 found = Some(c);
                 break;
@@ -313,7 +393,10 @@ pub fn imbalance_split(obs: &Frame, spec: &PerturbationSpec, cfg: &ImbalanceConf
         }
         found.ok_or_else(|| SplitError::Option {
             option: "entropy",
-            message: format!("no per-covariate counts reach entropy {} within {} draws", cfg.entropy, cfg.max_iter),
+            message: format!(
+                "no per-covariate counts reach entropy {} within {} draws",
+                cfg.entropy, cfg.max_iter
+            ),
         })?
     };
     // Downsample: np.random.seed(42) again, shuffle each covariate's perturbations, keep the first n.
@@ -332,7 +415,9 @@ pub fn imbalance_split(obs: &Frame, spec: &PerturbationSpec, cfg: &ImbalanceConf
         }
         keep.extend(perts.into_iter().map(|p| (c as u32, p)));
     }
-    let rows: Vec<usize> = (0..n).filter(|&r| keep.contains(&(design.cell_covariate[r], design.perturbation_of(r)))).collect();
+    let rows: Vec<usize> = (0..n)
+        .filter(|&r| keep.contains(&(design.cell_covariate[r], design.perturbation_of(r))))
+        .collect();
     let sub = sub_design(obs, spec, &rows, source)?;
     let mut scfg = SplitConfig::new(Task::Transfer {
         min_train_covariates: 1,
@@ -342,5 +427,11 @@ pub fn imbalance_split(obs: &Frame, spec: &PerturbationSpec, cfg: &ImbalanceConf
     });
     scfg.seed = cfg.split_seed;
     let split = make_split(&sub, &scfg)?;
-    Ok((Split { key: split.key, labels: pad(n, &rows, &split.labels, None) }, kept_counts))
+    Ok((
+        Split {
+            key: split.key,
+            labels: pad(n, &rows, &split.labels, None),
+        },
+        kept_counts,
+    ))
 }

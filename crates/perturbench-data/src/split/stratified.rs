@@ -9,7 +9,7 @@ use super::pyrandom::NpRandomState;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StratifyError {
     /// Nothing to split.
-    #[error("there are no held-out pairs to divide into val and test")]
+    #[error("no (perturbation, covariate) pair is held out, so val and test would be empty (does the data have what the task holds out, e.g. combinations? a covariate with a single held-out pair drops it)")]
     Empty,
     /// A class has a single member.
     #[error("stratum '{0}' has a single held-out pair; each needs at least two")]
@@ -23,16 +23,25 @@ pub enum StratifyError {
 /// leftover fractions with the generator.
 fn approximate_mode(counts: &[usize], n_draws: usize, rng: &mut NpRandomState) -> Vec<usize> {
     let total: usize = counts.iter().sum();
-    let continuous: Vec<f64> = counts.iter().map(|&c| c as f64 / total as f64 * n_draws as f64).collect();
+    let continuous: Vec<f64> = counts
+        .iter()
+        .map(|&c| c as f64 / total as f64 * n_draws as f64)
+        .collect();
     let mut floored: Vec<f64> = continuous.iter().map(|c| c.floor()).collect();
     let mut need = (n_draws as f64 - floored.iter().sum::<f64>()) as i64;
     if need > 0 {
-        let remainder: Vec<f64> = continuous.iter().zip(&floored).map(|(c, f)| c - f).collect();
+        let remainder: Vec<f64> = continuous
+            .iter()
+            .zip(&floored)
+            .map(|(c, f)| c - f)
+            .collect();
         let mut values = remainder.clone();
         values.sort_by(|a, b| b.partial_cmp(a).expect("finite"));
         values.dedup();
         for value in values {
-            let inds: Vec<usize> = (0..remainder.len()).filter(|&i| remainder[i] == value).collect();
+            let inds: Vec<usize> = (0..remainder.len())
+                .filter(|&i| remainder[i] == value)
+                .collect();
             let add_now = (inds.len() as i64).min(need) as usize;
             for i in rng.choice_without_replacement(&inds, add_now) {
                 floored[i] += 1.0;
@@ -48,7 +57,11 @@ fn approximate_mode(counts: &[usize], n_draws: usize, rng: &mut NpRandomState) -
 
 /// Splits items `0..labels.len()` stratified by `labels` into (first, second) with
 /// `ceil(test_fraction * n)` items in the second part; returns the item positions of each part.
-pub fn stratified_split(labels: &[String], test_fraction: f64, seed: u32) -> Result<(Vec<usize>, Vec<usize>), StratifyError> {
+pub fn stratified_split(
+    labels: &[String],
+    test_fraction: f64,
+    seed: u32,
+) -> Result<(Vec<usize>, Vec<usize>), StratifyError> {
     let n = labels.len();
     if n == 0 {
         return Err(StratifyError::Empty);
@@ -59,7 +72,10 @@ pub fn stratified_split(labels: &[String], test_fraction: f64, seed: u32) -> Res
     let mut classes: Vec<&String> = labels.iter().collect();
     classes.sort();
     classes.dedup();
-    let class_of: Vec<usize> = labels.iter().map(|l| classes.binary_search(&l).expect("present")).collect();
+    let class_of: Vec<usize> = labels
+        .iter()
+        .map(|l| classes.binary_search(&l).expect("present"))
+        .collect();
     let mut counts = vec![0usize; classes.len()];
     for &c in &class_of {
         counts[c] += 1;
@@ -68,7 +84,10 @@ pub fn stratified_split(labels: &[String], test_fraction: f64, seed: u32) -> Res
         return Err(StratifyError::Singleton(classes[i].clone()));
     }
     if n_train < classes.len() || n_test < classes.len() {
-        return Err(StratifyError::TooManyClasses { classes: classes.len(), side: n_train.min(n_test) });
+        return Err(StratifyError::TooManyClasses {
+            classes: classes.len(),
+            side: n_train.min(n_test),
+        });
     }
     // Items of each class in their original order (stable argsort by class).
     let mut class_items: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
@@ -89,7 +108,10 @@ pub fn stratified_split(labels: &[String], test_fraction: f64, seed: u32) -> Res
     }
     let train_perm = rng.permutation(train.len());
     let test_perm = rng.permutation(test.len());
-    Ok((train_perm.iter().map(|&p| train[p]).collect(), test_perm.iter().map(|&p| test[p]).collect()))
+    Ok((
+        train_perm.iter().map(|&p| train[p]).collect(),
+        test_perm.iter().map(|&p| test[p]).collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -99,6 +121,13 @@ mod tests {
     // Expected values from scikit-learn 1.9.1 / numpy 2.4.6:
     //   from sklearn.model_selection import train_test_split
     //   y = [...]; a, b = train_test_split(list(range(len(y))), stratify=y, test_size=0.5, random_state=seed)
+    /// (labels, seed, first part, second part)
+    type Case = (
+        &'static [&'static str],
+        u32,
+        &'static [usize],
+        &'static [usize],
+    );
     include!("stratified_expected.rs");
 
     #[test]
@@ -114,7 +143,10 @@ mod tests {
     #[test]
     fn refuses_what_sklearn_refuses() {
         let one = vec!["a".to_string(), "a".into(), "b".into()];
-        assert!(matches!(stratified_split(&one, 0.5, 0), Err(StratifyError::Singleton(_))));
+        assert!(matches!(
+            stratified_split(&one, 0.5, 0),
+            Err(StratifyError::Singleton(_))
+        ));
         assert_eq!(stratified_split(&[], 0.5, 0), Err(StratifyError::Empty));
     }
 }

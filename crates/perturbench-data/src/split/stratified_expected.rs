@@ -1,5 +1,5 @@
 // Generated with scikit-learn 1.9.1 (see the comment above the include).
-const CASES: &[(&[&str], u32, &[usize], &[usize])] = &[
+const CASES: &[Case] = &[
     (&["frozenset({'k562'})", "frozenset({'k562'})", "frozenset({'k562'})", "frozenset({'k562'})"], 42, &[3, 1], &[0, 2]),
     (&["frozenset({'A172'})", "frozenset({'A172'})", "frozenset({'A172'})", "frozenset({'k562'})", "frozenset({'k562'})", "frozenset({'U87MG'})", "frozenset({'U87MG'})", "frozenset({'U87MG'})", "frozenset({'U87MG'})"], 42, &[6, 8, 3, 0], &[4, 1, 5, 7, 2]),
     (&["b", "a", "b", "c", "a", "c", "c", "b", "a", "a", "c"], 7, &[10, 9, 8, 5, 7], &[1, 2, 6, 0, 4, 3]),

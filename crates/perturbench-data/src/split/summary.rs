@@ -33,7 +33,11 @@ pub fn summarize(design: &Design, split: &Split) -> Vec<SummaryRow> {
     }
     (0..nc)
         .map(|c| SummaryRow {
-            covariates: if design.covariate_keys.is_empty() { "all".into() } else { design.covariate_label(c as u32) },
+            covariates: if design.covariate_keys.is_empty() {
+                "all".into()
+            } else {
+                design.covariate_label(c as u32)
+            },
             train: seen[c][0].len(),
             val: seen[c][1].len(),
             test: seen[c][2].len(),

@@ -22,7 +22,10 @@ fn layout(design: &Design) -> Layout {
         perts_in_cov[g.covariate as usize].push(g.perturbation);
         covs_of_pert[g.perturbation as usize].push(g.covariate);
     }
-    Layout { perts_in_cov, covs_of_pert }
+    Layout {
+        perts_in_cov,
+        covs_of_pert,
+    }
 }
 
 /// Perturbation sets kept by the combinatorial downsampling of the reference (§2.4 step 1),
@@ -58,10 +61,18 @@ fn combinatorial_universe(design: &Design, cfg: &SplitConfig) -> HashSet<u32> {
 }
 
 /// Chooses train and held-out pairs for the configured task; returns the task's name too.
-pub(super) fn choose_pairs(design: &Design, cfg: &SplitConfig) -> Result<(Vec<Pair>, Vec<Pair>, &'static str), SplitError> {
+pub(super) fn choose_pairs(
+    design: &Design,
+    cfg: &SplitConfig,
+) -> Result<(Vec<Pair>, Vec<Pair>, &'static str), SplitError> {
     let lay = layout(design);
     match &cfg.task {
-        Task::Transfer { min_train_covariates, max_heldout_covariates, max_heldout_fraction, max_heldout_perturbations } => {
+        Task::Transfer {
+            min_train_covariates,
+            max_heldout_covariates,
+            max_heldout_fraction,
+            max_heldout_perturbations,
+        } => {
             let (t, h) = transfer(
                 design,
                 &lay,
@@ -73,21 +84,41 @@ pub(super) fn choose_pairs(design: &Design, cfg: &SplitConfig) -> Result<(Vec<Pa
             );
             Ok((t, h, "transfer"))
         }
-        Task::Combination { max_heldout_fraction, max_heldout_perturbations } => {
+        Task::Combination {
+            max_heldout_fraction,
+            max_heldout_perturbations,
+        } => {
             let universe = combinatorial_universe(design, cfg);
             let (mut train, mut held) = (Vec::new(), Vec::new());
             for (c, perts) in lay.perts_in_cov.iter().enumerate() {
-                let cov_perts: Vec<u32> = perts.iter().copied().filter(|p| universe.contains(p)).collect();
+                let cov_perts: Vec<u32> = perts
+                    .iter()
+                    .copied()
+                    .filter(|p| universe.contains(p))
+                    .collect();
                 let mut rng = PyRandom::seed(cfg.seed as i64);
-                let combos: Vec<u32> = cov_perts.iter().copied().filter(|&p| design.perturbations[p as usize].is_combo()).collect();
-                let n = ((max_heldout_fraction * combos.len() as f64) as usize).min(*max_heldout_perturbations);
+                let combos: Vec<u32> = cov_perts
+                    .iter()
+                    .copied()
+                    .filter(|&p| design.perturbations[p as usize].is_combo())
+                    .collect();
+                let n = ((max_heldout_fraction * combos.len() as f64) as usize)
+                    .min(*max_heldout_perturbations);
                 let chosen = rng.sample(&combos, n);
                 held.extend(chosen.iter().map(|&p| (c as u32, p)));
-                train.extend(cov_perts.iter().filter(|p| !chosen.contains(p)).map(|&p| (c as u32, p)));
+                train.extend(
+                    cov_perts
+                        .iter()
+                        .filter(|p| !chosen.contains(p))
+                        .map(|&p| (c as u32, p)),
+                );
             }
             Ok((train, held, "combination"))
         }
-        Task::InverseCombination { max_heldout_fraction, max_heldout_perturbations } => {
+        Task::InverseCombination {
+            max_heldout_fraction,
+            max_heldout_perturbations,
+        } => {
             let universe = combinatorial_universe(design, cfg);
             // Perturbations in order of first appearance over all cells (obs[key].unique()).
             let mut global: Vec<u32> = Vec::new();
@@ -100,10 +131,18 @@ pub(super) fn choose_pairs(design: &Design, cfg: &SplitConfig) -> Result<(Vec<Pa
             let (mut train, mut held) = (Vec::new(), Vec::new());
             for (c, perts) in lay.perts_in_cov.iter().enumerate() {
                 let here: HashSet<u32> = perts.iter().copied().collect();
-                let cov_perts: Vec<u32> = global.iter().copied().filter(|p| here.contains(p)).collect();
+                let cov_perts: Vec<u32> = global
+                    .iter()
+                    .copied()
+                    .filter(|p| here.contains(p))
+                    .collect();
                 let mut rng = PyRandom::seed(cfg.seed as i64);
                 let is_combo = |p: u32| design.perturbations[p as usize].is_combo();
-                let singles: Vec<u32> = cov_perts.iter().copied().filter(|&p| !is_combo(p)).collect();
+                let singles: Vec<u32> = cov_perts
+                    .iter()
+                    .copied()
+                    .filter(|&p| !is_combo(p))
+                    .collect();
                 let mut combos_of: HashMap<&str, Vec<u32>> = HashMap::new();
                 for &p in cov_perts.iter().filter(|&&p| is_combo(p)) {
                     for name in design.perturbations[p as usize].names() {
@@ -111,41 +150,75 @@ pub(super) fn choose_pairs(design: &Design, cfg: &SplitConfig) -> Result<(Vec<Pa
                     }
                 }
                 let mut pool = rng.sample(&singles, singles.len());
-                let total = ((max_heldout_fraction * singles.len() as f64) as usize).min(*max_heldout_perturbations);
+                let total = ((max_heldout_fraction * singles.len() as f64) as usize)
+                    .min(*max_heldout_perturbations);
                 let mut chosen: Vec<u32> = Vec::new();
                 while chosen.len() < total {
                     let Some(p) = pool.pop() else { break };
                     chosen.push(p);
                     let mut remove: HashSet<&str> = HashSet::new();
                     if let Some(name) = design.perturbations[p as usize].names().first() {
-                        for &combo in combos_of.get(name.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
-                            remove.extend(design.perturbations[combo as usize].names().iter().map(String::as_str));
+                        for &combo in combos_of
+                            .get(name.as_str())
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[])
+                        {
+                            remove.extend(
+                                design.perturbations[combo as usize]
+                                    .names()
+                                    .iter()
+                                    .map(String::as_str),
+                            );
                         }
                     }
-                    pool.retain(|&q| design.perturbations[q as usize].names().first().is_none_or(|n| !remove.contains(n.as_str())));
+                    pool.retain(|&q| {
+                        design.perturbations[q as usize]
+                            .names()
+                            .first()
+                            .is_none_or(|n| !remove.contains(n.as_str()))
+                    });
                     if pool.is_empty() {
                         break;
                     }
                 }
                 held.extend(chosen.iter().map(|&p| (c as u32, p)));
-                train.extend(cov_perts.iter().filter(|p| !chosen.contains(p)).map(|&p| (c as u32, p)));
+                train.extend(
+                    cov_perts
+                        .iter()
+                        .filter(|p| !chosen.contains(p))
+                        .map(|&p| (c as u32, p)),
+                );
             }
             Ok((train, held, "inverse-combination"))
         }
-        Task::Manual { heldout_covariates, fraction } => {
-            let labels: Vec<String> = (0..design.covariates.len() as u32).map(|c| design.covariate_label(c)).collect();
+        Task::Manual {
+            heldout_covariates,
+            fraction,
+        } => {
+            let labels: Vec<String> = (0..design.covariates.len() as u32)
+                .map(|c| design.covariate_label(c))
+                .collect();
             let mut listed: Vec<u32> = Vec::new();
             for name in heldout_covariates {
                 match labels.iter().position(|l| l == name) {
                     Some(c) => listed.push(c as u32),
-                    None => return Err(SplitError::UnknownCovariate(name.clone(), labels.join(", "))),
+                    None => {
+                        return Err(SplitError::UnknownCovariate(
+                            name.clone(),
+                            labels.join(", "),
+                        ))
+                    }
                 }
             }
             let mut np = NpRandomState::new(cfg.seed);
             let seeds: Vec<u64> = listed.iter().map(|_| np.randint(100_000)).collect();
             let (mut train, mut held) = (Vec::new(), Vec::new());
             for (c, perts) in lay.perts_in_cov.iter().enumerate() {
-                let cov_perts: Vec<u32> = perts.iter().copied().filter(|&p| Some(p) != design.control).collect();
+                let cov_perts: Vec<u32> = perts
+                    .iter()
+                    .copied()
+                    .filter(|&p| Some(p) != design.control)
+                    .collect();
                 let chosen = match listed.iter().position(|&l| l == c as u32) {
                     Some(i) => {
                         let n = (fraction * cov_perts.len() as f64) as usize;
@@ -154,7 +227,12 @@ pub(super) fn choose_pairs(design: &Design, cfg: &SplitConfig) -> Result<(Vec<Pa
                     None => Vec::new(),
                 };
                 held.extend(chosen.iter().map(|&p| (c as u32, p)));
-                train.extend(cov_perts.iter().filter(|p| !chosen.contains(p)).map(|&p| (c as u32, p)));
+                train.extend(
+                    cov_perts
+                        .iter()
+                        .filter(|p| !chosen.contains(p))
+                        .map(|&p| (c as u32, p)),
+                );
             }
             Ok((train, held, "manual"))
         }
@@ -172,7 +250,11 @@ fn transfer(
     max_perts: usize,
 ) -> (Vec<Pair>, Vec<Pair>) {
     // Per covariate: how many perturbations (control included) may be held out.
-    let cap: Vec<f64> = lay.perts_in_cov.iter().map(|p| (frac * p.len() as f64).min(max_perts as f64)).collect();
+    let cap: Vec<f64> = lay
+        .perts_in_cov
+        .iter()
+        .map(|p| (frac * p.len() as f64).min(max_perts as f64))
+        .collect();
     // The number of covariate groups pandas' groupby visits: a single categorical key yields
     // every declared category, used or not; otherwise the observed combinations.
     let k = match design.covariate_declared_levels.as_slice() {
@@ -184,12 +266,17 @@ fn transfer(
     for (cond, &set) in design.condition_set.iter().enumerate() {
         rank[set as usize] = rank[set as usize].min(design.condition_groupby_rank[cond]);
     }
-    let mut perts: Vec<u32> = (0..design.perturbations.len() as u32).filter(|&p| Some(p) != design.control).collect();
+    let mut perts: Vec<u32> = (0..design.perturbations.len() as u32)
+        .filter(|&p| Some(p) != design.control)
+        .collect();
     perts.sort_by_key(|&p| rank[p as usize]);
     perts.sort_by_key(|&p| std::cmp::Reverse(lay.covs_of_pert[p as usize].len()));
     if cfg.downsample_fraction < 1.0 {
         let n = (cfg.downsample_fraction * perts.len() as f64) as usize;
-        let keep: HashSet<u32> = PyRandom::seed(cfg.seed as i64).sample(&perts, n).into_iter().collect();
+        let keep: HashSet<u32> = PyRandom::seed(cfg.seed as i64)
+            .sample(&perts, n)
+            .into_iter()
+            .collect();
         perts.retain(|p| keep.contains(p));
     }
     let mut np = NpRandomState::new(cfg.seed);
@@ -200,7 +287,11 @@ fn transfer(
         let covs = &lay.covs_of_pert[p as usize];
         let mut sampled: Vec<u32> = Vec::new();
         if covs.len() > min_train {
-            let pool: Vec<u32> = covs.iter().copied().filter(|&c| (held_count[c as usize] as f64) < cap[c as usize]).collect();
+            let pool: Vec<u32> = covs
+                .iter()
+                .copied()
+                .filter(|&c| (held_count[c as usize] as f64) < cap[c as usize])
+                .collect();
             if !pool.is_empty() {
                 let mut rng = PyRandom::seed(seeds[i] as i64);
                 let hi = (pool.len() as i64 - k + max_heldout_covs as i64).max(1);
@@ -212,7 +303,11 @@ fn transfer(
                 held.extend(sampled.iter().map(|&c| (c, p)));
             }
         }
-        train.extend(covs.iter().filter(|c| !sampled.contains(c)).map(|&c| (c, p)));
+        train.extend(
+            covs.iter()
+                .filter(|c| !sampled.contains(c))
+                .map(|&c| (c, p)),
+        );
     }
     (train, held)
 }

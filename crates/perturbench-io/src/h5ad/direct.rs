@@ -163,7 +163,12 @@ pub(crate) fn read_whole<T: Target>(path: &Path, ds: &Dataset) -> Option<Result<
     let mut infos = Vec::with_capacity(count);
     for i in 0..count {
         let info = ds.chunk_info(i)?;
-        infos.push((info.offset[0] as usize, info.filter_mask, info.addr, info.size as usize));
+        infos.push((
+            info.offset[0] as usize,
+            info.filter_mask,
+            info.addr,
+            info.size as usize,
+        ));
     }
     infos.sort_by_key(|c| c.0);
     // Chunks must tile 0..n exactly (unallocated chunks would mean fill values).
@@ -174,20 +179,30 @@ pub(crate) fn read_whole<T: Target>(path: &Path, ds: &Dataset) -> Option<Result<
     Some(read_chunks(path, &infos, chunk, n, elem, shuffle))
 }
 
-fn read_contiguous<T: Target>(path: &Path, offset: u64, n: usize, elem: Elem) -> Result<Vec<T>, String> {
+fn read_contiguous<T: Target>(
+    path: &Path,
+    offset: u64,
+    n: usize,
+    elem: Elem,
+) -> Result<Vec<T>, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut out: Vec<T> = crate::bigvec::big_vec(n);
     let size = elem.size();
-    out.par_chunks_mut(PIECE).enumerate().try_for_each(|(i, slot)| {
-        let at = offset + (i * PIECE * size) as u64;
-        if let Some(bytes) = as_bytes_if_same(elem, slot) {
-            return file.read_exact_at(bytes, at).map_err(|e| format!("read: {e}"));
-        }
-        let mut buf = vec![0u8; slot.len() * size];
-        file.read_exact_at(&mut buf, at).map_err(|e| format!("read: {e}"))?;
-        T::decode(elem, &buf, slot);
-        Ok::<(), String>(())
-    })?;
+    out.par_chunks_mut(PIECE)
+        .enumerate()
+        .try_for_each(|(i, slot)| {
+            let at = offset + (i * PIECE * size) as u64;
+            if let Some(bytes) = as_bytes_if_same(elem, slot) {
+                return file
+                    .read_exact_at(bytes, at)
+                    .map_err(|e| format!("read: {e}"));
+            }
+            let mut buf = vec![0u8; slot.len() * size];
+            file.read_exact_at(&mut buf, at)
+                .map_err(|e| format!("read: {e}"))?;
+            T::decode(elem, &buf, slot);
+            Ok::<(), String>(())
+        })?;
     Ok(out)
 }
 
@@ -202,38 +217,48 @@ fn read_chunks<T: Target>(
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let size = elem.size();
     let mut out: Vec<T> = crate::bigvec::big_vec(n);
-    out.par_chunks_mut(chunk).zip(infos.par_iter()).try_for_each(|(slot, &(start, mask, addr, stored))| {
-        let mut raw = vec![0u8; stored];
-        file.read_exact_at(&mut raw, addr).map_err(|e| format!("chunk at element {start}: {e}"))?;
-        // Filter positions: with shuffle, 0 = shuffle and 1 = deflate; else 0 = deflate.
-        let (shuffle_on, deflate_on) =
-            if shuffle { (mask & 1 == 0, mask & 2 == 0) } else { (false, mask & 1 == 0) };
-        let full = chunk * size;
-        let bytes = if deflate_on {
-            let mut dec = Vec::with_capacity(full);
-            flate2::read::ZlibDecoder::new(&raw[..])
-                .read_to_end(&mut dec)
-                .map_err(|e| format!("chunk at element {start}: cannot inflate: {e}"))?;
-            dec
-        } else {
-            raw
-        };
-        if bytes.len() < slot.len() * size {
-            return Err(format!("chunk at element {start}: {} bytes, expected {}", bytes.len(), slot.len() * size));
-        }
-        if shuffle_on {
-            let m = bytes.len() / size;
-            let mut un = vec![0u8; m * size];
-            for b in 0..size {
-                for i in 0..m {
-                    un[i * size + b] = bytes[b * m + i];
-                }
+    out.par_chunks_mut(chunk)
+        .zip(infos.par_iter())
+        .try_for_each(|(slot, &(start, mask, addr, stored))| {
+            let mut raw = vec![0u8; stored];
+            file.read_exact_at(&mut raw, addr)
+                .map_err(|e| format!("chunk at element {start}: {e}"))?;
+            // Filter positions: with shuffle, 0 = shuffle and 1 = deflate; else 0 = deflate.
+            let (shuffle_on, deflate_on) = if shuffle {
+                (mask & 1 == 0, mask & 2 == 0)
+            } else {
+                (false, mask & 1 == 0)
+            };
+            let full = chunk * size;
+            let bytes = if deflate_on {
+                let mut dec = Vec::with_capacity(full);
+                flate2::read::ZlibDecoder::new(&raw[..])
+                    .read_to_end(&mut dec)
+                    .map_err(|e| format!("chunk at element {start}: cannot inflate: {e}"))?;
+                dec
+            } else {
+                raw
+            };
+            if bytes.len() < slot.len() * size {
+                return Err(format!(
+                    "chunk at element {start}: {} bytes, expected {}",
+                    bytes.len(),
+                    slot.len() * size
+                ));
             }
-            T::decode(elem, &un[..slot.len() * size], slot);
-        } else {
-            T::decode(elem, &bytes[..slot.len() * size], slot);
-        }
-        Ok(())
-    })?;
+            if shuffle_on {
+                let m = bytes.len() / size;
+                let mut un = vec![0u8; m * size];
+                for b in 0..size {
+                    for i in 0..m {
+                        un[i * size + b] = bytes[b * m + i];
+                    }
+                }
+                T::decode(elem, &un[..slot.len() * size], slot);
+            } else {
+                T::decode(elem, &bytes[..slot.len() * size], slot);
+            }
+            Ok(())
+        })?;
     Ok(out)
 }

@@ -83,7 +83,10 @@ impl H5adReader {
         let signed = n == 8 && head == HDF5_SIGNATURE;
         // File locking is off: perturbench never writes a file in place (outputs are renamed
         // into place when complete), and flock fails on many cluster file systems.
-        let file = match hdf5::File::with_options().with_fapl(|f| f.file_locking(false)).open(&path) {
+        let file = match hdf5::File::with_options()
+            .with_fapl(|f| f.file_locking(false))
+            .open(&path)
+        {
             Ok(file) => file,
             Err(e) if signed => {
                 return Err(IoError::Corrupt {

@@ -61,7 +61,9 @@ pub fn write_h5ad(
     let tmp = crate::table::temp_sibling(path);
     let result = (|| -> WResult<()> {
         let file = h5(
-            hdf5::File::with_options().with_fapl(|f| f.file_locking(false)).create(&tmp),
+            hdf5::File::with_options()
+                .with_fapl(|f| f.file_locking(false))
+                .create(&tmp),
             "cannot create file",
         )?;
         write_all(&file, ad, opts)?;

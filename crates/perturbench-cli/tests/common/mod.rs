@@ -14,21 +14,36 @@ pub struct Run {
 
 /// Runs `perturbench` with `args`.
 pub fn perturbench(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_perturbench")).args(args).output().expect("run perturbench");
+    let out = Command::new(env!("CARGO_BIN_EXE_perturbench"))
+        .args(args)
+        .output()
+        .expect("run perturbench");
     let r = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
-    assert!(!r.stderr.contains("panicked"), "perturbench panicked: {}", r.stderr);
+    assert!(
+        !r.stderr.contains("panicked"),
+        "perturbench panicked: {}",
+        r.stderr
+    );
     r
 }
 
 /// Asserts a failed run whose error mentions every fragment.
 pub fn assert_error(r: &Run, fragments: &[&str]) {
-    assert_ne!(r.code, 0, "expected failure, got success; stdout: {}", r.stdout);
+    assert_ne!(
+        r.code, 0,
+        "expected failure, got success; stdout: {}",
+        r.stdout
+    );
     for f in fragments {
-        assert!(r.stderr.contains(f), "error message lacks {f:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(f),
+            "error message lacks {f:?}: {}",
+            r.stderr
+        );
     }
 }
 
@@ -40,7 +55,10 @@ pub fn shared_data() -> Option<PathBuf> {
     if dir.join("perturbench_devel.h5ad").exists() {
         Some(dir)
     } else {
-        eprintln!("SKIP: shared data not found at {} (set PERTURBENCH_SHARED_DATA)", dir.display());
+        eprintln!(
+            "SKIP: shared data not found at {} (set PERTURBENCH_SHARED_DATA)",
+            dir.display()
+        );
         None
     }
 }
@@ -54,22 +72,35 @@ pub fn tiny() -> AnnData {
         (0..n).map(|i| format!("c{i}")).collect(),
         (0..g).map(|j| format!("G{j}")).collect(),
     );
-    let cond: Vec<&str> = (0..n).map(|i| ["control", "A", "B", "A+B"][i % 4]).collect();
+    let cond: Vec<&str> = (0..n)
+        .map(|i| ["control", "A", "B", "A+B"][i % 4])
+        .collect();
     let ct: Vec<&str> = (0..n).map(|i| if i < 8 { "t1" } else { "t2" }).collect();
-    ad.obs.set_column("condition", Column::categorical_from_strings(&cond));
-    ad.obs.set_column("cell_type", Column::categorical_from_strings(&ct));
+    ad.obs
+        .set_column("condition", Column::categorical_from_strings(&cond));
+    ad.obs
+        .set_column("cell_type", Column::categorical_from_strings(&ct));
     ad
 }
 
 /// Writes `ad` uncompressed to `path`.
 pub fn write(path: &Path, ad: &AnnData) {
-    write_h5ad(path, ad, &WriteOptions { compression: perturbench_io::Compression::None }).unwrap();
+    write_h5ad(
+        path,
+        ad,
+        &WriteOptions {
+            compression: perturbench_io::Compression::None,
+        },
+    )
+    .unwrap();
 }
 
 /// Names of the entries of a directory, sorted.
 pub fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
