@@ -7,11 +7,13 @@
 //! appearance, and a [`GroupIndex`] from (covariate combination × perturbation) to cell rows.
 //! Splits live in [`split`], the synthetic data generator in [`simulator`].
 
+pub mod de;
 mod dataset;
 mod design;
 mod error;
 mod groups;
 mod perturbation;
+pub mod preprocess;
 pub mod simulator;
 mod spec;
 pub mod split;
