@@ -25,6 +25,8 @@ enum Command {
     Simulate(commands::simulate::Args),
     /// Describe an .h5ad file: shape, encodings, obs columns and the perturbation design.
     Inspect(commands::inspect::Args),
+    /// PerturBench's preprocessing: filter, normalise, log1p, HVGs, DEGs per covariate.
+    Preprocess(Box<commands::preprocess::Args>),
     /// Label cells train/val/test for a benchmark task (PerturBench's splitters).
     Split(Box<commands::split::Args>),
     /// Measure perturbench on standard workloads (see bench/ for the side-by-side scripts).
@@ -54,6 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(a) => commands::simulate::run(a, g),
         Command::Inspect(a) => commands::inspect::run(a, g),
         Command::Split(a) => commands::split::run(*a, g),
+        Command::Preprocess(a) => commands::preprocess::run(*a, g),
         Command::Bench(b) => commands::bench::run(b, g),
     }
 }

@@ -159,3 +159,94 @@ fn duplicate_var_names() {
     let r = perturbench(&["inspect", p.to_str().unwrap()]);
     assert_error(&r, &["dup.h5ad", "var names are not unique", "TP53"]);
 }
+
+#[test]
+fn split_bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.h5ad");
+    write(&p, &tiny());
+    let out = dir.path().join("s.csv");
+    let (ps, os) = (p.to_str().unwrap(), out.to_str().unwrap());
+    // Unknown task: clap lists the tasks.
+    let r = perturbench(&["split", ps, "--task", "cross-validation", "--out", os]);
+    assert_error(&r, &["cross-validation", "transfer", "combination"]);
+    // Unknown covariate key.
+    let r = perturbench(&[
+        "split",
+        ps,
+        "--task",
+        "transfer",
+        "--covariate-keys",
+        "donor",
+        "--out",
+        os,
+    ]);
+    assert_error(&r, &["t.h5ad", "no column 'donor'"]);
+    // A split CSV with a label other than train/val/test/empty.
+    let csv = dir.path().join("bad.csv");
+    let rows: Vec<String> = (0..12)
+        .map(|i| format!("c{i},{}", if i == 5 { "holdout" } else { "train" }))
+        .collect();
+    std::fs::write(&csv, rows.join("\n")).unwrap();
+    let r = perturbench(&[
+        "split",
+        ps,
+        "--task",
+        "saved",
+        "--split-file",
+        csv.to_str().unwrap(),
+        "--out",
+        os,
+    ]);
+    assert_error(&r, &["bad.csv", "line 6", "holdout"]);
+    // Nothing was written.
+    assert!(!out.exists());
+    // A perturbation with an empty component.
+    let mut ad = tiny();
+    let cond: Vec<&str> = (0..12)
+        .map(|i| ["control", "A", "B", "A++B"][i % 4])
+        .collect();
+    ad.obs.set_column(
+        "condition",
+        perturbench_io::Column::categorical_from_strings(&cond),
+    );
+    let p2 = dir.path().join("empty.h5ad");
+    write(&p2, &ad);
+    let r = perturbench(&[
+        "split",
+        p2.to_str().unwrap(),
+        "--task",
+        "combination",
+        "--out",
+        os,
+    ]);
+    assert_error(
+        &r,
+        &["empty.h5ad", "obs/condition", "A++B", "empty component"],
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn preprocess_counts_request_on_a_file_without_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("log.h5ad");
+    let mut ad = tiny();
+    for v in ad.x.data_mut() {
+        *v = (*v as f64).ln_1p() as f32;
+    }
+    write(&p, &ad);
+    let out = dir.path().join("pp.h5ad");
+    let r = perturbench(&["preprocess", p.to_str().unwrap(), out.to_str().unwrap()]);
+    assert_error(&r, &["log.h5ad", "not counts", "--input log-normalized"]);
+    let r = perturbench(&[
+        "preprocess",
+        p.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--input",
+        "log-normalized",
+        "--require-counts",
+    ]);
+    assert_error(&r, &["log.h5ad", "layers['counts'] is absent"]);
+    assert_eq!(entries(dir.path()), vec!["log.h5ad"]);
+}

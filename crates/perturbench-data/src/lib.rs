@@ -7,8 +7,8 @@
 //! appearance, and a [`GroupIndex`] from (covariate combination × perturbation) to cell rows.
 //! Splits live in [`split`], the synthetic data generator in [`simulator`].
 
-pub mod de;
 mod dataset;
+pub mod de;
 mod design;
 mod error;
 mod groups;

@@ -46,30 +46,52 @@ fn scores_and_pvalues_equal_scanpy() {
         eprintln!("SKIP: shared data not found at {}", dir.display());
         return;
     }
-    let mut by_file: HashMap<&str, Vec<&(&str, &str, &str, &str, &str, f64, f64, f64, f64)>> = HashMap::new();
+    let mut by_file: HashMap<&str, Vec<&fixtures::Row>> = HashMap::new();
     for row in fixtures::SCANPY_DE {
         by_file.entry(row.0).or_default().push(row);
     }
     let (mut worst_score, mut worst_p, mut checked) = (0f64, 0f64, 0usize);
     for (file, rows) in by_file {
-        let opts = ReadOptions { layers: Some(vec!["counts".into()]), side_arrays: false, uns: false };
-        let d = Dataset::open(dir.join(file), PerturbationSpec::with_covariates(["cell_type"]), &opts).unwrap();
+        let opts = ReadOptions {
+            layers: Some(vec!["counts".into()]),
+            side_arrays: false,
+            uns: false,
+        };
+        let d = Dataset::open(
+            dir.join(file),
+            PerturbationSpec::with_covariates(["cell_type"]),
+            &opts,
+        )
+        .unwrap();
         let mut x = d.adata.layers["counts"].clone();
         normalize_total(&mut x, TargetSum::Fixed(1e4));
         log1p(&mut x);
-        let genes: HashMap<&str, usize> = d.var_names().iter().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
+        let genes: HashMap<&str, usize> = d
+            .var_names()
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.as_str(), i))
+            .collect();
         let groups = d.groups();
-        let mut cache: HashMap<(String, String, String), perturbench_data::de::DeResult> = HashMap::new();
+        let mut cache: HashMap<(String, String, String), perturbench_data::de::DeResult> =
+            HashMap::new();
         for &&(_, ct, pert, method, gene, score, pval, padj, lfc) in &rows {
             let key = (ct.to_string(), pert.to_string(), method.to_string());
             let res = cache.entry(key).or_insert_with(|| {
                 let m: DeMethod = method.parse().unwrap();
                 let c = d.design.covariates.iter().position(|v| v[0] == ct).unwrap() as u32;
-                let p = d.design.perturbations.iter().position(|s| s.names().join("+") == {
-                    let mut n: Vec<&str> = pert.split('+').collect();
-                    n.sort();
-                    n.join("+")
-                }).unwrap() as u32;
+                let p = d
+                    .design
+                    .perturbations
+                    .iter()
+                    .position(|s| {
+                        s.names().join("+") == {
+                            let mut n: Vec<&str> = pert.split('+').collect();
+                            n.sort();
+                            n.join("+")
+                        }
+                    })
+                    .unwrap() as u32;
                 let ctrl = groups.get(c, d.design.control.unwrap()).unwrap();
                 let reference = Reference::new(&x, &ctrl.rows, m);
                 test_group(&x, &groups.get(c, p).unwrap().rows, &reference, m)
@@ -81,8 +103,16 @@ fn scores_and_pvalues_equal_scanpy() {
             let rp = rel(res.pvals[j], pval);
             assert!(rs <= 1e-6, "{ctx}: score {} vs {score}", res.scores[j]);
             assert!(rp <= 1e-6, "{ctx}: pval {} vs {pval}", res.pvals[j]);
-            assert!(rel(res.pvals_adj[j], padj) <= 1e-6, "{ctx}: pval_adj {} vs {padj}", res.pvals_adj[j]);
-            assert!(rel(res.logfoldchanges[j] as f32 as f64, lfc) <= 1e-5, "{ctx}: lfc {} vs {lfc}", res.logfoldchanges[j]);
+            assert!(
+                rel(res.pvals_adj[j], padj) <= 1e-6,
+                "{ctx}: pval_adj {} vs {padj}",
+                res.pvals_adj[j]
+            );
+            assert!(
+                rel(res.logfoldchanges[j] as f32 as f64, lfc) <= 1e-5,
+                "{ctx}: lfc {} vs {lfc}",
+                res.logfoldchanges[j]
+            );
             worst_score = worst_score.max(rs);
             worst_p = worst_p.max(rp);
             checked += 1;

@@ -2,5 +2,6 @@
 
 pub mod bench;
 pub mod inspect;
+pub mod preprocess;
 pub mod simulate;
 pub mod split;

@@ -36,7 +36,9 @@ impl std::str::FromStr for DeMethod {
             "t-test" => Ok(DeMethod::TTest),
             "t-test_overestim_var" => Ok(DeMethod::TTestOverestimVar),
             "wilcoxon" => Ok(DeMethod::Wilcoxon { tie_correct: false }),
-            other => Err(format!("unknown DE method '{other}'; expected t-test, t-test_overestim_var or wilcoxon")),
+            other => Err(format!(
+                "unknown DE method '{other}'; expected t-test, t-test_overestim_var or wilcoxon"
+            )),
         }
     }
 }
@@ -64,7 +66,10 @@ impl Reference {
     /// Prepares the reference cells `rows` of `x` for `method`.
     pub fn new(x: &Csr, rows: &[u32], method: DeMethod) -> Self {
         let sorted = matches!(method, DeMethod::Wilcoxon { .. }).then(|| sorted_columns(x, rows));
-        Reference { stats: group_stats(x, rows), sorted }
+        Reference {
+            stats: group_stats(x, rows),
+            sorted,
+        }
     }
     /// The reference's statistics.
     pub fn stats(&self) -> &GroupStats {
@@ -94,13 +99,21 @@ pub fn test_group(x: &Csr, rows: &[u32], reference: &Reference, method: DeMethod
         .zip(&reference.stats.mean)
         .map(|(&a, &b)| ((a.exp_m1() + 1e-9) / (b.exp_m1() + 1e-9)).log2())
         .collect();
-    DeResult { scores, pvals, pvals_adj, logfoldchanges }
+    DeResult {
+        scores,
+        pvals,
+        pvals_adj,
+        logfoldchanges,
+    }
 }
 
 /// Benjamini–Hochberg adjusted p-values (statsmodels' `fdr_bh`), NaN counted as 1.
 pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     let n = p.len();
-    let clean: Vec<f64> = p.iter().map(|&x| if x.is_nan() { 1.0 } else { x }).collect();
+    let clean: Vec<f64> = p
+        .iter()
+        .map(|&x| if x.is_nan() { 1.0 } else { x })
+        .collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| clean[a].total_cmp(&clean[b]));
     let mut adj = vec![0.0; n];

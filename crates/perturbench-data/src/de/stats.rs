@@ -49,12 +49,21 @@ pub fn sums(x: &Csr, rows: &[u32]) -> (Vec<f64>, Vec<f64>) {
 /// Statistics from per-gene sums over `n` cells.
 pub fn stats_from_sums(n: usize, sum: &[f64], sum_sq: &[f64]) -> GroupStats {
     let nf = n as f64;
-    let mean: Vec<f64> = sum.iter().map(|s| if n > 0 { s / nf } else { 0.0 }).collect();
+    let mean: Vec<f64> = sum
+        .iter()
+        .map(|s| if n > 0 { s / nf } else { 0.0 })
+        .collect();
     let correction = if n > 1 { nf / (nf - 1.0) } else { 1.0 };
     let var = sum_sq
         .iter()
         .zip(&mean)
-        .map(|(q, m)| if n > 0 { (q / nf - m * m) * correction } else { 0.0 })
+        .map(|(q, m)| {
+            if n > 0 {
+                (q / nf - m * m) * correction
+            } else {
+                0.0
+            }
+        })
         .collect();
     GroupStats { n, mean, var }
 }

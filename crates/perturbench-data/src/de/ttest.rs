@@ -7,9 +7,17 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 /// t statistic and two-sided p-value of every gene, group vs reference. With `overestim_var`
 /// the reference's size is taken to be the group's (scanpy's `t-test_overestim_var`).
 /// Undefined scores become 0 and undefined p-values 1, as scanpy does.
-pub fn welch_t_test(group: &GroupStats, reference: &GroupStats, overestim_var: bool) -> (Vec<f64>, Vec<f64>) {
+pub fn welch_t_test(
+    group: &GroupStats,
+    reference: &GroupStats,
+    overestim_var: bool,
+) -> (Vec<f64>, Vec<f64>) {
     let n1 = group.n as f64;
-    let n2 = if overestim_var { group.n as f64 } else { reference.n as f64 };
+    let n2 = if overestim_var {
+        group.n as f64
+    } else {
+        reference.n as f64
+    };
     let mut scores = Vec::with_capacity(group.mean.len());
     let mut pvals = Vec::with_capacity(group.mean.len());
     for j in 0..group.mean.len() {

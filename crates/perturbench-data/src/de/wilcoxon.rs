@@ -28,8 +28,13 @@ pub fn sorted_columns(x: &Csr, rows: &[u32]) -> SortedColumns {
             }
         }
     }
-    values.par_iter_mut().for_each(|v| v.sort_by(f32::total_cmp));
-    SortedColumns { n: rows.len(), values }
+    values
+        .par_iter_mut()
+        .for_each(|v| v.sort_by(f32::total_cmp));
+    SortedColumns {
+        n: rows.len(),
+        values,
+    }
 }
 
 /// Number of values `< v` and `== v` in a sorted column with `zeros` implicit zeros.
@@ -72,7 +77,11 @@ fn tie_sum(sorted: &[f32], zeros: usize) -> f64 {
 }
 
 /// z scores and two-sided p-values of every gene, group vs reference.
-pub fn wilcoxon(group: &SortedColumns, reference: &SortedColumns, tie_correct: bool) -> (Vec<f64>, Vec<f64>) {
+pub fn wilcoxon(
+    group: &SortedColumns,
+    reference: &SortedColumns,
+    tie_correct: bool,
+) -> (Vec<f64>, Vec<f64>) {
     let n1 = group.n as f64;
     let n2 = reference.n as f64;
     let n = n1 + n2;
@@ -117,7 +126,11 @@ pub fn wilcoxon(group: &SortedColumns, reference: &SortedColumns, tie_correct: b
             if !zero_done {
                 visit(0.0, gz);
             }
-            let tc = if tie_correct && n >= 2.0 { 1.0 - ties / (n.powi(3) - n) } else { 1.0 };
+            let tc = if tie_correct && n >= 2.0 {
+                1.0 - ties / (n.powi(3) - n)
+            } else {
+                1.0
+            };
             let sd = (tc * n1 * n2 * (n + 1.0) / 12.0).sqrt();
             let mut z = (rank_sum - n1 * ((n + 1.0) / 2.0)) / sd;
             if z.is_nan() {

@@ -39,12 +39,20 @@ pub fn cells_per_gene(x: &Csr) -> Vec<u32> {
 
 /// Genes detected (value > 0) in at least `min_cells` cells, in order.
 pub fn genes_in_min_cells(x: &Csr, min_cells: u32) -> Vec<usize> {
-    cells_per_gene(x).iter().enumerate().filter(|(_, &c)| c >= min_cells).map(|(j, _)| j).collect()
+    cells_per_gene(x)
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c >= min_cells)
+        .map(|(j, _)| j)
+        .collect()
 }
 
 /// Per-cell totals: float64 sums stored as float32 (scanpy's `_normalize_csr`).
 pub fn cell_totals(x: &Csr) -> Vec<f32> {
-    (0..x.nrows()).into_par_iter().map(|r| x.row(r).1.iter().map(|&v| v as f64).sum::<f64>() as f32).collect()
+    (0..x.nrows())
+        .into_par_iter()
+        .map(|r| x.row(r).1.iter().map(|&v| v as f64).sum::<f64>() as f32)
+        .collect()
 }
 
 /// numpy's median of float32 values (the mean of the two middle values in float32).
@@ -70,7 +78,10 @@ pub fn normalize_total(x: &mut Csr, target: TargetSum) -> f32 {
         TargetSum::Fixed(v) => v as f32,
         TargetSum::Median => median_f32(&totals),
     };
-    let scale: Vec<f32> = totals.iter().map(|&c| if c == 0.0 { 1.0 } else { c / t }).collect();
+    let scale: Vec<f32> = totals
+        .iter()
+        .map(|&c| if c == 0.0 { 1.0 } else { c / t })
+        .collect();
     let indptr = x.indptr().to_vec();
     let data = x.data_mut();
     let mut rows: Vec<(&mut [f32], f32)> = Vec::with_capacity(scale.len());
@@ -94,7 +105,9 @@ pub fn normalize_total(x: &mut Csr, target: TargetSum) -> f32 {
 /// exact bits depend on the CPU; rounding the float64 result is correctly rounded almost
 /// always, so results differ from scanpy's by at most those few ulp.
 pub fn log1p(x: &mut Csr) {
-    x.data_mut().par_iter_mut().for_each(|v| *v = (*v as f64).ln_1p() as f32);
+    x.data_mut()
+        .par_iter_mut()
+        .for_each(|v| *v = (*v as f64).ln_1p() as f32);
 }
 
 #[cfg(test)]
