@@ -326,32 +326,54 @@ impl Csr {
             map[old] = new as u32;
         }
         let sorted = cols.windows(2).all(|w| w[0] < w[1]);
-        let rows: Vec<(Vec<u32>, Vec<f32>)> = (0..self.nrows)
+        // Pass 1: entries kept per row; pass 2: fill disjoint row ranges in parallel.
+        let counts: Vec<u64> = (0..self.nrows)
             .into_par_iter()
             .map(|r| {
-                let (idx, val) = self.row(r);
-                let mut pairs: Vec<(u32, f32)> = idx
+                self.row(r)
+                    .0
                     .iter()
-                    .zip(val)
-                    .filter_map(|(&c, &v)| {
-                        let m = map[c as usize];
-                        (m != u32::MAX).then_some((m, v))
-                    })
-                    .collect();
-                if !sorted {
-                    pairs.sort_by_key(|p| p.0);
-                }
-                pairs.into_iter().unzip()
+                    .filter(|&&c| map[c as usize] != u32::MAX)
+                    .count() as u64
             })
             .collect();
         let mut indptr = Vec::with_capacity(self.nrows + 1);
         indptr.push(0u64);
-        let mut indices = Vec::new();
-        let mut data = Vec::new();
-        for (i, d) in rows {
-            indices.extend(i);
-            data.extend(d);
-            indptr.push(indices.len() as u64);
+        let mut total = 0u64;
+        for c in &counts {
+            total += c;
+            indptr.push(total);
+        }
+        let mut indices = vec![0u32; total as usize];
+        let mut data = vec![0f32; total as usize];
+        {
+            let idx_rows = split_rows_mut(&mut indices, &indptr);
+            let dat_rows = split_rows_mut(&mut data, &indptr);
+            idx_rows
+                .into_par_iter()
+                .zip(dat_rows)
+                .enumerate()
+                .for_each(|(r, (oi, od))| {
+                    let (idx, val) = self.row(r);
+                    let mut k = 0;
+                    for (&c, &v) in idx.iter().zip(val) {
+                        let m = map[c as usize];
+                        if m != u32::MAX {
+                            oi[k] = m;
+                            od[k] = v;
+                            k += 1;
+                        }
+                    }
+                    if !sorted {
+                        let mut pairs: Vec<(u32, f32)> =
+                            oi.iter().copied().zip(od.iter().copied()).collect();
+                        pairs.sort_by_key(|p| p.0);
+                        for (k, (c, v)) in pairs.into_iter().enumerate() {
+                            oi[k] = c;
+                            od[k] = v;
+                        }
+                    }
+                });
         }
         Csr {
             nrows: self.nrows,

@@ -63,9 +63,11 @@ pub struct Args {
 /// Runs the command.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let source = a.input_file.display().to_string();
+    let clock = std::time::Instant::now();
     let sp = progress::spinner(&format!("reading {source}"), g.quiet);
     let adata = H5adReader::open(&a.input_file)?.read(&ReadOptions::default())?;
     sp.finish_and_clear();
+    let read_s = clock.elapsed().as_secs_f64();
     let covariate_keys = match &a.covariate_keys {
         Some(k) => k.clone(),
         None if adata.obs.column("cell_type").is_some() => vec!["cell_type".to_string()],
@@ -96,6 +98,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let out = preprocess(adata, &spec, &opts, &source)?;
     sp.finish_and_clear();
     let sp = progress::spinner(&format!("writing {}", a.output_file.display()), g.quiet);
+    let write_start = std::time::Instant::now();
     write_h5ad(
         &a.output_file,
         &out.adata,
@@ -105,14 +108,17 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     )?;
     sp.finish_and_clear();
     if !g.quiet {
+        println!("read {} [{read_s:.2} s]", a.input_file.display());
         for line in &out.log {
             println!("{line}");
         }
         println!(
-            "wrote {}: {} cells x {} genes",
+            "wrote {}: {} cells x {} genes [{:.2} s; {:.2} s in all]",
             a.output_file.display(),
             out.adata.n_obs(),
-            out.adata.n_vars()
+            out.adata.n_vars(),
+            write_start.elapsed().as_secs_f64(),
+            clock.elapsed().as_secs_f64()
         );
     }
     Ok(())

@@ -10,7 +10,7 @@ mod ttest;
 mod wilcoxon;
 
 pub use stats::{group_stats, stats_from_sums, sums, GroupStats};
-pub use ttest::{two_sided_t, welch_t_test};
+pub use ttest::{two_sided_t, welch_t_scores, welch_t_test};
 pub use wilcoxon::{sorted_columns, wilcoxon, SortedColumns};
 
 use perturbench_io::Csr;
@@ -104,6 +104,22 @@ pub fn test_group(x: &Csr, rows: &[u32], reference: &Reference, method: DeMethod
         pvals,
         pvals_adj,
         logfoldchanges,
+    }
+}
+
+/// Only the test statistics of the cells `rows` against `reference` (what ranking genes needs;
+/// no p-values are computed).
+pub fn group_scores(x: &Csr, rows: &[u32], reference: &Reference, method: DeMethod) -> Vec<f64> {
+    match method {
+        DeMethod::TTest | DeMethod::TTestOverestimVar => {
+            let stats = group_stats(x, rows);
+            welch_t_scores(
+                &stats,
+                &reference.stats,
+                method == DeMethod::TTestOverestimVar,
+            )
+        }
+        DeMethod::Wilcoxon { .. } => test_group(x, rows, reference, method).scores,
     }
 }
 

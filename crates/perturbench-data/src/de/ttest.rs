@@ -51,3 +51,25 @@ pub fn two_sided_t(t: f64, df: f64) -> f64 {
         Err(_) => f64::NAN,
     }
 }
+
+/// Only the t statistics of [`welch_t_test`] (undefined ones are 0).
+pub fn welch_t_scores(group: &GroupStats, reference: &GroupStats, overestim_var: bool) -> Vec<f64> {
+    let n1 = group.n as f64;
+    let n2 = if overestim_var {
+        group.n as f64
+    } else {
+        reference.n as f64
+    };
+    (0..group.mean.len())
+        .map(|j| {
+            let s1 = group.var[j].sqrt();
+            let s2 = reference.var[j].sqrt();
+            let t = (group.mean[j] - reference.mean[j]) / (s1 * s1 / n1 + s2 * s2 / n2).sqrt();
+            if t.is_nan() {
+                0.0
+            } else {
+                t
+            }
+        })
+        .collect()
+}

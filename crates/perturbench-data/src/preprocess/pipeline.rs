@@ -9,7 +9,7 @@
 use super::{
     genes_in_min_cells, highly_variable_genes, log1p, normalize_total, HvgFlavor, TargetSum,
 };
-use crate::de::{test_group, top_n, DeMethod, Reference};
+use crate::de::{group_scores, top_n, DeMethod, Reference};
 use crate::{DataError, Design, GroupIndex, PerturbationSpec};
 use perturbench_io::{AnnData, Column, Uns};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -101,6 +101,10 @@ pub fn preprocess(
         message,
     };
     let mut log = Vec::new();
+    let clock = std::time::Instant::now();
+    let stamp = |log: &mut Vec<String>, line: String| {
+        log.push(format!("{line} [+{:.2} s]", clock.elapsed().as_secs_f64()))
+    };
     let design = Design::from_obs(&adata.obs, spec, source)?;
     crate::check_unique_var_names(adata.var_names(), source)?;
     match opts.input {
@@ -131,12 +135,15 @@ pub fn preprocess(
 
     // 1. Genes detected in at least min_cells cells.
     let keep = genes_in_min_cells(&adata.x, opts.min_cells);
-    log.push(format!(
-        "kept {} of {} genes detected in >= {} cells",
-        keep.len(),
-        adata.n_vars(),
-        opts.min_cells
-    ));
+    stamp(
+        &mut log,
+        format!(
+            "kept {} of {} genes detected in >= {} cells",
+            keep.len(),
+            adata.n_vars(),
+            opts.min_cells
+        ),
+    );
     if keep.len() < adata.n_vars() {
         adata = adata.select_vars(&keep);
     }
@@ -148,10 +155,13 @@ pub fn preprocess(
             .insert(opts.counts_layer.clone(), adata.x.clone());
         let t = normalize_total(&mut adata.x, opts.target_sum);
         log1p(&mut adata.x);
-        log.push(format!(
+        stamp(
+            &mut log,
+            format!(
             "normalised every cell to {t} counts and applied log1p; counts kept in layers['{}']",
             opts.counts_layer
-        ));
+        ),
+        );
         adata.uns.insert("log1p".into(), Uns::Dict(BTreeMap::new()));
     } else {
         log.push("input is log-normalised: normalisation and log1p skipped".into());
@@ -208,7 +218,7 @@ pub fn preprocess(
         Some(x) => {
             let hv = highly_variable_genes(x, &batches, adata.var_names(), opts.hvg_flavor, opts.n_hvg);
             let n = hv.highly_variable.iter().filter(|&&b| b).count();
-            log.push(format!("selected {n} highly variable genes ({:?}) over {} covariate batches", opts.hvg_flavor, batches.len()));
+            stamp(&mut log, format!("selected {n} highly variable genes ({:?}) over {} covariate batches", opts.hvg_flavor, batches.len()));
             selected.extend((0..hv.highly_variable.len()).filter(|&j| hv.highly_variable[j]));
             adata.var.set_column("highly_variable", Column::Bool(hv.highly_variable.clone()));
             adata.var.set_column("highly_variable_nbatches", Column::Int(hv.n_batches.iter().map(|&v| v as i64).collect()));
@@ -243,8 +253,8 @@ pub fn preprocess(
                 skipped.push(format!("{label}/{pert}: a single cell"));
                 continue;
             }
-            let res = test_group(&adata.x, &g.rows, &reference, opts.de_method);
-            let top = top_n(&res.scores, opts.n_degs, true);
+            let scores = group_scores(&adata.x, &g.rows, &reference, opts.de_method);
+            let top = top_n(&scores, opts.n_degs, true);
             selected.extend(top.iter().copied());
             let key = if no_cov {
                 pert
@@ -257,12 +267,15 @@ pub fn preprocess(
             );
         }
     }
-    log.push(format!(
-        "found the top {} DEGs ({:?}) of {} perturbation groups",
-        opts.n_degs,
-        opts.de_method,
-        deg_lists.len()
-    ));
+    stamp(
+        &mut log,
+        format!(
+            "found the top {} DEGs ({:?}) of {} perturbation groups",
+            opts.n_degs,
+            opts.de_method,
+            deg_lists.len()
+        ),
+    );
     if !skipped.is_empty() {
         log.push(format!(
             "DE skipped for {} groups: {}",
@@ -276,11 +289,14 @@ pub fn preprocess(
 
     // 6. Perturbed genes ∪ HVGs ∪ DEGs, in the original order.
     let keep: Vec<usize> = selected.into_iter().collect();
-    log.push(format!(
-        "kept {} genes (perturbed ∪ HVGs ∪ DEGs; {} perturbed genes are in the data)",
-        keep.len(),
-        perturbed.len()
-    ));
+    stamp(
+        &mut log,
+        format!(
+            "kept {} genes (perturbed ∪ HVGs ∪ DEGs; {} perturbed genes are in the data)",
+            keep.len(),
+            perturbed.len()
+        ),
+    );
     let adata = adata.select_vars(&keep);
     Ok(Preprocessed { adata, log })
 }

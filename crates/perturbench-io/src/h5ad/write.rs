@@ -166,20 +166,21 @@ fn write_csr(parent: &Group, name: &str, m: &Csr, c: Compression) -> WResult<()>
     let a = h5(g.new_attr::<i64>().shape(2).create("shape"), "shape")?;
     h5(a.write_raw(&shape[..]), "shape")?;
     write_1d(&g, "data", m.data(), c)?;
+    // Column indices are < ncols <= i32::MAX and row pointers < 2^63: write the stored
+    // integers as int32 / int64 without converting (same bits).
     if m.ncols() <= i32::MAX as usize {
-        let idx: Vec<i32> = m.indices().iter().map(|&i| i as i32).collect();
-        write_1d(&g, "indices", &idx, c)?;
+        // SAFETY: u32 and i32 have the same size and alignment; every index is <= i32::MAX.
+        let idx =
+            unsafe { std::slice::from_raw_parts(m.indices().as_ptr().cast::<i32>(), m.nnz()) };
+        write_1d(&g, "indices", idx, c)?;
     } else {
         let idx: Vec<i64> = m.indices().iter().map(|&i| i as i64).collect();
         write_1d(&g, "indices", &idx, c)?;
     }
-    if m.nnz() <= i32::MAX as usize {
-        let p: Vec<i32> = m.indptr().iter().map(|&i| i as i32).collect();
-        write_1d(&g, "indptr", &p, c)?;
-    } else {
-        let p: Vec<i64> = m.indptr().iter().map(|&i| i as i64).collect();
-        write_1d(&g, "indptr", &p, c)?;
-    }
+    // SAFETY: u64 and i64 have the same size and alignment; row pointers are < 2^63.
+    let indptr =
+        unsafe { std::slice::from_raw_parts(m.indptr().as_ptr().cast::<i64>(), m.indptr().len()) };
+    write_1d(&g, "indptr", indptr, c)?;
     Ok(())
 }
 
