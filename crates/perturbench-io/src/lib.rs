@@ -22,7 +22,7 @@ pub use error::IoError;
 pub use frame::{Column, Frame, MISSING_CODE};
 pub use h5ad::{
     read_h5ad, write_h5ad, Compression, H5adReader, MatrixEncoding, MatrixInfo, ReadOptions,
-    WriteOptions,
+    RowChunks, WriteOptions,
 };
 pub use table::{csv_text, read_csv_records, write_atomic, write_csv_atomic};
 pub use uns::Uns;

@@ -74,6 +74,15 @@ fn every_layout_reads_back_identically() {
         restore_with(&p, chunk, &filters, &ad.x);
         let back = read_h5ad(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(back.x, ad.x, "{name}");
+        // Row blocks (7 rows, so blocks cross chunk boundaries) put together give X again.
+        let r = perturbench_io::H5adReader::open(&p).unwrap();
+        let blocks: Vec<Csr> = r
+            .row_chunks("X", 7)
+            .unwrap()
+            .map(|b| b.unwrap().1)
+            .collect();
+        let refs: Vec<&Csr> = blocks.iter().collect();
+        assert_eq!(Csr::vstack(&refs).unwrap(), ad.x, "{name}: row chunks");
     }
 }
 

@@ -133,132 +133,186 @@ fn elem_of(ds: &Dataset) -> Option<Elem> {
 /// Elements decoded per task of a contiguous read.
 const PIECE: usize = 1 << 20;
 
+/// Where the elements of a 1-D dataset live in the file, for reads that bypass HDF5.
+#[derive(Debug, Clone)]
+pub(crate) enum Layout {
+    /// One contiguous block at a byte offset.
+    Contiguous { offset: u64, elem: Elem, n: usize },
+    /// Deflate (optionally shuffled) chunks of `chunk` elements, sorted by position:
+    /// (first element, filter mask, file address, stored bytes).
+    Chunked {
+        chunks: Vec<(usize, u32, u64, usize)>,
+        chunk: usize,
+        elem: Elem,
+        shuffle: bool,
+        n: usize,
+    },
+}
+
+impl Layout {
+    /// The layout of `ds`, or `None` when the direct path does not handle its storage.
+    pub(crate) fn of(ds: &Dataset) -> Option<Layout> {
+        if ds.ndim() != 1 {
+            return None;
+        }
+        let elem = elem_of(ds)?;
+        let n = ds.size();
+        if n == 0 {
+            return None;
+        }
+        let filters = ds.filters();
+        if !ds.is_chunked() {
+            let offset = ds.offset()?;
+            if !filters.is_empty() {
+                return None;
+            }
+            return Some(Layout::Contiguous { offset, elem, n });
+        }
+        let shuffle = match filters.as_slice() {
+            [Filter::Deflate(_)] => false,
+            [Filter::Shuffle, Filter::Deflate(_)] => true,
+            _ => return None,
+        };
+        let chunk = ds.chunk()?.first().copied()?;
+        let count = ds.num_chunks()?;
+        let mut chunks = Vec::with_capacity(count);
+        for i in 0..count {
+            let info = ds.chunk_info(i)?;
+            chunks.push((
+                info.offset[0] as usize,
+                info.filter_mask,
+                info.addr,
+                info.size as usize,
+            ));
+        }
+        chunks.sort_by_key(|c| c.0);
+        // Chunks must tile 0..n exactly (unallocated chunks would mean fill values).
+        if chunks.len() != n.div_ceil(chunk)
+            || chunks.iter().enumerate().any(|(i, c)| c.0 != i * chunk)
+        {
+            return None;
+        }
+        Some(Layout::Chunked {
+            chunks,
+            chunk,
+            elem,
+            shuffle,
+            n,
+        })
+    }
+
+    /// Number of elements.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Layout::Contiguous { n, .. } | Layout::Chunked { n, .. } => *n,
+        }
+    }
+
+    /// Reads elements `range` in parallel (positioned reads; chunks inflated on all cores).
+    pub(crate) fn read_range<T: Target>(
+        &self,
+        file: &std::fs::File,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<T>, String> {
+        let len = range.end - range.start;
+        let mut out: Vec<T> = crate::bigvec::big_vec(len);
+        match self {
+            Layout::Contiguous { offset, elem, .. } => {
+                let size = elem.size();
+                out.par_chunks_mut(PIECE)
+                    .enumerate()
+                    .try_for_each(|(i, slot)| {
+                        let at = offset + ((range.start + i * PIECE) * size) as u64;
+                        if let Some(bytes) = as_bytes_if_same(*elem, slot) {
+                            return file
+                                .read_exact_at(bytes, at)
+                                .map_err(|e| format!("read: {e}"));
+                        }
+                        let mut buf = vec![0u8; slot.len() * size];
+                        file.read_exact_at(&mut buf, at)
+                            .map_err(|e| format!("read: {e}"))?;
+                        T::decode(*elem, &buf, slot);
+                        Ok::<(), String>(())
+                    })?;
+            }
+            Layout::Chunked {
+                chunks,
+                chunk,
+                elem,
+                shuffle,
+                ..
+            } => {
+                let size = elem.size();
+                let first = range.start / chunk;
+                let last = range.end.div_ceil(*chunk);
+                // Output pieces, one per overlapping chunk, in order.
+                let mut pieces: Vec<(&mut [T], usize, usize)> = Vec::with_capacity(last - first);
+                let mut rest: &mut [T] = &mut out;
+                for c in first..last {
+                    let lo = (c * chunk).max(range.start);
+                    let hi = ((c + 1) * chunk).min(range.end);
+                    let (head, tail) = std::mem::take(&mut rest).split_at_mut(hi - lo);
+                    pieces.push((head, c, lo - c * chunk));
+                    rest = tail;
+                }
+                pieces.into_par_iter().try_for_each(|(slot, c, skip)| {
+                    let (start, mask, addr, stored) = chunks[c];
+                    let mut raw = vec![0u8; stored];
+                    file.read_exact_at(&mut raw, addr)
+                        .map_err(|e| format!("chunk at element {start}: {e}"))?;
+                    let (shuffle_on, deflate_on) = if *shuffle {
+                        (mask & 1 == 0, mask & 2 == 0)
+                    } else {
+                        (false, mask & 1 == 0)
+                    };
+                    let full = chunk * size;
+                    let bytes = if deflate_on {
+                        let mut dec = Vec::with_capacity(full);
+                        flate2::read::ZlibDecoder::new(&raw[..])
+                            .read_to_end(&mut dec)
+                            .map_err(|e| {
+                                format!("chunk at element {start}: cannot inflate: {e}")
+                            })?;
+                        dec
+                    } else {
+                        raw
+                    };
+                    let need = (skip + slot.len()) * size;
+                    if bytes.len() < need {
+                        return Err(format!(
+                            "chunk at element {start}: {} bytes, expected at least {need}",
+                            bytes.len()
+                        ));
+                    }
+                    let bytes = if shuffle_on {
+                        let m = bytes.len() / size;
+                        let mut un = vec![0u8; m * size];
+                        for b in 0..size {
+                            for i in 0..m {
+                                un[i * size + b] = bytes[b * m + i];
+                            }
+                        }
+                        un
+                    } else {
+                        bytes
+                    };
+                    T::decode(*elem, &bytes[skip * size..need], slot);
+                    Ok(())
+                })?;
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Reads the whole 1-D dataset `ds` of file `path` into `Vec<T>` in parallel, or `None` when
 /// the dataset's storage is not one the direct path handles. `Some(Err)` reports an I/O or
 /// decompression failure (a corrupt file).
 pub(crate) fn read_whole<T: Target>(path: &Path, ds: &Dataset) -> Option<Result<Vec<T>, String>> {
-    if ds.ndim() != 1 {
-        return None;
-    }
-    let elem = elem_of(ds)?;
-    let n = ds.size();
-    if n == 0 {
-        return None;
-    }
-    let filters = ds.filters();
-    if !ds.is_chunked() {
-        let offset = ds.offset()?;
-        if !filters.is_empty() {
-            return None;
-        }
-        return Some(read_contiguous(path, offset, n, elem));
-    }
-    let shuffle = match filters.as_slice() {
-        [Filter::Deflate(_)] => false,
-        [Filter::Shuffle, Filter::Deflate(_)] => true,
-        _ => return None,
+    let layout = Layout::of(ds)?;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return Some(Err(e.to_string())),
     };
-    let chunk = ds.chunk()?.first().copied()?;
-    let count = ds.num_chunks()?;
-    let mut infos = Vec::with_capacity(count);
-    for i in 0..count {
-        let info = ds.chunk_info(i)?;
-        infos.push((
-            info.offset[0] as usize,
-            info.filter_mask,
-            info.addr,
-            info.size as usize,
-        ));
-    }
-    infos.sort_by_key(|c| c.0);
-    // Chunks must tile 0..n exactly (unallocated chunks would mean fill values).
-    let expected = n.div_ceil(chunk);
-    if infos.len() != expected || infos.iter().enumerate().any(|(i, c)| c.0 != i * chunk) {
-        return None;
-    }
-    Some(read_chunks(path, &infos, chunk, n, elem, shuffle))
-}
-
-fn read_contiguous<T: Target>(
-    path: &Path,
-    offset: u64,
-    n: usize,
-    elem: Elem,
-) -> Result<Vec<T>, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut out: Vec<T> = crate::bigvec::big_vec(n);
-    let size = elem.size();
-    out.par_chunks_mut(PIECE)
-        .enumerate()
-        .try_for_each(|(i, slot)| {
-            let at = offset + (i * PIECE * size) as u64;
-            if let Some(bytes) = as_bytes_if_same(elem, slot) {
-                return file
-                    .read_exact_at(bytes, at)
-                    .map_err(|e| format!("read: {e}"));
-            }
-            let mut buf = vec![0u8; slot.len() * size];
-            file.read_exact_at(&mut buf, at)
-                .map_err(|e| format!("read: {e}"))?;
-            T::decode(elem, &buf, slot);
-            Ok::<(), String>(())
-        })?;
-    Ok(out)
-}
-
-fn read_chunks<T: Target>(
-    path: &Path,
-    infos: &[(usize, u32, u64, usize)],
-    chunk: usize,
-    n: usize,
-    elem: Elem,
-    shuffle: bool,
-) -> Result<Vec<T>, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let size = elem.size();
-    let mut out: Vec<T> = crate::bigvec::big_vec(n);
-    out.par_chunks_mut(chunk)
-        .zip(infos.par_iter())
-        .try_for_each(|(slot, &(start, mask, addr, stored))| {
-            let mut raw = vec![0u8; stored];
-            file.read_exact_at(&mut raw, addr)
-                .map_err(|e| format!("chunk at element {start}: {e}"))?;
-            // Filter positions: with shuffle, 0 = shuffle and 1 = deflate; else 0 = deflate.
-            let (shuffle_on, deflate_on) = if shuffle {
-                (mask & 1 == 0, mask & 2 == 0)
-            } else {
-                (false, mask & 1 == 0)
-            };
-            let full = chunk * size;
-            let bytes = if deflate_on {
-                let mut dec = Vec::with_capacity(full);
-                flate2::read::ZlibDecoder::new(&raw[..])
-                    .read_to_end(&mut dec)
-                    .map_err(|e| format!("chunk at element {start}: cannot inflate: {e}"))?;
-                dec
-            } else {
-                raw
-            };
-            if bytes.len() < slot.len() * size {
-                return Err(format!(
-                    "chunk at element {start}: {} bytes, expected {}",
-                    bytes.len(),
-                    slot.len() * size
-                ));
-            }
-            if shuffle_on {
-                let m = bytes.len() / size;
-                let mut un = vec![0u8; m * size];
-                for b in 0..size {
-                    for i in 0..m {
-                        un[i * size + b] = bytes[b * m + i];
-                    }
-                }
-                T::decode(elem, &un[..slot.len() * size], slot);
-            } else {
-                T::decode(elem, &bytes[..slot.len() * size], slot);
-            }
-            Ok(())
-        })?;
-    Ok(out)
+    Some(layout.read_range(&file, 0..layout.len()))
 }

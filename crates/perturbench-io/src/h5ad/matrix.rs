@@ -393,3 +393,167 @@ fn compression_name(ds: &Dataset) -> String {
         names.join("+")
     }
 }
+
+/// Rows of a matrix read a block at a time (see [`H5adReader::row_chunks`]).
+pub struct RowChunks<'a> {
+    reader: &'a H5adReader,
+    key: String,
+    rows: usize,
+    cols: usize,
+    step: usize,
+    next: usize,
+    source: ChunkSource,
+}
+
+enum ChunkSource {
+    /// CSR stored in the file: the row pointer and direct (or HDF5) access to the arrays.
+    Csr {
+        indptr: Vec<u64>,
+        data: (Dataset, Option<super::direct::Layout>),
+        indices: (Dataset, Option<super::direct::Layout>),
+        file: std::fs::File,
+    },
+    /// Other encodings: the whole matrix, handed out in slices.
+    Whole(Csr),
+}
+
+impl H5adReader {
+    /// Iterates over the rows of the matrix at `key` in blocks of `rows_per_chunk`, yielding
+    /// `(first row, block)`. For CSR matrices only one block is in memory at a time; other
+    /// encodings are read whole first.
+    pub fn row_chunks(&self, key: &str, rows_per_chunk: usize) -> Result<RowChunks<'_>, IoError> {
+        let path = self.path_str();
+        let step = rows_per_chunk.max(1);
+        match self.matrix_node(key)? {
+            Node::Sparse {
+                group,
+                encoding: MatrixEncoding::Csr,
+                shape,
+            } => {
+                let indptr = read_indptr(path, key, &group, shape.0)?;
+                let nnz = *indptr.last().unwrap_or(&0) as usize;
+                let data = sub_dataset(path, key, &group, "data")?;
+                check_numeric(path, &format!("{key}/data"), &data)?;
+                check_len(path, &format!("{key}/data"), &data, nnz)?;
+                let indices = sub_dataset(path, key, &group, "indices")?;
+                check_len(path, &format!("{key}/indices"), &indices, nnz)?;
+                let file = std::fs::File::open(self.path()).map_err(|source| IoError::Open {
+                    path: path.to_string(),
+                    source,
+                })?;
+                let dl = super::direct::Layout::of(&data);
+                let il = super::direct::Layout::of(&indices);
+                Ok(RowChunks {
+                    reader: self,
+                    key: key.to_string(),
+                    rows: shape.0,
+                    cols: shape.1,
+                    step,
+                    next: 0,
+                    source: ChunkSource::Csr {
+                        indptr,
+                        data: (data, dl),
+                        indices: (indices, il),
+                        file,
+                    },
+                })
+            }
+            _ => {
+                let m = self.read_matrix(key)?;
+                Ok(RowChunks {
+                    reader: self,
+                    key: key.to_string(),
+                    rows: m.nrows(),
+                    cols: m.ncols(),
+                    step,
+                    next: 0,
+                    source: ChunkSource::Whole(m),
+                })
+            }
+        }
+    }
+}
+
+impl RowChunks<'_> {
+    /// Number of rows of the whole matrix.
+    pub fn nrows(&self) -> usize {
+        self.rows
+    }
+    /// Number of columns.
+    pub fn ncols(&self) -> usize {
+        self.cols
+    }
+
+    fn block(&self, rows: Range<usize>) -> Result<Csr, IoError> {
+        let path = self.reader.path_str();
+        let key = &self.key;
+        match &self.source {
+            ChunkSource::Whole(m) => Ok(m.select_rows(&rows.collect::<Vec<_>>())),
+            ChunkSource::Csr {
+                indptr,
+                data,
+                indices,
+                file,
+            } => {
+                let (s, e) = (indptr[rows.start] as usize, indptr[rows.end] as usize);
+                let dkey = format!("{key}/data");
+                let ikey = format!("{key}/indices");
+                let values: Vec<f32> = match &data.1 {
+                    Some(l) => l
+                        .read_range(file, s..e)
+                        .map_err(|m| IoError::format(path, &dkey, m))?,
+                    None => data
+                        .0
+                        .read_slice_1d::<f32, _>(s..e)
+                        .at(path, &dkey)?
+                        .to_vec(),
+                };
+                let idx: Vec<u32> = match (&indices.1, kind_of(&indices.0).at(path, &ikey)?) {
+                    (Some(l), Kind::Int(4) | Kind::UInt(4)) => l
+                        .read_range(file, s..e)
+                        .map_err(|m| IoError::format(path, &ikey, m))?,
+                    (_, Kind::Int(_) | Kind::UInt(_)) => {
+                        let v = indices.0.read_slice_1d::<i64, _>(s..e).at(path, &ikey)?;
+                        v.iter()
+                            .map(|&x| {
+                                u32::try_from(x).map_err(|_| {
+                                    IoError::format(
+                                        path,
+                                        &ikey,
+                                        format!("index {x} is outside 0..2^32"),
+                                    )
+                                })
+                            })
+                            .collect::<Result<_, _>>()?
+                    }
+                    (_, k) => {
+                        return Err(IoError::format(
+                            path,
+                            &ikey,
+                            format!("has type {}, expected integers", k.name()),
+                        ))
+                    }
+                };
+                let local: Vec<u64> = indptr[rows.start..=rows.end]
+                    .iter()
+                    .map(|&p| p - s as u64)
+                    .collect();
+                Csr::from_parts(rows.len(), self.cols, local, idx, values)
+                    .map_err(|e| IoError::format(path, key, e.to_string()))
+            }
+        }
+    }
+}
+
+impl Iterator for RowChunks<'_> {
+    type Item = Result<(usize, Csr), IoError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.rows {
+            return None;
+        }
+        let start = self.next;
+        let end = (start + self.step).min(self.rows);
+        self.next = end;
+        Some(self.block(start..end).map(|b| (start, b)))
+    }
+}

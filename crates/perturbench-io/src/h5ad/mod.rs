@@ -7,7 +7,7 @@ mod matrix;
 mod uns;
 mod write;
 
-pub use matrix::{MatrixEncoding, MatrixInfo};
+pub use matrix::{MatrixEncoding, MatrixInfo, RowChunks};
 pub use write::{write_h5ad, Compression, WriteOptions};
 
 use crate::error::{H5Context, IoError};
