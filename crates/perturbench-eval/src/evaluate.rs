@@ -1,0 +1,397 @@
+//! The evaluation run: aggregate the reference and every prediction, compare matched groups,
+//! rank within covariate groups, and summarise.
+
+use crate::aggregate::{aggregate, control_means, Aggregate};
+use crate::groups::{group_sums, FileGroups, GroupKey, GroupSums};
+use crate::{metric, rank, Aggregation, ControlSource, EvalConfig, EvalError};
+use perturbench_data::PerturbationSpec;
+use perturbench_io::{H5adReader, Uns};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// One value of one metric for one model and one (covariates, perturbation) group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerPerturbation {
+    /// Model name.
+    pub model: String,
+    /// Aggregation name.
+    pub aggregation: String,
+    /// Metric name (`<metric>_rank` for rank metrics).
+    pub metric: String,
+    /// Covariate values joined with `_`.
+    pub covariates: String,
+    /// Perturbation as written in the reference.
+    pub perturbation: String,
+    /// The value.
+    pub value: f64,
+}
+
+/// Mean of one metric over groups for one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Model name.
+    pub model: String,
+    /// Aggregation name.
+    pub aggregation: String,
+    /// Metric name (`<metric>_rank` for rank metrics).
+    pub metric: String,
+    /// Mean over groups (NaN values skipped, as pandas does).
+    pub value: f64,
+}
+
+/// Everything an evaluation produced.
+#[derive(Debug, Clone)]
+pub struct EvalOutput {
+    /// Per-group values.
+    pub per_perturbation: Vec<PerPerturbation>,
+    /// Per-model means, in pipeline order.
+    pub summary: Vec<Summary>,
+    /// Things the user should know (missing perturbations, ...).
+    pub warnings: Vec<String>,
+}
+
+/// An input file of an evaluation.
+struct Loaded {
+    reader: H5adReader,
+    groups: FileGroups,
+    sums: GroupSums,
+}
+
+fn load(
+    path: &PathBuf,
+    ref_genes: Option<&[String]>,
+    spec: &PerturbationSpec,
+    with_sq: bool,
+) -> Result<Loaded, EvalError> {
+    let source = path.display().to_string();
+    let reader = H5adReader::open(path)?;
+    let obs = reader.read_frame("obs")?;
+    let var = reader.read_frame("var")?;
+    perturbench_data::check_unique_var_names(&var.index, &source)?;
+    let genes = ref_genes.unwrap_or(&var.index);
+    let groups = FileGroups::new(&obs, &var.index, genes, spec, &source)?;
+    let info = if reader.has_x() {
+        Some(reader.matrix_info("X")?)
+    } else {
+        None
+    };
+    match info {
+        Some(i) if i.shape.0 == obs.nrows() => {}
+        Some(i) => {
+            return Err(EvalError::Input {
+                source_name: source,
+                message: format!("X has {} rows but obs has {} cells", i.shape.0, obs.nrows()),
+            })
+        }
+        None => {
+            return Err(EvalError::Input {
+                source_name: source,
+                message: "the file has no X".into(),
+            })
+        }
+    }
+    let sums = group_sums(&reader, &groups, genes.len(), with_sq)?;
+    Ok(Loaded {
+        reader,
+        groups,
+        sums,
+    })
+}
+
+fn mean_skip_nan(v: impl Iterator<Item = f64>) -> f64 {
+    let (s, n) = v
+        .filter(|x| !x.is_nan())
+        .fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    if n == 0 {
+        f64::NAN
+    } else {
+        s / n as f64
+    }
+}
+
+/// DEG lists of the reference: key `{covariates}_{perturbation}` → gene positions.
+fn deg_lists(
+    reader: &H5adReader,
+    key: &str,
+    genes: &[String],
+    top: Option<usize>,
+) -> Result<HashMap<String, Vec<usize>>, EvalError> {
+    let uns = reader.read_uns()?;
+    let source = reader.path().display().to_string();
+    let dict = uns
+        .get(key)
+        .and_then(Uns::as_dict)
+        .ok_or_else(|| EvalError::Input {
+            source_name: source.clone(),
+            message: format!("uns['{key}'] is missing or not a dictionary of gene lists"),
+        })?;
+    let pos: HashMap<&str, usize> = genes
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.as_str(), i))
+        .collect();
+    let mut out = HashMap::new();
+    for (k, v) in dict {
+        let list = v.as_str_list().ok_or_else(|| EvalError::Input {
+            source_name: source.clone(),
+            message: format!("uns['{key}']['{k}'] is not a list of gene names"),
+        })?;
+        let n = top.unwrap_or(list.len()).min(list.len());
+        out.insert(
+            k.clone(),
+            list[..n]
+                .iter()
+                .filter_map(|g| pos.get(g.as_str()).copied())
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
+/// Evaluates `predictions` (name, file) against `reference` under `cfg`.
+pub fn evaluate(
+    reference: &PathBuf,
+    predictions: &[(String, PathBuf)],
+    cfg: &EvalConfig,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<EvalOutput, EvalError> {
+    cfg.validate()?;
+    let spec = PerturbationSpec {
+        key: cfg.perturbation_key.clone(),
+        control: cfg.control.clone(),
+        delimiter: cfg.delimiter.clone(),
+        covariate_keys: cfg.covariate_keys.clone(),
+    };
+    let aggs: Vec<Aggregation> = {
+        let mut v: Vec<Aggregation> = cfg.pipelines.iter().map(|p| p.aggregation).collect();
+        v.dedup();
+        let mut seen = Vec::new();
+        v.retain(|a| {
+            if seen.contains(a) {
+                false
+            } else {
+                seen.push(*a);
+                true
+            }
+        });
+        v
+    };
+    let with_sq = aggs
+        .iter()
+        .any(|a| matches!(a, Aggregation::Var | Aggregation::Scaled));
+    progress(&format!("reading {}", reference.display()));
+    let r = load(reference, None, &spec, with_sq)?;
+    let ref_genes: Vec<String> = r.reader.read_frame("var")?.index;
+    let degs = match &cfg.deg_key {
+        Some(k) => Some(deg_lists(&r.reader, k, &ref_genes, cfg.top_degs)?),
+        None => None,
+    };
+    let round = cfg.float32_aggregates;
+    let ref_controls = |cov: &str| control_means(&r.groups, &r.sums, cov, round);
+    let mut ref_aggs: HashMap<Aggregation, Aggregate> = HashMap::new();
+    for &a in &aggs {
+        ref_aggs.insert(
+            a,
+            aggregate(a, &r.reader, &r.groups, &r.sums, &ref_controls, cfg)?,
+        );
+    }
+    // Reference rows in output order: (covariates, perturbation label).
+    let mut warnings = Vec::new();
+    let mut per_perturbation = Vec::new();
+    let mut summary = Vec::new();
+    let mut models: Vec<(String, Loaded)> = Vec::new();
+    for (name, path) in predictions {
+        progress(&format!("reading {} ({name})", path.display()));
+        models.push((name.clone(), load(path, Some(&ref_genes), &spec, with_sq)?));
+    }
+    let mut model_aggs: Vec<HashMap<Aggregation, Aggregate>> = Vec::new();
+    for (_, m) in &models {
+        let own = |cov: &str| control_means(&m.groups, &m.sums, cov, round);
+        let controls: &dyn Fn(&str) -> Option<Vec<f64>> = match cfg.control_source {
+            ControlSource::Own => &own,
+            ControlSource::Reference => &ref_controls,
+        };
+        let mut map = HashMap::new();
+        for &a in &aggs {
+            map.insert(
+                a,
+                aggregate(a, &m.reader, &m.groups, &m.sums, controls, cfg)?,
+            );
+        }
+        model_aggs.push(map);
+    }
+    for (pi, p) in cfg.pipelines.iter().enumerate() {
+        progress(&format!("pipeline {p}"));
+        let ra = &ref_aggs[&p.aggregation];
+        // The reference stores average and scaled aggregates as float32.
+        let f32_agg = cfg.float32_aggregates
+            && matches!(p.aggregation, Aggregation::Average | Aggregation::Scaled);
+        // Reference rows sorted by (covariates, label).
+        let mut ref_rows: Vec<usize> = (0..ra.groups.len()).collect();
+        ref_rows.sort_by(|&a, &b| {
+            let (ga, gb) = (ra.groups[a], ra.groups[b]);
+            (&r.groups.keys[ga].covariates, &r.groups.labels[ga])
+                .cmp(&(&r.groups.keys[gb].covariates, &r.groups.labels[gb]))
+        });
+        for (mi, (name, m)) in models.iter().enumerate() {
+            let ma = &model_aggs[mi][&p.aggregation];
+            let row_of: HashMap<&GroupKey, usize> = ma
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(i, &g)| (&m.groups.keys[g], i))
+                .collect();
+            // Matched (reference row, model row) pairs.
+            let mut matched: Vec<(usize, usize)> = Vec::new();
+            let mut missing: Vec<String> = Vec::new();
+            for &rr in &ref_rows {
+                let key = &r.groups.keys[ra.groups[rr]];
+                match row_of.get(key) {
+                    Some(&mr) => matched.push((rr, mr)),
+                    None => missing.push(display(&r.groups, ra.groups[rr])),
+                }
+            }
+            if matched.is_empty() {
+                return Err(EvalError::Input {
+                    source_name: m.groups.source.clone(),
+                    message: format!("model '{name}' shares no (covariates, perturbation) group with the reference"),
+                });
+            }
+            if !missing.is_empty() && pi == 0 {
+                let first: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
+                warnings.push(format!(
+                    "model '{name}' lacks {} of the reference's perturbations (scored on the {} shared): {}{}",
+                    missing.len(),
+                    matched.len(),
+                    first.join(", "),
+                    if missing.len() > 10 { ", ..." } else { "" }
+                ));
+            }
+            let genes_for = |rr: usize| -> Option<&Vec<usize>> {
+                degs.as_ref()
+                    .and_then(|d| d.get(&deg_key(&r.groups, ra.groups[rr])))
+            };
+            let values: Vec<f64> = matched
+                .par_iter()
+                .map(|&(rr, mr)| {
+                    metric::compute(
+                        p.metric,
+                        ma.row(mr),
+                        ra.row(rr),
+                        genes_for(rr).map(Vec::as_slice),
+                        f32_agg,
+                        cfg,
+                    )
+                })
+                .collect();
+            for (&(rr, _), &v) in matched.iter().zip(&values) {
+                per_perturbation.push(row(
+                    name,
+                    p.aggregation.name(),
+                    p.metric.name(),
+                    &r.groups,
+                    ra.groups[rr],
+                    v,
+                ));
+            }
+            summary.push(Summary {
+                model: name.clone(),
+                aggregation: p.aggregation.name().into(),
+                metric: p.metric.name().into(),
+                value: mean_skip_nan(values.iter().copied()),
+            });
+            if p.rank {
+                let rank_name = format!("{}_rank", p.metric.name());
+                let mut by_cov: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
+                for &(rr, mr) in &matched {
+                    by_cov
+                        .entry(r.groups.keys[ra.groups[rr]].covariates.as_str())
+                        .or_default()
+                        .push((rr, mr));
+                }
+                let mut all = Vec::new();
+                for (ci, (_, members)) in by_cov.iter().enumerate() {
+                    let n = members.len();
+                    let mat: Vec<f64> = (0..n * n)
+                        .into_par_iter()
+                        .map(|k| {
+                            let (i, j) = (k / n, k % n);
+                            let genes: Option<Vec<usize>> = degs.as_ref().map(|_| {
+                                let mut u: Vec<usize> =
+                                    genes_for(members[i].0).cloned().unwrap_or_default();
+                                u.extend(genes_for(members[j].0).cloned().unwrap_or_default());
+                                u.sort_unstable();
+                                u.dedup();
+                                u
+                            });
+                            metric::compute(
+                                p.metric,
+                                ma.row(members[i].1),
+                                ra.row(members[j].0),
+                                genes.as_deref(),
+                                f32_agg,
+                                cfg,
+                            )
+                        })
+                        .collect();
+                    let stream = ((pi as u64) << 40) | ((mi as u64) << 20) | ci as u64;
+                    let rk = rank::ranks(&mat, n, p.metric.higher_is_better(), cfg, stream);
+                    for (&(rr, _), &v) in members.iter().zip(&rk) {
+                        per_perturbation.push(row(
+                            name,
+                            p.aggregation.name(),
+                            &rank_name,
+                            &r.groups,
+                            ra.groups[rr],
+                            v,
+                        ));
+                    }
+                    all.extend(rk);
+                }
+                summary.push(Summary {
+                    model: name.clone(),
+                    aggregation: p.aggregation.name().into(),
+                    metric: rank_name,
+                    value: mean_skip_nan(all.into_iter()),
+                });
+            }
+        }
+    }
+    Ok(EvalOutput {
+        per_perturbation,
+        summary,
+        warnings,
+    })
+}
+
+fn display(g: &FileGroups, gi: usize) -> String {
+    if g.keys[gi].covariates.is_empty() {
+        g.labels[gi].clone()
+    } else {
+        format!("{}_{}", g.keys[gi].covariates, g.labels[gi])
+    }
+}
+
+/// The reference's DEG dictionary key of a group.
+fn deg_key(g: &FileGroups, gi: usize) -> String {
+    display(g, gi)
+}
+
+fn row(
+    model: &str,
+    aggregation: &str,
+    metric: &str,
+    g: &FileGroups,
+    gi: usize,
+    value: f64,
+) -> PerPerturbation {
+    PerPerturbation {
+        model: model.to_string(),
+        aggregation: aggregation.to_string(),
+        metric: metric.to_string(),
+        covariates: g.keys[gi].covariates.clone(),
+        perturbation: g.labels[gi].clone(),
+        value,
+    }
+}

@@ -1,0 +1,287 @@
+//! The groups of a file as evaluation sees them: (covariates, perturbation) pairs keyed so that
+//! files agree (`A+B` = `B+A`), and per-group sufficient statistics accumulated in one
+//! streaming pass over X.
+
+use crate::EvalError;
+use perturbench_data::{Design, GroupIndex, PerturbationSpec};
+use perturbench_io::{Csr, Frame, H5adReader};
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// Rows of X read at a time; memory stays O(groups × genes + block).
+pub const ROWS_PER_BLOCK: usize = 32_768;
+
+/// Identity of a group across files.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupKey {
+    /// Covariate values joined with `_` (empty without covariate keys).
+    pub covariates: String,
+    /// Perturbation names sorted and joined with the delimiter (empty for the control).
+    pub perturbation: String,
+}
+
+/// One file's design, groups and the map from its genes to the reference's.
+pub struct FileGroups {
+    /// The file (for messages).
+    pub source: String,
+    /// Per group: its key.
+    pub keys: Vec<GroupKey>,
+    /// Per group: the perturbation as written in the file.
+    pub labels: Vec<String>,
+    /// Per group: number of cells.
+    pub sizes: Vec<usize>,
+    /// Per cell: its group.
+    pub cell_group: Vec<u32>,
+    /// Per group: whether it is the control of its covariates.
+    pub is_control: Vec<bool>,
+    /// Per gene of the file: its column in the reference (None = not evaluated).
+    pub gene_map: Vec<Option<u32>>,
+    /// Lookup from key to group.
+    pub index: HashMap<GroupKey, usize>,
+}
+
+impl FileGroups {
+    /// Groups of a file from its obs with `spec`; genes mapped onto `ref_genes` by name.
+    pub fn new(
+        obs: &Frame,
+        var_names: &[String],
+        ref_genes: &[String],
+        spec: &PerturbationSpec,
+        source: &str,
+    ) -> Result<Self, EvalError> {
+        let design = Design::from_obs(obs, spec, source)?;
+        let groups = GroupIndex::build(&design);
+        let mut keys = Vec::with_capacity(groups.len());
+        let mut labels = Vec::with_capacity(groups.len());
+        let mut sizes = Vec::with_capacity(groups.len());
+        let mut is_control = Vec::with_capacity(groups.len());
+        let mut cell_group = vec![0u32; design.n_cells()];
+        // The first spelling of each perturbation set in the file.
+        let mut spelling: HashMap<u32, String> = HashMap::new();
+        for r in 0..design.n_cells() {
+            let c = design.cell_condition[r] as usize;
+            spelling
+                .entry(design.condition_set[c])
+                .or_insert_with(|| design.conditions[c].clone());
+        }
+        for (gi, g) in groups.groups().iter().enumerate() {
+            let set = &design.perturbations[g.perturbation as usize];
+            keys.push(GroupKey {
+                covariates: design.covariate_label(g.covariate),
+                perturbation: set.names().join(&spec.delimiter),
+            });
+            labels.push(spelling[&g.perturbation].clone());
+            sizes.push(g.rows.len());
+            is_control.push(set.is_control());
+            for &r in &g.rows {
+                cell_group[r as usize] = gi as u32;
+            }
+        }
+        let index = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect();
+        let ref_pos: HashMap<&str, u32> = ref_genes
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.as_str(), i as u32))
+            .collect();
+        let gene_map: Vec<Option<u32>> = var_names
+            .iter()
+            .map(|g| ref_pos.get(g.as_str()).copied())
+            .collect();
+        let present: std::collections::HashSet<u32> = gene_map.iter().flatten().copied().collect();
+        let missing: Vec<&str> = ref_genes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !present.contains(&(*i as u32)))
+            .map(|(_, g)| g.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let first: Vec<&str> = missing.iter().take(5).copied().collect();
+            return Err(EvalError::Input {
+                source_name: source.to_string(),
+                message: format!(
+                    "{} reference genes are missing from var names; first: {}",
+                    missing.len(),
+                    first.join(", ")
+                ),
+            });
+        }
+        Ok(FileGroups {
+            source: source.to_string(),
+            keys,
+            labels,
+            sizes,
+            cell_group,
+            is_control,
+            gene_map,
+            index,
+        })
+    }
+
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The control group of a covariate label, if the file has one.
+    pub fn control_of(&self, covariates: &str) -> Option<usize> {
+        self.index
+            .get(&GroupKey {
+                covariates: covariates.to_string(),
+                perturbation: String::new(),
+            })
+            .copied()
+    }
+}
+
+/// Per-group sums over a file's cells, in the reference's gene order.
+pub struct GroupSums {
+    /// Genes (columns).
+    pub genes: usize,
+    /// groups × genes: Σ x.
+    pub sum: Vec<f64>,
+    /// groups × genes: Σ x² (when asked for).
+    pub sum_sq: Option<Vec<f64>>,
+    /// groups × genes: the group means as scipy computes `X.mean(0)` of a float32 sparse matrix
+    /// (every value times float32(1/n), summed in float32 in row order).
+    pub mean32: Vec<f32>,
+}
+
+/// Adds one block's rows to the float32 means, in row order within every group: each thread
+/// owns a set of groups and scans the rows in order.
+fn accumulate_mean32(
+    block: &Csr,
+    first: usize,
+    fg: &FileGroups,
+    genes: usize,
+    inv_n: &[f32],
+    mean32: &mut [f32],
+) {
+    let threads = rayon::current_num_threads().max(1);
+    let owner = |gi: usize| gi % threads;
+    let mut parts: Vec<Vec<(usize, &mut [f32])>> = (0..threads).map(|_| Vec::new()).collect();
+    for (gi, slot) in mean32.chunks_mut(genes).enumerate() {
+        parts[owner(gi)].push((gi, slot));
+    }
+    parts.into_par_iter().enumerate().for_each(|(t, mut mine)| {
+        if mine.is_empty() {
+            return;
+        }
+        let mut local: HashMap<usize, usize> = HashMap::with_capacity(mine.len());
+        for (k, (gi, _)) in mine.iter().enumerate() {
+            local.insert(*gi, k);
+        }
+        for r in 0..block.nrows() {
+            let gi = fg.cell_group[first + r] as usize;
+            if owner(gi) != t {
+                continue;
+            }
+            let slot = &mut mine[local[&gi]].1;
+            let inv = inv_n[gi];
+            let (idx, val) = block.row(r);
+            for (&j, &v) in idx.iter().zip(val) {
+                if let Some(k) = fg.gene_map[j as usize] {
+                    slot[k as usize] += v * inv;
+                }
+            }
+        }
+    });
+}
+
+/// Accumulates one block of rows starting at `first` into per-group sums.
+fn accumulate(
+    block: &Csr,
+    first: usize,
+    fg: &FileGroups,
+    genes: usize,
+    with_sq: bool,
+) -> (Vec<f64>, Option<Vec<f64>>) {
+    let ng = fg.len();
+    let chunk = (block.nrows() / rayon::current_num_threads().max(1)).max(1024);
+    let rows: Vec<usize> = (0..block.nrows()).collect();
+    let sums = rows
+        .par_chunks(chunk)
+        .map(|part| {
+            let mut s = vec![0f64; ng * genes];
+            let mut q = if with_sq {
+                vec![0f64; ng * genes]
+            } else {
+                Vec::new()
+            };
+            for &r in part {
+                let g = fg.cell_group[first + r] as usize * genes;
+                let (idx, val) = block.row(r);
+                for (&j, &v) in idx.iter().zip(val) {
+                    if let Some(k) = fg.gene_map[j as usize] {
+                        let at = g + k as usize;
+                        s[at] += v as f64;
+                        if with_sq {
+                            q[at] += v as f64 * v as f64;
+                        }
+                    }
+                }
+            }
+            (s, q)
+        })
+        .reduce(
+            || {
+                (
+                    vec![0f64; ng * genes],
+                    if with_sq {
+                        vec![0f64; ng * genes]
+                    } else {
+                        Vec::new()
+                    },
+                )
+            },
+            |(mut a, mut aq), (b, bq)| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                aq.iter_mut().zip(&bq).for_each(|(x, y)| *x += y);
+                (a, aq)
+            },
+        );
+    let (s, q) = sums;
+    (s, with_sq.then_some(q))
+}
+
+/// Streams X of `reader` once and returns per-group sums; fails on NaN/inf (naming the row).
+pub fn group_sums(
+    reader: &H5adReader,
+    fg: &FileGroups,
+    genes: usize,
+    with_sq: bool,
+) -> Result<GroupSums, EvalError> {
+    let ng = fg.len();
+    let mut sum = vec![0f64; ng * genes];
+    let mut sum_sq = with_sq.then(|| vec![0f64; ng * genes]);
+    let mut mean32 = vec![0f32; ng * genes];
+    let inv_n: Vec<f32> = fg.sizes.iter().map(|&n| (1.0 / n as f64) as f32).collect();
+    for block in reader.row_chunks("X", ROWS_PER_BLOCK)? {
+        let (first, block) = block?;
+        if let Some(bad) = block.data().iter().position(|v| !v.is_finite()) {
+            let row = block.indptr().partition_point(|&p| p as usize <= bad) - 1;
+            return Err(EvalError::Input {
+                source_name: fg.source.clone(),
+                message: format!(
+                    "X has a non-finite value (NaN or infinity) in row {}",
+                    first + row
+                ),
+            });
+        }
+        accumulate_mean32(&block, first, fg, genes, &inv_n, &mut mean32);
+        let (s, q) = accumulate(&block, first, fg, genes, with_sq);
+        sum.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+        if let (Some(acc), Some(q)) = (sum_sq.as_mut(), q) {
+            acc.iter_mut().zip(&q).for_each(|(a, b)| *a += b);
+        }
+    }
+    Ok(GroupSums {
+        genes,
+        sum,
+        sum_sq,
+        mean32,
+    })
+}
