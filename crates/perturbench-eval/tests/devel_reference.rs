@@ -306,3 +306,40 @@ fn mode_collapse_ranks_near_one_half() {
         }
     }
 }
+
+/// scaled, var and logp (wilcoxon) against the reference code on the same models
+/// (`Evaluation.aggregate(method)` then `evaluate(method, metric)`, as above).
+#[test]
+fn scaled_var_and_logp_match_the_reference() {
+    let Some(devel) = devel_path() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, models) = build_models(&devel, dir.path());
+    let models: Vec<(String, PathBuf)> = models.into_iter().filter(|(n, _)| n == "shift" || n == "control_mean").collect();
+    let pipelines = ["scaled:rmse", "scaled:cosine", "var:rmse", "var:pearson", "logp:cosine", "logp:rmse"]
+        .iter()
+        .map(|p| p.parse::<Pipeline>().unwrap())
+        .collect();
+    let cfg = EvalConfig { pipelines, covariate_keys: vec!["cell_type".into()], ..EvalConfig::default() };
+    let out = evaluate(&reference, &models, &cfg, &|_| {}).unwrap();
+    let summary: HashMap<(String, String, String), f64> =
+        out.summary.iter().map(|s| ((s.model.clone(), s.aggregation.clone(), s.metric.clone()), s.value)).collect();
+    for &(model, agg, metric, want) in &[
+        ("shift", "scaled", "rmse", 0.10928846150636673),
+        ("control_mean", "scaled", "rmse", 0.29245901107788086),
+        ("shift", "scaled", "cosine", 0.9381713271141052),
+        ("control_mean", "scaled", "cosine", 0.9399483799934387),
+        ("shift", "var", "rmse", 2.611977245138965),
+        ("control_mean", "var", "rmse", 3.2038406239983903),
+        ("shift", "var", "pearson", 0.6639762697138704),
+        // control_mean's groups are constant, so their variance is 0 and the reference's
+        // float32 `np.var` returns rounding noise there; its var:pearson (0.340) compares
+        // noise with noise and is left out.
+        ("shift", "logp", "cosine", 0.04182465135753655),
+        ("control_mean", "logp", "cosine", 0.016973072683836892),
+        ("shift", "logp", "rmse", 50.58358600184347),
+        ("control_mean", "logp", "rmse", 26.425478775456927),
+    ] {
+        let got = summary[&(model.to_string(), agg.to_string(), metric.to_string())];
+        assert!(close(got, want), "{model} {metric}_{agg}: {got} vs {want}");
+    }
+}
