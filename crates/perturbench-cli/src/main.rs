@@ -29,6 +29,8 @@ enum Command {
     Preprocess(Box<commands::preprocess::Args>),
     /// Label cells train/val/test for a benchmark task (PerturBench's splitters).
     Split(Box<commands::split::Args>),
+    /// Score predictions against observed cells (PerturBench's aggregations, metrics, ranks).
+    Evaluate(Box<commands::evaluate::Args>),
     /// Measure perturbench on standard workloads (see bench/ for the side-by-side scripts).
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -57,6 +59,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => commands::inspect::run(a, g),
         Command::Split(a) => commands::split::run(*a, g),
         Command::Preprocess(a) => commands::preprocess::run(*a, g),
+        Command::Evaluate(a) => commands::evaluate::run(*a, g),
         Command::Bench(b) => commands::bench::run(b, g),
     }
 }

@@ -314,15 +314,37 @@ fn scaled_var_and_logp_match_the_reference() {
     let Some(devel) = devel_path() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (reference, models) = build_models(&devel, dir.path());
-    let models: Vec<(String, PathBuf)> = models.into_iter().filter(|(n, _)| n == "shift" || n == "control_mean").collect();
-    let pipelines = ["scaled:rmse", "scaled:cosine", "var:rmse", "var:pearson", "logp:cosine", "logp:rmse"]
-        .iter()
-        .map(|p| p.parse::<Pipeline>().unwrap())
+    let models: Vec<(String, PathBuf)> = models
+        .into_iter()
+        .filter(|(n, _)| n == "shift" || n == "control_mean")
         .collect();
-    let cfg = EvalConfig { pipelines, covariate_keys: vec!["cell_type".into()], ..EvalConfig::default() };
+    let pipelines = [
+        "scaled:rmse",
+        "scaled:cosine",
+        "var:rmse",
+        "var:pearson",
+        "logp:cosine",
+        "logp:rmse",
+    ]
+    .iter()
+    .map(|p| p.parse::<Pipeline>().unwrap())
+    .collect();
+    let cfg = EvalConfig {
+        pipelines,
+        covariate_keys: vec!["cell_type".into()],
+        ..EvalConfig::default()
+    };
     let out = evaluate(&reference, &models, &cfg, &|_| {}).unwrap();
-    let summary: HashMap<(String, String, String), f64> =
-        out.summary.iter().map(|s| ((s.model.clone(), s.aggregation.clone(), s.metric.clone()), s.value)).collect();
+    let summary: HashMap<(String, String, String), f64> = out
+        .summary
+        .iter()
+        .map(|s| {
+            (
+                (s.model.clone(), s.aggregation.clone(), s.metric.clone()),
+                s.value,
+            )
+        })
+        .collect();
     for &(model, agg, metric, want) in &[
         ("shift", "scaled", "rmse", 0.10928846150636673),
         ("control_mean", "scaled", "rmse", 0.29245901107788086),

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod evaluate;
 pub mod inspect;
 pub mod preprocess;
 pub mod simulate;

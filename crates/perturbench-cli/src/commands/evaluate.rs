@@ -1,0 +1,327 @@
+//! `perturbench evaluate`: score predictions against observed cells with PerturBench's
+//! pipelines and write stable tables.
+
+use crate::{progress, Global};
+use anyhow::{bail, Context};
+use perturbench_eval::{
+    evaluate, EvalConfig, EvalOutput, Pipeline, RankDenominator, RankDirection, TiePolicy,
+};
+use perturbench_io::write_csv_atomic;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Options of `perturbench evaluate`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The observed cells (.h5ad).
+    #[arg(long)]
+    reference: PathBuf,
+    /// A model's predicted cells as NAME=FILE.h5ad (repeatable).
+    #[arg(long = "prediction", value_name = "NAME=FILE", required = true)]
+    predictions: Vec<String>,
+    /// Output directory (per_perturbation.csv, summary.csv, run.json).
+    #[arg(long)]
+    out: PathBuf,
+    /// TOML file with EvalConfig fields; command-line options override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// obs column with the perturbations.
+    #[arg(long)]
+    perturbation_key: Option<String>,
+    /// Label of control cells.
+    #[arg(long)]
+    control: Option<String>,
+    /// Covariate obs columns, comma-separated (default: cell_type when the reference has it).
+    #[arg(long, value_delimiter = ',')]
+    covariate_keys: Option<Vec<String>>,
+    /// Pipeline AGG:METRIC[:rank] (repeatable; default average:rmse:rank and logfc:cosine:rank).
+    #[arg(long = "pipeline")]
+    pipelines: Vec<Pipeline>,
+    /// Controls for logfc: `own` (each file's, the reference behaviour) or `reference`.
+    #[arg(long, value_parser = ["own", "reference"])]
+    control_source: Option<String>,
+    /// Rank denominator: `n` (reference) or `n-1`.
+    #[arg(long, value_parser = ["n", "n-1"])]
+    rank_denominator: Option<String>,
+    /// Rank ties: `random` (seeded, reference) or `mid`.
+    #[arg(long, value_parser = ["random", "mid"])]
+    ties: Option<String>,
+    /// Rank direction: `observed` (reference) or `transposed` (cell-eval's PDS).
+    #[arg(long, value_parser = ["observed", "transposed"])]
+    rank_direction: Option<String>,
+    /// Seed of the rank tie-breaking.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// r2_score in the conventional orientation (observation as y_true).
+    #[arg(long)]
+    r2_conventional: bool,
+    /// Restrict metrics to the reference's DEG lists in uns[KEY] (e.g. rank_genes_groups_cov).
+    #[arg(long)]
+    deg_key: Option<String>,
+    /// With --deg-key: the first N genes of each list.
+    #[arg(long)]
+    top_degs: Option<usize>,
+    /// Pseudocount of logfc.
+    #[arg(long)]
+    pseudocount: Option<f64>,
+}
+
+fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The resolved configuration: defaults, then the config file, then command-line options.
+fn resolve(a: &Args) -> anyhow::Result<EvalConfig> {
+    let mut cfg = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("{}: cannot read", p.display()))?;
+            toml::from_str::<EvalConfig>(&text)
+                .with_context(|| format!("{}: invalid evaluation config", p.display()))?
+        }
+        None => EvalConfig::default(),
+    };
+    if let Some(v) = &a.perturbation_key {
+        cfg.perturbation_key = v.clone();
+    }
+    if let Some(v) = &a.control {
+        cfg.control = v.clone();
+    }
+    if let Some(v) = &a.covariate_keys {
+        cfg.covariate_keys = v.clone();
+    }
+    if !a.pipelines.is_empty() {
+        cfg.pipelines = a.pipelines.clone();
+    }
+    if let Some(v) = &a.control_source {
+        cfg.control_source = if v == "reference" {
+            perturbench_eval::ControlSource::Reference
+        } else {
+            perturbench_eval::ControlSource::Own
+        };
+    }
+    if let Some(v) = &a.rank_denominator {
+        cfg.rank_denominator = if v == "n-1" {
+            RankDenominator::NMinus1
+        } else {
+            RankDenominator::N
+        };
+    }
+    if let Some(v) = &a.ties {
+        cfg.ties = if v == "mid" {
+            TiePolicy::Mid
+        } else {
+            TiePolicy::Random
+        };
+    }
+    if let Some(v) = &a.rank_direction {
+        cfg.rank_direction = if v == "transposed" {
+            RankDirection::Transposed
+        } else {
+            RankDirection::Observed
+        };
+    }
+    if let Some(v) = a.seed {
+        cfg.seed = v;
+    }
+    if a.r2_conventional {
+        cfg.r2_prediction_as_truth = false;
+    }
+    if a.deg_key.is_some() {
+        cfg.deg_key = a.deg_key.clone();
+    }
+    if a.top_degs.is_some() {
+        cfg.top_degs = a.top_degs;
+    }
+    if let Some(v) = a.pseudocount {
+        cfg.pseudocount = v;
+    }
+    if cfg != EvalConfig::default() {
+        cfg.preset = "custom".into();
+    }
+    Ok(cfg)
+}
+
+/// 4 significant digits, as PerturBench's summaries.
+fn sig4(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = 3 - v.abs().log10().floor() as i32;
+    if digits >= 0 {
+        format!("{:.*}", digits as usize, v)
+    } else {
+        format!("{:.0}", v)
+    }
+}
+
+fn write_outputs(dir: &Path, out: &EvalOutput, run: &serde_json::Value) -> anyhow::Result<()> {
+    let rows = out.per_perturbation.iter().map(|r| {
+        vec![
+            r.model.clone(),
+            r.aggregation.clone(),
+            r.metric.clone(),
+            r.covariates.clone(),
+            r.perturbation.clone(),
+            format!("{}", r.value),
+        ]
+    });
+    write_csv_atomic(
+        &dir.join("per_perturbation.csv"),
+        Some(&[
+            "model",
+            "aggregation",
+            "metric",
+            "covariates",
+            "perturbation",
+            "value",
+        ]),
+        rows,
+    )?;
+    let rows = out.summary.iter().map(|s| {
+        vec![
+            s.model.clone(),
+            s.aggregation.clone(),
+            s.metric.clone(),
+            format!("{}", s.value),
+        ]
+    });
+    write_csv_atomic(
+        &dir.join("summary.csv"),
+        Some(&["model", "aggregation", "metric", "value"]),
+        rows,
+    )?;
+    perturbench_io::write_atomic(
+        &dir.join("run.json"),
+        serde_json::to_string_pretty(run)?.as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// Prints models × `metric_aggregation` with 4 significant digits.
+fn print_table(out: &EvalOutput) {
+    let mut cols: Vec<String> = Vec::new();
+    let mut models: Vec<String> = Vec::new();
+    for s in &out.summary {
+        let c = format!("{}_{}", s.metric, s.aggregation);
+        if !cols.contains(&c) {
+            cols.push(c);
+        }
+        if !models.contains(&s.model) {
+            models.push(s.model.clone());
+        }
+    }
+    let w0 = models.iter().map(|m| m.len()).max().unwrap_or(5).max(5);
+    let widths: Vec<usize> = cols.iter().map(|c| c.len().max(10)).collect();
+    print!("{:<w0$}", "model");
+    for (c, w) in cols.iter().zip(&widths) {
+        print!("  {c:>w$}");
+    }
+    println!();
+    for m in &models {
+        print!("{m:<w0$}");
+        for (c, w) in cols.iter().zip(&widths) {
+            let v = out
+                .summary
+                .iter()
+                .find(|s| &s.model == m && &format!("{}_{}", s.metric, s.aggregation) == c)
+                .map(|s| s.value);
+            print!("  {:>w$}", v.map(sig4).unwrap_or_default());
+        }
+        println!();
+    }
+}
+
+/// Runs the command.
+pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    let mut cfg = resolve(&a)?;
+    if a.covariate_keys.is_none() && cfg.covariate_keys.is_empty() {
+        let obs = perturbench_io::H5adReader::open(&a.reference)?.read_frame("obs")?;
+        if obs.column("cell_type").is_some() {
+            cfg.covariate_keys = vec!["cell_type".into()];
+        }
+    }
+    let mut preds: Vec<(String, PathBuf)> = Vec::new();
+    for p in &a.predictions {
+        let Some((name, file)) = p.split_once('=') else {
+            bail!("--prediction '{p}': expected NAME=FILE.h5ad")
+        };
+        if name.is_empty() || preds.iter().any(|(n, _)| n == name) {
+            bail!("--prediction '{p}': model names must be non-empty and distinct");
+        }
+        preds.push((name.to_string(), PathBuf::from(file)));
+    }
+    let sp = progress::spinner("evaluating", g.quiet);
+    let out = evaluate(&a.reference, &preds, &cfg, &|msg: &str| {
+        sp.set_message(msg.to_string())
+    })?;
+    sp.finish_and_clear();
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut inputs = vec![
+        serde_json::json!({"role": "reference", "path": a.reference.display().to_string(), "sha256": sha256_file(&a.reference)?}),
+    ];
+    for (n, p) in &preds {
+        inputs.push(serde_json::json!({"role": "prediction", "model": n, "path": p.display().to_string(), "sha256": sha256_file(p)?}));
+    }
+    let run = serde_json::json!({
+        "tool": "perturbench",
+        "version": env!("CARGO_PKG_VERSION"),
+        "config": cfg,
+        "inputs": inputs,
+        "warnings": out.warnings,
+        "wall_seconds": start.elapsed().as_secs_f64(),
+    });
+    // Everything goes to a temporary directory first, renamed into place when complete.
+    let parent = a
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = a
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "eval".into());
+    let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)
+        .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;
+    let written = write_outputs(&tmp, &out, &run).and_then(|_| {
+        if a.out.exists() {
+            std::fs::remove_dir_all(&a.out)
+                .with_context(|| format!("{}: cannot replace", a.out.display()))?;
+        }
+        std::fs::rename(&tmp, &a.out)
+            .with_context(|| format!("{}: cannot move the results into place", a.out.display()))
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    if !g.quiet {
+        print_table(&out);
+        println!(
+            "wrote {} ({:.2} s)",
+            a.out.display(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
