@@ -217,7 +217,9 @@ fn evaluation_equals_a_plain_dense_implementation() {
             "r2_score",
             "top_k_recall",
         ] {
-            let mut by_cov: HashMap<&str, Vec<(&str, Vec<f64>, Vec<f64>)>> = HashMap::new();
+            // covariate -> (perturbation, predicted vector, observed vector)
+            type Member<'a> = (&'a str, Vec<f64>, Vec<f64>);
+            let mut by_cov: HashMap<&str, Vec<Member>> = HashMap::new();
             for (c, p) in &groups {
                 let (x, y) = (aggregate(&dp, a, c, p), aggregate(&dt, a, c, p));
                 let want = metric(m, &x, &y);
