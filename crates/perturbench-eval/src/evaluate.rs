@@ -62,6 +62,7 @@ fn load(
     path: &PathBuf,
     ref_genes: Option<&[String]>,
     spec: &PerturbationSpec,
+    with_f64: bool,
     with_sq: bool,
 ) -> Result<Loaded, EvalError> {
     let source = path.display().to_string();
@@ -91,7 +92,7 @@ fn load(
             })
         }
     }
-    let sums = group_sums(&reader, &groups, genes.len(), with_sq)?;
+    let sums = group_sums(&reader, &groups, genes.len(), with_f64, with_sq)?;
     Ok(Loaded {
         reader,
         groups,
@@ -180,8 +181,9 @@ pub fn evaluate(
     let with_sq = aggs
         .iter()
         .any(|a| matches!(a, Aggregation::Var | Aggregation::Scaled));
+    let with_f64 = !cfg.float32_aggregates;
     progress(&format!("reading {}", reference.display()));
-    let r = load(reference, None, &spec, with_sq)?;
+    let r = load(reference, None, &spec, with_f64, with_sq)?;
     let ref_genes: Vec<String> = r.reader.read_frame("var")?.index;
     let degs = match &cfg.deg_key {
         Some(k) => Some(deg_lists(&r.reader, k, &ref_genes, cfg.top_degs)?),
@@ -203,7 +205,10 @@ pub fn evaluate(
     let mut models: Vec<(String, Loaded)> = Vec::new();
     for (name, path) in predictions {
         progress(&format!("reading {} ({name})", path.display()));
-        models.push((name.clone(), load(path, Some(&ref_genes), &spec, with_sq)?));
+        models.push((
+            name.clone(),
+            load(path, Some(&ref_genes), &spec, with_f64, with_sq)?,
+        ));
     }
     let mut model_aggs: Vec<HashMap<Aggregation, Aggregate>> = Vec::new();
     for (_, m) in &models {

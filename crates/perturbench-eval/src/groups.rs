@@ -141,7 +141,7 @@ impl FileGroups {
 pub struct GroupSums {
     /// Genes (columns).
     pub genes: usize,
-    /// groups × genes: Σ x.
+    /// groups × genes: Σ x in float64 (empty when only the float32 means were asked for).
     pub sum: Vec<f64>,
     /// groups × genes: Σ x² (when asked for).
     pub sum_sq: Option<Vec<f64>>,
@@ -248,18 +248,26 @@ fn accumulate(
 }
 
 /// Streams X of `reader` once and returns per-group sums; fails on NaN/inf (naming the row).
+/// The float32 means are always computed; the float64 sums only when `with_f64` or `with_sq`.
 pub fn group_sums(
     reader: &H5adReader,
     fg: &FileGroups,
     genes: usize,
+    with_f64: bool,
     with_sq: bool,
 ) -> Result<GroupSums, EvalError> {
     let ng = fg.len();
-    let mut sum = vec![0f64; ng * genes];
+    let with_f64 = with_f64 || with_sq;
+    let mut sum = if with_f64 {
+        vec![0f64; ng * genes]
+    } else {
+        Vec::new()
+    };
     let mut sum_sq = with_sq.then(|| vec![0f64; ng * genes]);
     let mut mean32 = vec![0f32; ng * genes];
     let inv_n: Vec<f32> = fg.sizes.iter().map(|&n| (1.0 / n as f64) as f32).collect();
-    for block in reader.row_chunks("X", ROWS_PER_BLOCK)? {
+    let mut blocks = reader.row_chunks("X", ROWS_PER_BLOCK)?;
+    while let Some(block) = blocks.next() {
         let (first, block) = block?;
         if let Some(bad) = block.data().iter().position(|v| !v.is_finite()) {
             let row = block.indptr().partition_point(|&p| p as usize <= bad) - 1;
@@ -272,11 +280,14 @@ pub fn group_sums(
             });
         }
         accumulate_mean32(&block, first, fg, genes, &inv_n, &mut mean32);
-        let (s, q) = accumulate(&block, first, fg, genes, with_sq);
-        sum.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
-        if let (Some(acc), Some(q)) = (sum_sq.as_mut(), q) {
-            acc.iter_mut().zip(&q).for_each(|(a, b)| *a += b);
+        if with_f64 {
+            let (s, q) = accumulate(&block, first, fg, genes, with_sq);
+            sum.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+            if let (Some(acc), Some(q)) = (sum_sq.as_mut(), q) {
+                acc.iter_mut().zip(&q).for_each(|(a, b)| *a += b);
+            }
         }
+        blocks.recycle(block);
     }
     Ok(GroupSums {
         genes,

@@ -55,58 +55,64 @@ pub fn compute(
     float32: bool,
     cfg: &EvalConfig,
 ) -> f64 {
-    let (xs, ys): (Vec<f64>, Vec<f64>) = match genes {
-        Some(g) => g.iter().map(|&j| (clean(x[j]), clean(y[j]))).unzip(),
-        None => x.iter().zip(y).map(|(&a, &b)| (clean(a), clean(b))).unzip(),
-    };
-    let n = xs.len() as f64;
+    match genes {
+        Some(g) => {
+            let (xs, ys): (Vec<f64>, Vec<f64>) = g.iter().map(|&j| (x[j], y[j])).unzip();
+            compute_all(metric, &xs, &ys, float32, cfg)
+        }
+        None => compute_all(metric, x, y, float32, cfg),
+    }
+}
+
+thread_local! {
+    static DIFFS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn compute_all(metric: Metric, x: &[f64], y: &[f64], float32: bool, cfg: &EvalConfig) -> f64 {
+    let n = x.len() as f64;
+    let pairs = || x.iter().zip(y).map(|(&a, &b)| (clean(a), clean(b)));
     if float32 && matches!(metric, Metric::Mse | Metric::Rmse | Metric::Mae) {
-        let d: Vec<f32> = xs
-            .iter()
-            .zip(&ys)
-            .map(|(&a, &b)| {
+        return DIFFS.with(|buf| {
+            let mut d = buf.borrow_mut();
+            d.clear();
+            d.extend(pairs().map(|(a, b)| {
                 let diff = a as f32 - b as f32;
                 if metric == Metric::Mae {
                     diff.abs()
                 } else {
                     diff * diff
                 }
-            })
-            .collect();
-        let mean = numpy_sum_f32(&d) / d.len() as f32;
-        return if metric == Metric::Rmse {
-            mean.sqrt() as f64
-        } else {
-            mean as f64
-        };
+            }));
+            let mean = numpy_sum_f32(&d) / d.len() as f32;
+            if metric == Metric::Rmse {
+                mean.sqrt() as f64
+            } else {
+                mean as f64
+            }
+        });
     }
     match metric {
-        Metric::Mse => {
-            xs.iter()
-                .zip(&ys)
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f64>()
-                / n
-        }
-        Metric::Rmse => (xs
-            .iter()
-            .zip(&ys)
-            .map(|(a, b)| (a - b) * (a - b))
-            .sum::<f64>()
-            / n)
-            .sqrt(),
-        Metric::Mae => xs.iter().zip(&ys).map(|(a, b)| (a - b).abs()).sum::<f64>() / n,
+        Metric::Mse => pairs().map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / n,
+        Metric::Rmse => (pairs().map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / n).sqrt(),
+        Metric::Mae => pairs().map(|(a, b)| (a - b).abs()).sum::<f64>() / n,
         Metric::Cosine => {
-            let dot: f64 = xs.iter().zip(&ys).map(|(a, b)| a * b).sum();
-            let nx: f64 = xs.iter().map(|a| a * a).sum::<f64>().sqrt();
-            let ny: f64 = ys.iter().map(|a| a * a).sum::<f64>().sqrt();
-            dot / (nx * ny)
+            let (mut dot, mut nx, mut ny) = (0.0, 0.0, 0.0);
+            for (a, b) in pairs() {
+                dot += a * b;
+                nx += a * a;
+                ny += b * b;
+            }
+            dot / (nx.sqrt() * ny.sqrt())
         }
         Metric::Pearson => {
-            let mx = xs.iter().sum::<f64>() / n;
-            let my = ys.iter().sum::<f64>() / n;
+            let (mut sx, mut sy) = (0.0, 0.0);
+            for (a, b) in pairs() {
+                sx += a;
+                sy += b;
+            }
+            let (mx, my) = (sx / n, sy / n);
             let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-            for (a, b) in xs.iter().zip(&ys) {
+            for (a, b) in pairs() {
                 sxy += (a - mx) * (b - my);
                 sxx += (a - mx) * (a - mx);
                 syy += (b - my) * (b - my);
@@ -116,18 +122,17 @@ pub fn compute(
         }
         Metric::R2Score => {
             // sklearn r2_score(y_true, y_pred); the reference passes the prediction as y_true.
-            let (truth, pred) = if cfg.r2_prediction_as_truth {
-                (&xs, &ys)
-            } else {
-                (&ys, &xs)
-            };
-            let mean = truth.iter().sum::<f64>() / n;
-            let ss_res: f64 = truth
-                .iter()
-                .zip(pred.iter())
-                .map(|(t, p)| (t - p) * (t - p))
-                .sum();
-            let ss_tot: f64 = truth.iter().map(|t| (t - mean) * (t - mean)).sum();
+            let truth_is_x = cfg.r2_prediction_as_truth;
+            let mean = pairs()
+                .map(|(a, b)| if truth_is_x { a } else { b })
+                .sum::<f64>()
+                / n;
+            let (mut ss_res, mut ss_tot) = (0.0, 0.0);
+            for (a, b) in pairs() {
+                let (t, p) = if truth_is_x { (a, b) } else { (b, a) };
+                ss_res += (t - p) * (t - p);
+                ss_tot += (t - mean) * (t - mean);
+            }
             if ss_tot == 0.0 {
                 // sklearn: 1 for a perfect fit, 0 otherwise, when the truth is constant.
                 if ss_res == 0.0 {
@@ -140,18 +145,23 @@ pub fn compute(
             }
         }
         Metric::TopKRecall => {
-            let k = cfg.top_k.min(xs.len());
+            let k = cfg.top_k.min(x.len());
             if k == 0 {
                 return f64::NAN;
             }
             let top = |v: &[f64]| {
                 let mut idx: Vec<usize> = (0..v.len()).collect();
-                idx.sort_by(|&a, &b| v[b].abs().total_cmp(&v[a].abs()).then(a.cmp(&b)));
+                idx.sort_by(|&a, &b| {
+                    clean(v[b])
+                        .abs()
+                        .total_cmp(&clean(v[a]).abs())
+                        .then(a.cmp(&b))
+                });
                 idx.truncate(k);
                 idx
             };
-            let tx: std::collections::HashSet<usize> = top(&xs).into_iter().collect();
-            top(&ys).iter().filter(|j| tx.contains(j)).count() as f64 / k as f64
+            let tx: std::collections::HashSet<usize> = top(x).into_iter().collect();
+            top(y).iter().filter(|j| tx.contains(j)).count() as f64 / k as f64
         }
     }
 }

@@ -65,6 +65,9 @@ pub struct Args {
     /// Pseudocount of logfc.
     #[arg(long)]
     pseudocount: Option<f64>,
+    /// Skip the SHA-256 checksums of the inputs in run.json (they cost about 1 s per GB).
+    #[arg(long)]
+    no_checksums: bool,
 }
 
 fn sha256_file(path: &Path) -> anyhow::Result<String> {
@@ -266,19 +269,47 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         }
         preds.push((name.to_string(), PathBuf::from(file)));
     }
+    // Checksums of the inputs are computed on a separate thread while the evaluation runs.
+    let mut paths: Vec<PathBuf> = vec![a.reference.clone()];
+    for (_, p) in &preds {
+        if !paths.contains(p) {
+            paths.push(p.clone());
+        }
+    }
+    let hash_paths = if a.no_checksums { Vec::new() } else { paths };
+    let hasher = std::thread::spawn(move || {
+        hash_paths
+            .iter()
+            .map(|p| sha256_file(p).map(|h| (p.clone(), h)))
+            .collect::<anyhow::Result<Vec<_>>>()
+    });
     let sp = progress::spinner("evaluating", g.quiet);
+    let trace = std::env::var_os("PERTURBENCH_TRACE").is_some();
     let out = evaluate(&a.reference, &preds, &cfg, &|msg: &str| {
+        if trace {
+            eprintln!("[{:.3} s] {msg}", start.elapsed().as_secs_f64());
+        }
         sp.set_message(msg.to_string())
     })?;
+    if trace {
+        eprintln!("[{:.3} s] evaluated", start.elapsed().as_secs_f64());
+    }
     sp.finish_and_clear();
     for w in &out.warnings {
         eprintln!("warning: {w}");
     }
-    let mut inputs = vec![
-        serde_json::json!({"role": "reference", "path": a.reference.display().to_string(), "sha256": sha256_file(&a.reference)?}),
-    ];
+    let sums: std::collections::HashMap<PathBuf, String> = hasher
+        .join()
+        .map_err(|_| anyhow::anyhow!("checksum thread failed"))??
+        .into_iter()
+        .collect();
+    let mut inputs = vec![serde_json::json!({
+        "role": "reference", "path": a.reference.display().to_string(), "sha256": sums.get(&a.reference)
+    })];
     for (n, p) in &preds {
-        inputs.push(serde_json::json!({"role": "prediction", "model": n, "path": p.display().to_string(), "sha256": sha256_file(p)?}));
+        inputs.push(serde_json::json!({
+            "role": "prediction", "model": n, "path": p.display().to_string(), "sha256": sums.get(p)
+        }));
     }
     let run = serde_json::json!({
         "tool": "perturbench",
@@ -288,6 +319,9 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         "warnings": out.warnings,
         "wall_seconds": start.elapsed().as_secs_f64(),
     });
+    if trace {
+        eprintln!("[{:.3} s] writing", start.elapsed().as_secs_f64());
+    }
     // Everything goes to a temporary directory first, renamed into place when complete.
     let parent = a
         .out

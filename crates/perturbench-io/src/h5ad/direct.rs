@@ -214,8 +214,21 @@ impl Layout {
         file: &std::fs::File,
         range: std::ops::Range<usize>,
     ) -> Result<Vec<T>, String> {
+        let mut out: Vec<T> = crate::bigvec::big_vec(range.end - range.start);
+        self.read_range_into(file, range, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`read_range`](Self::read_range), into `out` (resized; its capacity is reused).
+    pub(crate) fn read_range_into<T: Target>(
+        &self,
+        file: &std::fs::File,
+        range: std::ops::Range<usize>,
+        out: &mut Vec<T>,
+    ) -> Result<(), String> {
         let len = range.end - range.start;
-        let mut out: Vec<T> = crate::bigvec::big_vec(len);
+        out.clear();
+        out.resize(len, T::default());
         match self {
             Layout::Contiguous { offset, elem, .. } => {
                 let size = elem.size();
@@ -247,7 +260,7 @@ impl Layout {
                 let last = range.end.div_ceil(*chunk);
                 // Output pieces, one per overlapping chunk, in order.
                 let mut pieces: Vec<(&mut [T], usize, usize)> = Vec::with_capacity(last - first);
-                let mut rest: &mut [T] = &mut out;
+                let mut rest: &mut [T] = out.as_mut_slice();
                 for c in first..last {
                     let lo = (c * chunk).max(range.start);
                     let hi = ((c + 1) * chunk).min(range.end);
@@ -301,7 +314,7 @@ impl Layout {
                 })?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -403,6 +403,7 @@ pub struct RowChunks<'a> {
     step: usize,
     next: usize,
     source: ChunkSource,
+    spare: Option<(Vec<u64>, Vec<u32>, Vec<f32>)>,
 }
 
 enum ChunkSource {
@@ -456,6 +457,7 @@ impl H5adReader {
                         indices: (indices, il),
                         file,
                     },
+                    spare: None,
                 })
             }
             _ => {
@@ -468,6 +470,7 @@ impl H5adReader {
                     step,
                     next: 0,
                     source: ChunkSource::Whole(m),
+                    spare: None,
                 })
             }
         }
@@ -484,9 +487,16 @@ impl RowChunks<'_> {
         self.cols
     }
 
-    fn block(&self, rows: Range<usize>) -> Result<Csr, IoError> {
+    /// Hands a finished block back so that the next block reuses its memory.
+    pub fn recycle(&mut self, block: Csr) {
+        let (_, _, p, i, d) = block.into_parts();
+        self.spare = Some((p, i, d));
+    }
+
+    fn block(&mut self, rows: Range<usize>) -> Result<Csr, IoError> {
         let path = self.reader.path_str();
         let key = &self.key;
+        let (mut local, mut idx_buf, mut val_buf) = self.spare.take().unwrap_or_default();
         match &self.source {
             ChunkSource::Whole(m) => Ok(m.select_rows(&rows.collect::<Vec<_>>())),
             ChunkSource::Csr {
@@ -499,9 +509,11 @@ impl RowChunks<'_> {
                 let dkey = format!("{key}/data");
                 let ikey = format!("{key}/indices");
                 let values: Vec<f32> = match &data.1 {
-                    Some(l) => l
-                        .read_range(file, s..e)
-                        .map_err(|m| IoError::format(path, &dkey, m))?,
+                    Some(l) => {
+                        l.read_range_into(file, s..e, &mut val_buf)
+                            .map_err(|m| IoError::format(path, &dkey, m))?;
+                        val_buf
+                    }
                     None => data
                         .0
                         .read_slice_1d::<f32, _>(s..e)
@@ -509,9 +521,11 @@ impl RowChunks<'_> {
                         .to_vec(),
                 };
                 let idx: Vec<u32> = match (&indices.1, kind_of(&indices.0).at(path, &ikey)?) {
-                    (Some(l), Kind::Int(4) | Kind::UInt(4)) => l
-                        .read_range(file, s..e)
-                        .map_err(|m| IoError::format(path, &ikey, m))?,
+                    (Some(l), Kind::Int(4) | Kind::UInt(4)) => {
+                        l.read_range_into(file, s..e, &mut idx_buf)
+                            .map_err(|m| IoError::format(path, &ikey, m))?;
+                        idx_buf
+                    }
                     (_, Kind::Int(_) | Kind::UInt(_)) => {
                         let v = indices.0.read_slice_1d::<i64, _>(s..e).at(path, &ikey)?;
                         v.iter()
@@ -534,10 +548,8 @@ impl RowChunks<'_> {
                         ))
                     }
                 };
-                let local: Vec<u64> = indptr[rows.start..=rows.end]
-                    .iter()
-                    .map(|&p| p - s as u64)
-                    .collect();
+                local.clear();
+                local.extend(indptr[rows.start..=rows.end].iter().map(|&p| p - s as u64));
                 Csr::from_parts(rows.len(), self.cols, local, idx, values)
                     .map_err(|e| IoError::format(path, key, e.to_string()))
             }
