@@ -3,6 +3,7 @@
 
 use crate::aggregate::{aggregate, control_means, Aggregate};
 use crate::groups::{group_sums, FileGroups, GroupKey, GroupSums};
+use crate::pairs;
 use crate::{metric, rank, Aggregation, ControlSource, EvalConfig, EvalError};
 use perturbench_data::PerturbationSpec;
 use perturbench_io::{H5adReader, Uns};
@@ -318,28 +319,34 @@ pub fn evaluate(
                 let mut all = Vec::new();
                 for (ci, (_, members)) in by_cov.iter().enumerate() {
                     let n = members.len();
-                    let mat: Vec<f64> = (0..n * n)
-                        .into_par_iter()
-                        .map(|k| {
-                            let (i, j) = (k / n, k % n);
-                            let genes: Option<Vec<usize>> = degs.as_ref().map(|_| {
-                                let mut u: Vec<usize> =
-                                    genes_for(members[i].0).cloned().unwrap_or_default();
-                                u.extend(genes_for(members[j].0).cloned().unwrap_or_default());
-                                u.sort_unstable();
-                                u.dedup();
-                                u
-                            });
-                            metric::compute(
-                                p.metric,
-                                ma.row(members[i].1),
-                                ra.row(members[j].0),
-                                genes.as_deref(),
-                                f32_agg,
-                                cfg,
-                            )
-                        })
-                        .collect();
+                    let mat: Vec<f64> = if degs.is_none() {
+                        let xs: Vec<&[f64]> = members.iter().map(|&(_, mr)| ma.row(mr)).collect();
+                        let ys: Vec<&[f64]> = members.iter().map(|&(rr, _)| ra.row(rr)).collect();
+                        pairs::matrix(p.metric, &xs, &ys, f32_agg, cfg)
+                    } else {
+                        (0..n * n)
+                            .into_par_iter()
+                            .map(|k| {
+                                let (i, j) = (k / n, k % n);
+                                let genes: Option<Vec<usize>> = degs.as_ref().map(|_| {
+                                    let mut u: Vec<usize> =
+                                        genes_for(members[i].0).cloned().unwrap_or_default();
+                                    u.extend(genes_for(members[j].0).cloned().unwrap_or_default());
+                                    u.sort_unstable();
+                                    u.dedup();
+                                    u
+                                });
+                                metric::compute(
+                                    p.metric,
+                                    ma.row(members[i].1),
+                                    ra.row(members[j].0),
+                                    genes.as_deref(),
+                                    f32_agg,
+                                    cfg,
+                                )
+                            })
+                            .collect()
+                    };
                     let stream = ((pi as u64) << 40) | ((mi as u64) << 20) | ci as u64;
                     let rk = rank::ranks(&mat, n, p.metric.higher_is_better(), cfg, stream);
                     for (&(rr, _), &v) in members.iter().zip(&rk) {

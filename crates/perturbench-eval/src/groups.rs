@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// Rows of X read at a time; memory stays O(groups × genes + block).
-pub const ROWS_PER_BLOCK: usize = 32_768;
+pub const ROWS_PER_BLOCK: usize = 8192;
 
 /// Identity of a group across files.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -162,6 +162,13 @@ fn accumulate_mean32(
 ) {
     let threads = rayon::current_num_threads().max(1);
     let owner = |gi: usize| gi % threads;
+    // The file's genes are the reference's, in the same order: no lookup needed.
+    let identity = fg.gene_map.len() == genes
+        && fg
+            .gene_map
+            .iter()
+            .enumerate()
+            .all(|(j, k)| *k == Some(j as u32));
     let mut parts: Vec<Vec<(usize, &mut [f32])>> = (0..threads).map(|_| Vec::new()).collect();
     for (gi, slot) in mean32.chunks_mut(genes).enumerate() {
         parts[owner(gi)].push((gi, slot));
@@ -182,9 +189,15 @@ fn accumulate_mean32(
             let slot = &mut mine[local[&gi]].1;
             let inv = inv_n[gi];
             let (idx, val) = block.row(r);
-            for (&j, &v) in idx.iter().zip(val) {
-                if let Some(k) = fg.gene_map[j as usize] {
-                    slot[k as usize] += v * inv;
+            if identity {
+                for (&j, &v) in idx.iter().zip(val) {
+                    slot[j as usize] += v * inv;
+                }
+            } else {
+                for (&j, &v) in idx.iter().zip(val) {
+                    if let Some(k) = fg.gene_map[j as usize] {
+                        slot[k as usize] += v * inv;
+                    }
                 }
             }
         }
@@ -269,7 +282,14 @@ pub fn group_sums(
     let mut blocks = reader.row_chunks("X", ROWS_PER_BLOCK)?;
     while let Some(block) = blocks.next() {
         let (first, block) = block?;
-        if let Some(bad) = block.data().iter().position(|v| !v.is_finite()) {
+        let finite = block
+            .data()
+            .par_chunks(1 << 16)
+            .all(|c| c.iter().all(|v| v.is_finite()));
+        if let Some(bad) = (!finite)
+            .then(|| block.data().iter().position(|v| !v.is_finite()))
+            .flatten()
+        {
             let row = block.indptr().partition_point(|&p| p as usize <= bad) - 1;
             return Err(EvalError::Input {
                 source_name: fg.source.clone(),

@@ -13,6 +13,7 @@ mod config;
 mod evaluate;
 mod groups;
 mod metric;
+mod pairs;
 mod rank;
 
 pub use aggregate::Aggregate;

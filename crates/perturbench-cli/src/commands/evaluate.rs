@@ -7,7 +7,6 @@ use perturbench_eval::{
     evaluate, EvalConfig, EvalOutput, Pipeline, RankDenominator, RankDirection, TiePolicy,
 };
 use perturbench_io::write_csv_atomic;
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -65,15 +64,16 @@ pub struct Args {
     /// Pseudocount of logfc.
     #[arg(long)]
     pseudocount: Option<f64>,
-    /// Skip the SHA-256 checksums of the inputs in run.json (they cost about 1 s per GB).
+    /// Skip the BLAKE3 checksums of the inputs in run.json (computed alongside the evaluation).
     #[arg(long)]
     no_checksums: bool,
 }
 
-fn sha256_file(path: &Path) -> anyhow::Result<String> {
+/// BLAKE3 digest of a file (hex), the same as `b3sum FILE` prints.
+fn blake3_file(path: &Path) -> anyhow::Result<String> {
     let mut f =
         std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut h = Sha256::new();
+    let mut h = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f
@@ -84,7 +84,7 @@ fn sha256_file(path: &Path) -> anyhow::Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(h.finalize().to_hex().to_string())
 }
 
 /// The resolved configuration: defaults, then the config file, then command-line options.
@@ -280,7 +280,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let hasher = std::thread::spawn(move || {
         hash_paths
             .iter()
-            .map(|p| sha256_file(p).map(|h| (p.clone(), h)))
+            .map(|p| blake3_file(p).map(|h| (p.clone(), h)))
             .collect::<anyhow::Result<Vec<_>>>()
     });
     let sp = progress::spinner("evaluating", g.quiet);
@@ -304,11 +304,11 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         .into_iter()
         .collect();
     let mut inputs = vec![serde_json::json!({
-        "role": "reference", "path": a.reference.display().to_string(), "sha256": sums.get(&a.reference)
+        "role": "reference", "path": a.reference.display().to_string(), "blake3": sums.get(&a.reference)
     })];
     for (n, p) in &preds {
         inputs.push(serde_json::json!({
-            "role": "prediction", "model": n, "path": p.display().to_string(), "sha256": sums.get(p)
+            "role": "prediction", "model": n, "path": p.display().to_string(), "blake3": sums.get(p)
         }));
     }
     let run = serde_json::json!({

@@ -227,7 +227,8 @@ impl Layout {
         out: &mut Vec<T>,
     ) -> Result<(), String> {
         let len = range.end - range.start;
-        out.clear();
+        // Every element is overwritten below: only grown space needs initialising.
+        out.truncate(len);
         out.resize(len, T::default());
         match self {
             Layout::Contiguous { offset, elem, .. } => {
