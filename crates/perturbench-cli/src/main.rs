@@ -1,5 +1,6 @@
 //! The `perturbench` command: wiring of the perturbench libraries behind one CLI.
 
+mod checksum;
 mod commands;
 mod progress;
 

@@ -27,6 +27,9 @@ pub struct Args {
     /// Number of distinct perturbations (overrides the preset).
     #[arg(long)]
     perturbations: Option<usize>,
+    /// Median UMIs per cell (overrides the preset; deeper libraries give denser X).
+    #[arg(long)]
+    library_median: Option<f64>,
     /// Compression of the written file.
     #[arg(long, value_parser = parse_compression, default_value = "gzip")]
     compression: Compression,
@@ -48,7 +51,11 @@ pub fn parse_compression(s: &str) -> Result<Compression, String> {
 
 /// Runs the command.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
-    let cfg = SimConfig::preset(a.preset)
+    let mut cfg = SimConfig::preset(a.preset);
+    if let Some(l) = a.library_median {
+        cfg.library_median = l;
+    }
+    let cfg = cfg
         .with_overrides(a.cells, a.genes, a.perturbations)
         .context("invalid simulate options")?;
     let start = std::time::Instant::now();
