@@ -150,16 +150,14 @@ pub struct GroupSums {
     pub mean32: Vec<f32>,
 }
 
-/// Adds one block's rows to the float32 means, in row order within every group: each thread
-/// owns a set of groups and scans the rows in order.
-fn accumulate_mean32(
-    block: &Csr,
-    first: usize,
-    fg: &FileGroups,
-    genes: usize,
-    inv_n: &[f32],
-    mean32: &mut [f32],
-) {
+/// One group's accumulators: float32 mean, and optionally float64 Σx and Σx².
+type Slots<'a> = (&'a mut [f32], Option<&'a mut [f64]>, Option<&'a mut [f64]>);
+
+/// Adds one block's rows to the per-group accumulators, in row order within every group: each
+/// thread owns a set of groups and scans the rows in order, so results do not depend on the
+/// number of threads.
+fn accumulate(block: &Csr, first: usize, fg: &FileGroups, inv_n: &[f32], acc: &mut Accumulators) {
+    let genes = acc.genes;
     let threads = rayon::current_num_threads().max(1);
     let owner = |gi: usize| gi % threads;
     // The file's genes are the reference's, in the same order: no lookup needed.
@@ -169,9 +167,13 @@ fn accumulate_mean32(
             .iter()
             .enumerate()
             .all(|(j, k)| *k == Some(j as u32));
-    let mut parts: Vec<Vec<(usize, &mut [f32])>> = (0..threads).map(|_| Vec::new()).collect();
-    for (gi, slot) in mean32.chunks_mut(genes).enumerate() {
-        parts[owner(gi)].push((gi, slot));
+    let mut parts: Vec<Vec<(usize, Slots)>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut sums = acc.sum.as_mut().map(|v| v.chunks_mut(genes));
+    let mut sqs = acc.sum_sq.as_mut().map(|v| v.chunks_mut(genes));
+    for (gi, m) in acc.mean32.chunks_mut(genes).enumerate() {
+        let s = sums.as_mut().and_then(|it| it.next());
+        let q = sqs.as_mut().and_then(|it| it.next());
+        parts[owner(gi)].push((gi, (m, s, q)));
     }
     parts.into_par_iter().enumerate().for_each(|(t, mut mine)| {
         if mine.is_empty() {
@@ -186,78 +188,42 @@ fn accumulate_mean32(
             if owner(gi) != t {
                 continue;
             }
-            let slot = &mut mine[local[&gi]].1;
+            let (m, s, q) = &mut mine[local[&gi]].1;
             let inv = inv_n[gi];
             let (idx, val) = block.row(r);
-            if identity {
+            if identity && s.is_none() {
                 for (&j, &v) in idx.iter().zip(val) {
-                    slot[j as usize] += v * inv;
+                    m[j as usize] += v * inv;
                 }
-            } else {
-                for (&j, &v) in idx.iter().zip(val) {
-                    if let Some(k) = fg.gene_map[j as usize] {
-                        slot[k as usize] += v * inv;
+                continue;
+            }
+            for (&j, &v) in idx.iter().zip(val) {
+                let k = if identity {
+                    j as usize
+                } else {
+                    match fg.gene_map[j as usize] {
+                        Some(k) => k as usize,
+                        None => continue,
                     }
+                };
+                m[k] += v * inv;
+                if let Some(s) = s.as_deref_mut() {
+                    s[k] += v as f64;
+                }
+                if let Some(q) = q.as_deref_mut() {
+                    q[k] += v as f64 * v as f64;
                 }
             }
         }
     });
 }
 
-/// Accumulates one block of rows starting at `first` into per-group sums.
-fn accumulate(
-    block: &Csr,
-    first: usize,
-    fg: &FileGroups,
+/// The accumulators of [`group_sums`].
+struct Accumulators {
     genes: usize,
-    with_sq: bool,
-) -> (Vec<f64>, Option<Vec<f64>>) {
-    let ng = fg.len();
-    let chunk = (block.nrows() / rayon::current_num_threads().max(1)).max(1024);
-    let rows: Vec<usize> = (0..block.nrows()).collect();
-    let sums = rows
-        .par_chunks(chunk)
-        .map(|part| {
-            let mut s = vec![0f64; ng * genes];
-            let mut q = if with_sq {
-                vec![0f64; ng * genes]
-            } else {
-                Vec::new()
-            };
-            for &r in part {
-                let g = fg.cell_group[first + r] as usize * genes;
-                let (idx, val) = block.row(r);
-                for (&j, &v) in idx.iter().zip(val) {
-                    if let Some(k) = fg.gene_map[j as usize] {
-                        let at = g + k as usize;
-                        s[at] += v as f64;
-                        if with_sq {
-                            q[at] += v as f64 * v as f64;
-                        }
-                    }
-                }
-            }
-            (s, q)
-        })
-        .reduce(
-            || {
-                (
-                    vec![0f64; ng * genes],
-                    if with_sq {
-                        vec![0f64; ng * genes]
-                    } else {
-                        Vec::new()
-                    },
-                )
-            },
-            |(mut a, mut aq), (b, bq)| {
-                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                aq.iter_mut().zip(&bq).for_each(|(x, y)| *x += y);
-                (a, aq)
-            },
-        );
-    let (s, q) = sums;
-    (s, with_sq.then_some(q))
+    mean32: Vec<f32>,
+    sum: Option<Vec<f64>>,
+    sum_sq: Option<Vec<f64>>,
 }
 
 /// Streams X of `reader` once and returns per-group sums; fails on NaN/inf (naming the row).
@@ -270,14 +236,12 @@ pub fn group_sums(
     with_sq: bool,
 ) -> Result<GroupSums, EvalError> {
     let ng = fg.len();
-    let with_f64 = with_f64 || with_sq;
-    let mut sum = if with_f64 {
-        vec![0f64; ng * genes]
-    } else {
-        Vec::new()
+    let mut acc = Accumulators {
+        genes,
+        mean32: vec![0f32; ng * genes],
+        sum: (with_f64 || with_sq).then(|| vec![0f64; ng * genes]),
+        sum_sq: with_sq.then(|| vec![0f64; ng * genes]),
     };
-    let mut sum_sq = with_sq.then(|| vec![0f64; ng * genes]);
-    let mut mean32 = vec![0f32; ng * genes];
     let inv_n: Vec<f32> = fg.sizes.iter().map(|&n| (1.0 / n as f64) as f32).collect();
     let mut blocks = reader.row_chunks("X", ROWS_PER_BLOCK)?;
     while let Some(block) = blocks.next() {
@@ -299,20 +263,13 @@ pub fn group_sums(
                 ),
             });
         }
-        accumulate_mean32(&block, first, fg, genes, &inv_n, &mut mean32);
-        if with_f64 {
-            let (s, q) = accumulate(&block, first, fg, genes, with_sq);
-            sum.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
-            if let (Some(acc), Some(q)) = (sum_sq.as_mut(), q) {
-                acc.iter_mut().zip(&q).for_each(|(a, b)| *a += b);
-            }
-        }
+        accumulate(&block, first, fg, &inv_n, &mut acc);
         blocks.recycle(block);
     }
     Ok(GroupSums {
         genes,
-        sum,
-        sum_sq,
-        mean32,
+        sum: acc.sum.unwrap_or_default(),
+        sum_sq: acc.sum_sq,
+        mean32: acc.mean32,
     })
 }
