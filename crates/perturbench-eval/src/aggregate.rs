@@ -14,8 +14,13 @@ pub struct Aggregate {
     pub groups: Vec<usize>,
     /// Genes per row.
     pub genes: usize,
-    /// rows × genes.
+    /// rows × genes (for cell-level aggregations: the group means in their space).
     pub data: Vec<f64>,
+    /// Cell-level aggregations: per row, the E-distance within-term (unbiased total
+    /// variance / cells); empty otherwise.
+    pub within: Vec<f64>,
+    /// `pca`: the cells of every row, for `mmd`.
+    pub cells: Option<crate::cells::Cells>,
 }
 
 impl Aggregate {
@@ -50,7 +55,7 @@ pub fn means(fg: &FileGroups, sums: &GroupSums, float32: bool) -> Vec<f64> {
     m
 }
 
-fn non_control(fg: &FileGroups) -> Vec<usize> {
+pub(crate) fn non_control(fg: &FileGroups) -> Vec<usize> {
     (0..fg.len()).filter(|&i| !fg.is_control[i]).collect()
 }
 
@@ -67,6 +72,8 @@ pub fn average(fg: &FileGroups, sums: &GroupSums, cfg: &EvalConfig) -> Aggregate
         groups,
         genes: g,
         data,
+        within: Vec::new(),
+        cells: None,
     }
 }
 
@@ -92,6 +99,8 @@ pub fn variation(fg: &FileGroups, sums: &GroupSums) -> Aggregate {
         groups,
         genes: g,
         data,
+        within: Vec::new(),
+        cells: None,
     }
 }
 
@@ -128,6 +137,8 @@ pub fn logfc(
         groups,
         genes: g,
         data,
+        within: Vec::new(),
+        cells: None,
     })
 }
 
@@ -211,6 +222,8 @@ pub fn scaled(
         groups,
         genes: g,
         data,
+        within: Vec::new(),
+        cells: None,
     })
 }
 
@@ -270,6 +283,8 @@ pub fn logp(
         groups,
         genes: g,
         data,
+        within: Vec::new(),
+        cells: None,
     })
 }
 
@@ -280,9 +295,16 @@ pub fn aggregate(
     fg: &FileGroups,
     sums: &GroupSums,
     control_means: &dyn Fn(&str) -> Option<Vec<f64>>,
+    pca: Option<&crate::pca::Pca>,
     cfg: &EvalConfig,
 ) -> Result<Aggregate, EvalError> {
     match a {
+        Aggregation::None => Ok(crate::cells::none(fg, sums)),
+        Aggregation::Pca => crate::cells::pca(
+            reader,
+            fg,
+            pca.expect("the PCA is fitted before a pca aggregation"),
+        ),
         Aggregation::Average => Ok(average(fg, sums, cfg)),
         Aggregation::Var => Ok(variation(fg, sums)),
         Aggregation::Logfc => logfc(fg, sums, control_means, cfg),

@@ -19,6 +19,10 @@ pub enum Aggregation {
     Logp,
     /// Coefficient of variation sqrt(population variance) / mean (0 where undefined).
     Var,
+    /// The cells themselves, in gene space (for cell-level metrics: `energy`).
+    None,
+    /// The cells projected on the reference's principal components (`energy`, `mmd`).
+    Pca,
 }
 
 impl Aggregation {
@@ -30,7 +34,13 @@ impl Aggregation {
             Aggregation::Logfc => "logfc",
             Aggregation::Logp => "logp",
             Aggregation::Var => "var",
+            Aggregation::None => "none",
+            Aggregation::Pca => "pca",
         }
+    }
+    /// True for the aggregations that keep cells (`none`, `pca`).
+    pub fn is_cell_level(self) -> bool {
+        matches!(self, Aggregation::None | Aggregation::Pca)
     }
 }
 
@@ -43,9 +53,11 @@ impl FromStr for Aggregation {
             "logfc" => Aggregation::Logfc,
             "logp" => Aggregation::Logp,
             "var" => Aggregation::Var,
+            "none" => Aggregation::None,
+            "pca" => Aggregation::Pca,
             other => {
                 return Err(format!(
-                    "unknown aggregation '{other}'; expected average, scaled, logfc, logp or var"
+                    "unknown aggregation '{other}'; expected average, scaled, logfc, logp, var, none or pca"
                 ))
             }
         })
@@ -70,6 +82,10 @@ pub enum Metric {
     R2Score,
     /// Overlap of the top-k genes by absolute value, divided by k.
     TopKRecall,
+    /// scPerturb's E-distance between the predicted and observed cells (`none`, `pca`).
+    Energy,
+    /// geomloss's energy loss (PerturBench's `mmd`) between the cells (`pca`).
+    Mmd,
 }
 
 impl Metric {
@@ -83,7 +99,13 @@ impl Metric {
             Metric::Pearson => "pearson",
             Metric::R2Score => "r2_score",
             Metric::TopKRecall => "top_k_recall",
+            Metric::Energy => "energy",
+            Metric::Mmd => "mmd",
         }
+    }
+    /// True for metrics between groups of cells (`energy`, `mmd`).
+    pub fn is_cell_level(self) -> bool {
+        matches!(self, Metric::Energy | Metric::Mmd)
     }
     /// True when larger values are better (similarities); false for distances.
     pub fn higher_is_better(self) -> bool {
@@ -105,9 +127,11 @@ impl FromStr for Metric {
             "pearson" => Metric::Pearson,
             "r2_score" | "r2" => Metric::R2Score,
             "top_k_recall" => Metric::TopKRecall,
+            "energy" => Metric::Energy,
+            "mmd" => Metric::Mmd,
             other => {
                 return Err(format!(
-                    "unknown metric '{other}'; expected rmse, mse, mae, cosine, pearson, r2_score or top_k_recall"
+                    "unknown metric '{other}'; expected rmse, mse, mae, cosine, pearson, r2_score, top_k_recall, energy or mmd"
                 ))
             }
         })
@@ -243,6 +267,12 @@ pub struct EvalConfig {
     pub top_degs: Option<usize>,
     /// Round average/scaled aggregates to float32 as the reference stores them.
     pub float32_aggregates: bool,
+    /// Principal components of the `pca` aggregation.
+    pub pca_components: usize,
+    /// Most block Krylov steps of the PCA (above 1,024 genes; below, the PCA is exact).
+    pub pca_iterations: usize,
+    /// The Krylov PCA stops when the top Ritz values change by at most this (relative).
+    pub pca_tolerance: f64,
 }
 
 impl Default for EvalConfig {
@@ -277,6 +307,9 @@ impl Default for EvalConfig {
             deg_key: None,
             top_degs: None,
             float32_aggregates: true,
+            pca_components: 100,
+            pca_iterations: 8,
+            pca_tolerance: 1e-10,
         }
     }
 }

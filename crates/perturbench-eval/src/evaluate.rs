@@ -151,6 +151,36 @@ fn deg_lists(
     Ok(out)
 }
 
+fn spec_of(cfg: &EvalConfig) -> PerturbationSpec {
+    PerturbationSpec {
+        key: cfg.perturbation_key.clone(),
+        control: cfg.control.clone(),
+        delimiter: cfg.delimiter.clone(),
+        covariate_keys: cfg.covariate_keys.clone(),
+    }
+}
+
+/// The principal components the `pca` aggregation uses for `reference` under `cfg`
+/// (`pca_components`, `pca_iterations`, `pca_tolerance`, `seed`).
+pub fn reference_pca(reference: &PathBuf, cfg: &EvalConfig) -> Result<crate::pca::Pca, EvalError> {
+    cfg.validate()?;
+    let source = reference.display().to_string();
+    let reader = H5adReader::open(reference)?;
+    let obs = reader.read_frame("obs")?;
+    let var = reader.read_frame("var")?;
+    perturbench_data::check_unique_var_names(&var.index, &source)?;
+    let groups = FileGroups::new(&obs, &var.index, &var.index, &spec_of(cfg), &source)?;
+    crate::pca::fit(
+        &reader,
+        &groups,
+        var.index.len(),
+        cfg.pca_components,
+        cfg.pca_iterations,
+        cfg.pca_tolerance,
+        cfg.seed,
+    )
+}
+
 /// Evaluates `predictions` (name, file) against `reference` under `cfg`.
 pub fn evaluate(
     reference: &PathBuf,
@@ -159,12 +189,7 @@ pub fn evaluate(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<EvalOutput, EvalError> {
     cfg.validate()?;
-    let spec = PerturbationSpec {
-        key: cfg.perturbation_key.clone(),
-        control: cfg.control.clone(),
-        delimiter: cfg.delimiter.clone(),
-        covariate_keys: cfg.covariate_keys.clone(),
-    };
+    let spec = spec_of(cfg);
     let aggs: Vec<Aggregation> = {
         let mut v: Vec<Aggregation> = cfg.pipelines.iter().map(|p| p.aggregation).collect();
         v.dedup();
@@ -179,10 +204,13 @@ pub fn evaluate(
         });
         v
     };
-    let with_sq = aggs
-        .iter()
-        .any(|a| matches!(a, Aggregation::Var | Aggregation::Scaled));
-    let with_f64 = !cfg.float32_aggregates;
+    let with_sq = aggs.iter().any(|a| {
+        matches!(
+            a,
+            Aggregation::Var | Aggregation::Scaled | Aggregation::None
+        )
+    });
+    let with_f64 = !cfg.float32_aggregates || aggs.contains(&Aggregation::None);
     progress(&format!("reading {}", reference.display()));
     let r = load(reference, None, &spec, with_f64, with_sq)?;
     let ref_genes: Vec<String> = r.reader.read_frame("var")?.index;
@@ -192,15 +220,43 @@ pub fn evaluate(
     };
     let round = cfg.float32_aggregates;
     let ref_controls = |cov: &str| control_means(&r.groups, &r.sums, cov, round);
+    let pca = if aggs.contains(&Aggregation::Pca) {
+        progress("fitting the reference's principal components");
+        Some(crate::pca::fit(
+            &r.reader,
+            &r.groups,
+            ref_genes.len(),
+            cfg.pca_components,
+            cfg.pca_iterations,
+            cfg.pca_tolerance,
+            cfg.seed,
+        )?)
+    } else {
+        None
+    };
+    let mut warnings = Vec::new();
+    if let Some(p) = pca.as_ref().filter(|p| p.residual > cfg.pca_tolerance) {
+        warnings.push(format!(
+            "the PCA stopped after pca_iterations = {} block Krylov steps with the top eigenvalues still changing by {:.1e} (relative; pca_tolerance {:.0e}): pca metrics use approximate components; raise pca_iterations for exact ones",
+            cfg.pca_iterations, p.residual, cfg.pca_tolerance
+        ));
+    }
     let mut ref_aggs: HashMap<Aggregation, Aggregate> = HashMap::new();
     for &a in &aggs {
         ref_aggs.insert(
             a,
-            aggregate(a, &r.reader, &r.groups, &r.sums, &ref_controls, cfg)?,
+            aggregate(
+                a,
+                &r.reader,
+                &r.groups,
+                &r.sums,
+                &ref_controls,
+                pca.as_ref(),
+                cfg,
+            )?,
         );
     }
     // Reference rows in output order: (covariates, perturbation label).
-    let mut warnings = Vec::new();
     let mut per_perturbation = Vec::new();
     let mut summary = Vec::new();
     let mut models: Vec<(String, Loaded)> = Vec::new();
@@ -222,7 +278,15 @@ pub fn evaluate(
         for &a in &aggs {
             map.insert(
                 a,
-                aggregate(a, &m.reader, &m.groups, &m.sums, controls, cfg)?,
+                aggregate(
+                    a,
+                    &m.reader,
+                    &m.groups,
+                    &m.sums,
+                    controls,
+                    pca.as_ref(),
+                    cfg,
+                )?,
             );
         }
         model_aggs.push(map);
@@ -281,6 +345,9 @@ pub fn evaluate(
             let values: Vec<f64> = matched
                 .par_iter()
                 .map(|&(rr, mr)| {
+                    if p.metric.is_cell_level() {
+                        return crate::cells::value(p.metric, ma, mr, ra, rr);
+                    }
                     metric::compute(
                         p.metric,
                         ma.row(mr),
@@ -319,7 +386,15 @@ pub fn evaluate(
                 let mut all = Vec::new();
                 for (ci, (_, members)) in by_cov.iter().enumerate() {
                     let n = members.len();
-                    let mat: Vec<f64> = if degs.is_none() {
+                    let mat: Vec<f64> = if p.metric.is_cell_level() {
+                        (0..n * n)
+                            .into_par_iter()
+                            .map(|k| {
+                                let (i, j) = (k / n, k % n);
+                                crate::cells::value(p.metric, ma, members[i].1, ra, members[j].0)
+                            })
+                            .collect()
+                    } else if degs.is_none() {
                         let xs: Vec<&[f64]> = members.iter().map(|&(_, mr)| ma.row(mr)).collect();
                         let ys: Vec<&[f64]> = members.iter().map(|&(rr, _)| ra.row(rr)).collect();
                         pairs::matrix(p.metric, &xs, &ys, f32_agg, cfg)

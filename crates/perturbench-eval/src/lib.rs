@@ -9,11 +9,13 @@
 //! memory is O(groups × genes) (except `logp`, which needs the cells). No dependency on burn.
 
 mod aggregate;
+mod cells;
 mod config;
 mod evaluate;
 mod groups;
 mod metric;
 mod pairs;
+mod pca;
 mod rank;
 
 pub use aggregate::Aggregate;
@@ -21,8 +23,9 @@ pub use config::{
     Aggregation, ControlSource, EvalConfig, Metric, Pipeline, RankDenominator, RankDirection,
     TiePolicy,
 };
-pub use evaluate::{evaluate, EvalOutput, PerPerturbation, Summary};
+pub use evaluate::{evaluate, reference_pca, EvalOutput, PerPerturbation, Summary};
 pub use metric::compute as compute_metric;
+pub use pca::Pca;
 pub use rank::ranks;
 
 /// Why an evaluation failed.
@@ -62,6 +65,28 @@ impl EvalConfig {
             .map_err(EvalError::Config)?;
         if self.top_k == 0 {
             return Err(EvalError::Config("top_k must be at least 1".into()));
+        }
+        if self.pca_components == 0 {
+            return Err(EvalError::Config(
+                "pca_components must be at least 1".into(),
+            ));
+        }
+        for p in &self.pipelines {
+            let (a, m) = (p.aggregation, p.metric);
+            if a.is_cell_level() != m.is_cell_level() {
+                return Err(EvalError::Config(format!(
+                    "pipeline '{p}': {} compares {} but {} gives {}; cell-level metrics (energy, mmd) go with the cell-level aggregations (none, pca)",
+                    m.name(),
+                    if m.is_cell_level() { "groups of cells" } else { "vectors" },
+                    a.name(),
+                    if a.is_cell_level() { "cells" } else { "one vector per group" },
+                )));
+            }
+            if m == Metric::Mmd && a != Aggregation::Pca {
+                return Err(EvalError::Config(format!(
+                    "pipeline '{p}': mmd needs pairwise distances between cells and is computed on PCA coordinates only; use pca:mmd"
+                )));
+            }
         }
         Ok(())
     }

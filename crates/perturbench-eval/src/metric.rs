@@ -144,6 +144,8 @@ fn compute_all(metric: Metric, x: &[f64], y: &[f64], float32: bool, cfg: &EvalCo
                 1.0 - ss_res / ss_tot
             }
         }
+        // Cell-level metrics are computed from cells (see `cells`), never from vectors.
+        Metric::Energy | Metric::Mmd => f64::NAN,
         Metric::TopKRecall => {
             let k = cfg.top_k.min(x.len());
             if k == 0 {

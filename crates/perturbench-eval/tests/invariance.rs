@@ -67,9 +67,13 @@ fn thread_count_and_cell_order_do_not_change_results() {
             pipelines.push(format!("{a}:{m}:rank").parse::<Pipeline>().unwrap());
         }
     }
+    for p in ["none:energy:rank", "pca:energy:rank", "pca:mmd:rank"] {
+        pipelines.push(p.parse::<Pipeline>().unwrap());
+    }
     let ecfg = EvalConfig {
         pipelines,
         covariate_keys: vec!["cell_type".into()],
+        pca_components: 20,
         ..EvalConfig::default()
     };
     let run = |threads: usize, truth: &str, pred: &str| {
