@@ -51,6 +51,79 @@ fn each_block(
 /// number of threads.
 const PART_ROWS: usize = 2048;
 
+/// One part of [`covariance_times`]: rows `rows` of `block` added to `zp` (genes × b) and their
+/// centred projections to `cs`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn covariance_part_body(
+    block: &Csr,
+    rows: std::ops::Range<usize>,
+    map: &[Option<u32>],
+    v: &[f64],
+    shift: &[f64],
+    b: usize,
+    zp: &mut [f64],
+    cs: &mut [f64],
+) {
+    let mut y = vec![0.0; b];
+    for r in rows {
+        let (idx, val) = block.row(r);
+        y.iter_mut().zip(shift).for_each(|(a, s)| *a = -s);
+        for (&j, &x) in idx.iter().zip(val) {
+            if let Some(k) = map[j as usize] {
+                let row = &v[k as usize * b..(k as usize + 1) * b];
+                let x = x as f64;
+                y.iter_mut().zip(row).for_each(|(a, w)| *a += x * w);
+            }
+        }
+        cs.iter_mut().zip(&y).for_each(|(a, w)| *a += w);
+        for (&j, &x) in idx.iter().zip(val) {
+            if let Some(k) = map[j as usize] {
+                let out = &mut zp[k as usize * b..(k as usize + 1) * b];
+                let x = x as f64;
+                out.iter_mut().zip(&y).for_each(|(a, w)| *a += x * w);
+            }
+        }
+    }
+}
+
+/// [`covariance_part_body`] compiled for AVX2 (the same arithmetic: no contraction into FMA).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn covariance_part_avx2(
+    block: &Csr,
+    rows: std::ops::Range<usize>,
+    map: &[Option<u32>],
+    v: &[f64],
+    shift: &[f64],
+    b: usize,
+    zp: &mut [f64],
+    cs: &mut [f64],
+) {
+    covariance_part_body(block, rows, map, v, shift, b, zp, cs)
+}
+
+/// Dispatches to the widest vector instructions the CPU has.
+#[allow(clippy::too_many_arguments)]
+fn covariance_part(
+    block: &Csr,
+    rows: std::ops::Range<usize>,
+    map: &[Option<u32>],
+    v: &[f64],
+    shift: &[f64],
+    b: usize,
+    zp: &mut [f64],
+    cs: &mut [f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { covariance_part_avx2(block, rows, map, v, shift, b, zp, cs) };
+    }
+    covariance_part_body(block, rows, map, v, shift, b, zp, cs)
+}
+
 /// `Xcᵀ Xc V` for a genes × b matrix `V` (Xc: X centred by `mean`), in one pass over X:
 /// every row contributes x (x·V − μᵀV).
 fn covariance_times(
@@ -78,26 +151,7 @@ fn covariance_times(
                 let end = (start + PART_ROWS).min(block.nrows());
                 let mut zp = vec![0.0; genes * b];
                 let mut cs = vec![0.0; b];
-                let mut y = vec![0.0; b];
-                for r in start..end {
-                    let (idx, val) = block.row(r);
-                    y.iter_mut().zip(&shift).for_each(|(a, s)| *a = -s);
-                    for (&j, &x) in idx.iter().zip(val) {
-                        if let Some(k) = map[j as usize] {
-                            let row = &v[k as usize * b..(k as usize + 1) * b];
-                            let x = x as f64;
-                            y.iter_mut().zip(row).for_each(|(a, w)| *a += x * w);
-                        }
-                    }
-                    cs.iter_mut().zip(&y).for_each(|(a, w)| *a += w);
-                    for (&j, &x) in idx.iter().zip(val) {
-                        if let Some(k) = map[j as usize] {
-                            let out = &mut zp[k as usize * b..(k as usize + 1) * b];
-                            let x = x as f64;
-                            out.iter_mut().zip(&y).for_each(|(a, w)| *a += x * w);
-                        }
-                    }
-                }
+                covariance_part(block, start..end, map, v, &shift, b, &mut zp, &mut cs);
                 (zp, cs)
             })
             .collect();
