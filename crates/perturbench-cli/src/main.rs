@@ -32,6 +32,10 @@ enum Command {
     Split(Box<commands::split::Args>),
     /// Score predictions against observed cells (PerturBench's aggregations, metrics, ranks).
     Evaluate(Box<commands::evaluate::Args>),
+    /// Split, fit a model on train, predict the evaluation split from its controls, and score it.
+    Train(Box<commands::train::Args>),
+    /// Predict perturbed cells with a saved model for a table of targets.
+    Predict(commands::predict::Args),
     /// Measure perturbench on standard workloads (see bench/ for the side-by-side scripts).
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -61,6 +65,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Split(a) => commands::split::run(*a, g),
         Command::Preprocess(a) => commands::preprocess::run(*a, g),
         Command::Evaluate(a) => commands::evaluate::run(*a, g),
+        Command::Train(a) => commands::train::run(*a, g),
+        Command::Predict(a) => commands::predict::run(a, g),
         Command::Bench(b) => commands::bench::run(b, g),
     }
 }

@@ -154,7 +154,12 @@ fn sig4(v: f64) -> String {
     }
 }
 
-fn write_outputs(dir: &Path, out: &EvalOutput, run: &serde_json::Value) -> anyhow::Result<()> {
+/// Writes per_perturbation.csv, summary.csv and run.json into `dir`.
+pub(crate) fn write_outputs(
+    dir: &Path,
+    out: &EvalOutput,
+    run: &serde_json::Value,
+) -> anyhow::Result<()> {
     let rows = out.per_perturbation.iter().map(|r| {
         vec![
             r.model.clone(),
@@ -198,7 +203,8 @@ fn write_outputs(dir: &Path, out: &EvalOutput, run: &serde_json::Value) -> anyho
 }
 
 /// Prints models × `metric_aggregation` with 4 significant digits.
-fn print_table(out: &EvalOutput) {
+/// Prints the models × metric table (4 significant digits).
+pub(crate) fn print_table(out: &EvalOutput) {
     let mut cols: Vec<String> = Vec::new();
     let mut models: Vec<String> = Vec::new();
     for s in &out.summary {

@@ -7,7 +7,7 @@ use perturbench_data::split::{
     ScalingAxis, ScalingConfig, ScalingSize, SingleHeldout, Split, SplitConfig, Task,
 };
 use perturbench_data::{Design, PerturbationSpec};
-use perturbench_io::{write_csv_atomic, H5adReader};
+use perturbench_io::{write_csv_atomic, Frame, H5adReader};
 use std::path::PathBuf;
 
 /// The benchmark tasks.
@@ -34,88 +34,97 @@ pub enum TaskName {
 pub struct Args {
     /// The .h5ad file (only obs is read).
     data: PathBuf,
-    /// Task.
-    #[arg(long, value_enum)]
-    task: TaskName,
     /// Output CSV: `cell_id,split` with train/val/test or empty (excluded).
     #[arg(long)]
     out: PathBuf,
     /// Also write the summary table (per covariate: perturbations in train/val/test).
     #[arg(long)]
     summary: Option<PathBuf>,
-    /// obs column with the perturbations.
-    #[arg(long, default_value = "condition")]
-    perturbation_key: String,
-    /// Label of control cells.
-    #[arg(long, default_value = "control")]
-    control: String,
-    /// Delimiter of combinations.
-    #[arg(long, default_value = "+")]
-    delimiter: String,
-    /// Covariate obs columns, comma-separated (default: cell_type when the file has it).
-    #[arg(long, value_delimiter = ',')]
-    covariate_keys: Option<Vec<String>>,
-    /// Random seed (default 42; 57 for data-scaling and imbalance, as the paper's notebooks).
-    #[arg(long)]
-    seed: Option<u32>,
-    /// Random generator: `python` reproduces PerturBench's labels draw for draw.
-    #[arg(long, default_value = "python", value_parser = ["python"])]
-    rng: String,
-    /// Transfer: a perturbation is held out only if seen in more covariates than this.
-    #[arg(long, default_value_t = 1)]
-    min_train_covariates: usize,
-    /// Transfer: at most this many covariates lose a given perturbation (7 for data-scaling).
-    #[arg(long)]
-    max_heldout_covariates: Option<usize>,
-    /// Per covariate, the largest fraction of perturbations held out (Norman experiments: 0.7).
-    #[arg(long, default_value_t = 0.3)]
-    max_heldout_fraction: f64,
-    /// Per covariate, the most perturbations held out.
-    #[arg(long, default_value_t = 200)]
-    max_heldout_perturbations: usize,
-    /// Manual / data-scaling: covariate combinations to hold out from (values joined with `_`).
-    #[arg(long, value_delimiter = ',')]
-    heldout_covariates: Vec<String>,
-    /// Manual: fraction of each listed covariate's perturbations held out.
-    #[arg(long, default_value_t = 0.7)]
-    fraction: f64,
-    /// Fraction of control cells in train (the rest halves into val and test).
-    #[arg(long, default_value_t = 0.5)]
-    train_control_fraction: f64,
-    /// Keep only this fraction of perturbations.
-    #[arg(long, default_value_t = 1.0)]
-    downsample_fraction: f64,
-    /// A held-out pair alone in its covariate: `drop` it (reference) or put it in `train`.
-    #[arg(long, default_value = "drop", value_parser = ["drop", "train"])]
-    single_heldout: String,
-    /// Saved: the split CSV to read (headerless or with a header line).
-    #[arg(long)]
-    split_file: Option<PathBuf>,
-    /// Data-scaling: which subset.
-    #[arg(long, default_value = "small", value_parser = ["small", "medium", "full"])]
-    scaling_size: String,
-    /// Data-scaling: grow across `perturbations` or `covariates`.
-    #[arg(long, default_value = "perturbations", value_parser = ["perturbations", "covariates"])]
-    scaling_axis: String,
-    /// Data-scaling (covariates): train-only covariates of the small subset.
-    #[arg(long, value_delimiter = ',')]
-    train_covariates: Vec<String>,
-    /// Data-scaling (covariates): train-only covariates added in the medium subset.
-    #[arg(long, value_delimiter = ',')]
-    medium_covariates: Vec<String>,
-    /// Data-scaling: seed of the subset draws (default 84 across perturbations, 12345 across covariates).
-    #[arg(long)]
-    subset_seed: Option<u64>,
-    /// Imbalance: target normalised entropy of perturbation counts across covariates.
-    #[arg(long)]
-    entropy: Option<f64>,
+    #[command(flatten)]
+    opts: SplitOptions,
 }
 
-/// Runs the command.
-pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
-    let source = a.data.display().to_string();
-    let reader = H5adReader::open(&a.data)?;
-    let obs = reader.read_frame("obs")?;
+/// The task and its options (shared by `split` and `train`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct SplitOptions {
+    /// Task.
+    #[arg(long, value_enum)]
+    pub task: TaskName,
+    /// obs column with the perturbations.
+    #[arg(long, default_value = "condition")]
+    pub perturbation_key: String,
+    /// Label of control cells.
+    #[arg(long, default_value = "control")]
+    pub control: String,
+    /// Delimiter of combinations.
+    #[arg(long, default_value = "+")]
+    pub delimiter: String,
+    /// Covariate obs columns, comma-separated (default: cell_type when the file has it).
+    #[arg(long, value_delimiter = ',')]
+    pub covariate_keys: Option<Vec<String>>,
+    /// Random seed (default 42; 57 for data-scaling and imbalance, as the paper's notebooks).
+    #[arg(long)]
+    pub seed: Option<u32>,
+    /// Random generator: `python` reproduces PerturBench's labels draw for draw.
+    #[arg(long, default_value = "python", value_parser = ["python"])]
+    pub rng: String,
+    /// Transfer: a perturbation is held out only if seen in more covariates than this.
+    #[arg(long, default_value_t = 1)]
+    pub min_train_covariates: usize,
+    /// Transfer: at most this many covariates lose a given perturbation (7 for data-scaling).
+    #[arg(long)]
+    pub max_heldout_covariates: Option<usize>,
+    /// Per covariate, the largest fraction of perturbations held out (Norman experiments: 0.7).
+    #[arg(long, default_value_t = 0.3)]
+    pub max_heldout_fraction: f64,
+    /// Per covariate, the most perturbations held out.
+    #[arg(long, default_value_t = 200)]
+    pub max_heldout_perturbations: usize,
+    /// Manual / data-scaling: covariate combinations to hold out from (values joined with `_`).
+    #[arg(long, value_delimiter = ',')]
+    pub heldout_covariates: Vec<String>,
+    /// Manual: fraction of each listed covariate's perturbations held out.
+    #[arg(long, default_value_t = 0.7)]
+    pub fraction: f64,
+    /// Fraction of control cells in train (the rest halves into val and test).
+    #[arg(long, default_value_t = 0.5)]
+    pub train_control_fraction: f64,
+    /// Keep only this fraction of perturbations.
+    #[arg(long, default_value_t = 1.0)]
+    pub downsample_fraction: f64,
+    /// A held-out pair alone in its covariate: `drop` it (reference) or put it in `train`.
+    #[arg(long, default_value = "drop", value_parser = ["drop", "train"])]
+    pub single_heldout: String,
+    /// Saved: the split CSV to read (headerless or with a header line).
+    #[arg(long)]
+    pub split_file: Option<PathBuf>,
+    /// Data-scaling: which subset.
+    #[arg(long, default_value = "small", value_parser = ["small", "medium", "full"])]
+    pub scaling_size: String,
+    /// Data-scaling: grow across `perturbations` or `covariates`.
+    #[arg(long, default_value = "perturbations", value_parser = ["perturbations", "covariates"])]
+    pub scaling_axis: String,
+    /// Data-scaling (covariates): train-only covariates of the small subset.
+    #[arg(long, value_delimiter = ',')]
+    pub train_covariates: Vec<String>,
+    /// Data-scaling (covariates): train-only covariates added in the medium subset.
+    #[arg(long, value_delimiter = ',')]
+    pub medium_covariates: Vec<String>,
+    /// Data-scaling: seed of the subset draws (default 84 across perturbations, 12345 across covariates).
+    #[arg(long)]
+    pub subset_seed: Option<u64>,
+    /// Imbalance: target normalised entropy of perturbation counts across covariates.
+    #[arg(long)]
+    pub entropy: Option<f64>,
+}
+
+/// The spec, design and split of a file's `obs` under `a`.
+pub fn build_split(
+    a: &SplitOptions,
+    obs: &Frame,
+    source: &str,
+    quiet: bool,
+) -> anyhow::Result<(PerturbationSpec, Design, Split)> {
     let covariate_keys = match &a.covariate_keys {
         Some(k) => k.clone(),
         None if obs.column("cell_type").is_some() => vec!["cell_type".to_string()],
@@ -127,7 +136,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         delimiter: a.delimiter.clone(),
         covariate_keys,
     };
-    let design = Design::from_obs(&obs, &spec, &source)?;
+    let design = Design::from_obs(obs, &spec, source)?;
     let scenario_seed = a.seed.unwrap_or(57);
     let split = match a.task {
         TaskName::Saved => {
@@ -162,7 +171,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
             cfg.heldout_covariates = a.heldout_covariates.clone();
             cfg.small_train_covariates = a.train_covariates.clone();
             cfg.medium_train_covariates = a.medium_covariates.clone();
-            data_scaling_split(&obs, &spec, &cfg, &source)?
+            data_scaling_split(obs, &spec, &cfg, source)?
         }
         TaskName::Imbalance => {
             let Some(h) = a.entropy else {
@@ -175,8 +184,8 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
             cfg.split_seed = scenario_seed;
             cfg.max_heldout_covariates = a.max_heldout_covariates.unwrap_or(1);
             cfg.max_heldout_fraction = a.max_heldout_fraction;
-            let (split, kept) = imbalance_split(&obs, &spec, &cfg, &source)?;
-            if !g.quiet {
+            let (split, kept) = imbalance_split(obs, &spec, &cfg, source)?;
+            if !quiet {
                 let desc: Vec<String> = kept.iter().map(|(c, n)| format!("{c}: {n}")).collect();
                 println!("perturbations kept per covariate: {}", desc.join(", "));
             }
@@ -215,6 +224,15 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
             make_split(&design, &cfg)?
         }
     };
+    Ok((spec, design, split))
+}
+
+/// Runs the command.
+pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
+    let source = a.data.display().to_string();
+    let reader = H5adReader::open(&a.data)?;
+    let obs = reader.read_frame("obs")?;
+    let (_, design, split) = build_split(&a.opts, &obs, &source, g.quiet)?;
     let rows = obs
         .index
         .iter()

@@ -1,0 +1,91 @@
+//! Models of perturbation responses: the encodings a model is trained with, the baselines,
+//! counterfactual prediction from control cells, and checkpoints. Neural models (burn) will
+//! implement the same [`PerturbationModel`] trait.
+
+pub mod baselines;
+pub mod checkpoint;
+pub mod counterfactual;
+pub mod encoding;
+
+pub use baselines::{Baseline, BaselineKind};
+pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint};
+pub use counterfactual::{predict_targets, sample_controls, split_targets, Target};
+pub use encoding::Encoding;
+
+/// A fitted model that predicts perturbed cells from control cells.
+pub trait PerturbationModel: Sync {
+    /// The model's name (`additive`, `latent-additive`, ...).
+    fn name(&self) -> &str;
+    /// One predicted cell per row of `controls` (dense, the encoding's genes) for the singles
+    /// `singles` (encoding positions; empty for the control) in covariates `covariates`.
+    fn predict(
+        &self,
+        singles: &[usize],
+        covariates: &[String],
+        controls: &[Vec<f32>],
+    ) -> Result<Vec<Vec<f32>>, ModelError>;
+}
+
+impl PerturbationModel for Baseline {
+    fn name(&self) -> &str {
+        self.kind.name()
+    }
+    fn predict(
+        &self,
+        singles: &[usize],
+        covariates: &[String],
+        controls: &[Vec<f32>],
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        Baseline::predict(self, singles, covariates, controls)
+    }
+}
+
+/// Why training or prediction failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// A perturbation name was not seen in training.
+    #[error("perturbation '{name}' was not seen in training ({known} known names); models cannot predict unseen perturbations")]
+    UnknownPerturbation {
+        /// The name.
+        name: String,
+        /// How many names the model knows.
+        known: usize,
+    },
+    /// A covariate value was not seen in training.
+    #[error("covariate {key}='{value}' was not seen in training")]
+    UnknownCovariate {
+        /// Covariate key.
+        key: String,
+        /// Its value.
+        value: String,
+    },
+    /// No control cells for a covariate combination.
+    #[error("covariate combination '{covariates}' has no control cells in the split used for prediction")]
+    NoControls {
+        /// The combination, values joined with `_`.
+        covariates: String,
+    },
+    /// The training split has no cells.
+    #[error("the training split is empty")]
+    EmptyTrain,
+    /// A quantity the model needs was not in the training data.
+    #[error("no training data: {what}")]
+    NoTrainingData {
+        /// What is missing.
+        what: String,
+    },
+    /// Shapes do not agree.
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+    /// A prediction target is invalid.
+    #[error("invalid prediction target: {0}")]
+    Target(String),
+    /// A checkpoint cannot be read or written.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// Its directory.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
