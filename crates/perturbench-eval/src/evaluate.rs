@@ -68,7 +68,15 @@ fn load(
 ) -> Result<Loaded, EvalError> {
     let source = path.display().to_string();
     let reader = H5adReader::open(path)?;
-    let obs = reader.read_frame("obs")?;
+    // Only the columns the design needs (cell names would cost ~100 bytes per cell); the
+    // whole frame only to explain a missing column.
+    let wanted: Vec<&str> = std::iter::once(spec.key.as_str())
+        .chain(spec.covariate_keys.iter().map(String::as_str))
+        .collect();
+    let mut obs = reader.read_frame_columns("obs", &wanted)?;
+    if obs.columns.len() < wanted.len() {
+        obs = reader.read_frame("obs")?;
+    }
     let var = reader.read_frame("var")?;
     perturbench_data::check_unique_var_names(&var.index, &source)?;
     let genes = ref_genes.unwrap_or(&var.index);

@@ -170,8 +170,14 @@ impl Frame {
         }
     }
 
-    /// Number of rows.
+    /// Number of rows: the index length, or, for a frame read without its index
+    /// ([`crate::H5adReader::read_frame_columns`]), the length of its columns.
     pub fn nrows(&self) -> usize {
+        if self.index.is_empty() {
+            if let Some((_, c)) = self.columns.first() {
+                return c.len();
+            }
+        }
         self.index.len()
     }
 

@@ -314,3 +314,26 @@ fn legacy_layout_is_refused_with_advice() {
     );
     assert!(msg.contains("write_h5ad"), "{msg}");
 }
+
+#[test]
+fn selected_obs_columns_equal_the_full_frame_without_cell_names() {
+    let Some(dir) = data_dir() else { return };
+    let r = perturbench_io::H5adReader::open(dir.join("perturbench_devel.h5ad")).unwrap();
+    let full = r.read_frame("obs").unwrap();
+    let part = r
+        .read_frame_columns("obs", &["cell_type", "condition", "no_such_column"])
+        .unwrap();
+    assert!(part.index.is_empty());
+    assert_eq!(part.nrows(), full.nrows());
+    // Columns come in the file's column order, only those asked for and present.
+    let names: Vec<&str> = part.column_names();
+    let expected: Vec<&str> = full
+        .column_names()
+        .into_iter()
+        .filter(|n| *n == "cell_type" || *n == "condition")
+        .collect();
+    assert_eq!(names, expected);
+    for n in names {
+        assert_eq!(part.column(n), full.column(n));
+    }
+}

@@ -11,6 +11,17 @@ use hdf5::{Dataset, Group, LocationType};
 impl H5adReader {
     /// Reads the data frame stored at `key` (`obs` or `var`).
     pub fn read_frame(&self, key: &str) -> Result<Frame, IoError> {
+        self.read_frame_impl(key, None)
+    }
+
+    /// Reads only the columns `names` of the dataframe at `key` (those present), without its
+    /// index: the returned frame's `index` is empty and its rows are counted from the columns.
+    /// For per-cell work on files too large to hold every cell name.
+    pub fn read_frame_columns(&self, key: &str, names: &[&str]) -> Result<Frame, IoError> {
+        self.read_frame_impl(key, Some(names))
+    }
+
+    fn read_frame_impl(&self, key: &str, only: Option<&[&str]>) -> Result<Frame, IoError> {
         let path = self.path_str();
         if !self.file.link_exists(key) {
             return Err(IoError::format(path, key, "not found in the file"));
@@ -47,24 +58,18 @@ impl H5adReader {
             )
         })?;
         let index_key = format!("{key}/{index_name}");
-        let index = match self.read_column(&g, &index_name, &index_key)? {
-            Some(Column::Str(v)) => v,
-            Some(c) => (0..c.len())
-                .map(|i| c.value_string(i).unwrap_or_default())
-                .collect(),
-            None => {
-                return Err(IoError::format(
-                    path,
-                    &index_key,
-                    "index column is missing or unreadable",
-                ))
-            }
+        let index = match only {
+            Some(_) => Vec::new(),
+            None => self.read_index(&g, &index_name, &index_key)?,
         };
         let order = attr_string_list(&g, "column-order")
             .at(path, key)?
             .ok_or_else(|| IoError::format(path, key, "missing the 'column-order' attribute"))?;
         let mut columns = Vec::with_capacity(order.len());
         for name in order {
+            if only.is_some_and(|o| !o.contains(&name.as_str())) {
+                continue;
+            }
             let ckey = format!("{key}/{name}");
             if !g.link_exists(&name) {
                 return Err(IoError::format(
@@ -75,14 +80,20 @@ impl H5adReader {
             }
             match self.read_column(&g, &name, &ckey)? {
                 Some(col) => {
-                    if col.len() != index.len() {
+                    let expected = match only {
+                        None => index.len(),
+                        Some(_) => columns
+                            .first()
+                            .map_or(col.len(), |(_, c): &(String, Column)| c.len()),
+                    };
+                    if col.len() != expected {
                         return Err(IoError::format(
                             path,
                             &ckey,
                             format!(
                                 "has {} values, expected {} (the length of the index)",
                                 col.len(),
-                                index.len()
+                                expected
                             ),
                         ));
                     }
@@ -95,6 +106,29 @@ impl H5adReader {
             index_name,
             index,
             columns,
+        })
+    }
+
+    /// The index column of a dataframe group as strings.
+    fn read_index(
+        &self,
+        g: &Group,
+        index_name: &str,
+        index_key: &str,
+    ) -> Result<Vec<String>, IoError> {
+        let path = self.path_str();
+        Ok(match self.read_column(g, index_name, index_key)? {
+            Some(Column::Str(v)) => v,
+            Some(c) => (0..c.len())
+                .map(|i| c.value_string(i).unwrap_or_default())
+                .collect(),
+            None => {
+                return Err(IoError::format(
+                    path,
+                    index_key,
+                    "index column is missing or unreadable",
+                ))
+            }
         })
     }
 
