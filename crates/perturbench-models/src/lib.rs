@@ -3,11 +3,13 @@
 //! implement the same [`PerturbationModel`] trait.
 
 pub mod baselines;
+pub mod batches;
 pub mod checkpoint;
 pub mod counterfactual;
 pub mod encoding;
 
 pub use baselines::{Baseline, BaselineKind};
+pub use batches::{Batch, CellSet, Epoch, Feeding};
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint};
 pub use counterfactual::{predict_targets, sample_controls, split_targets, Target};
 pub use encoding::Encoding;
