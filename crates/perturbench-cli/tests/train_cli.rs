@@ -55,6 +55,7 @@ fn every_baseline_trains_and_beats_control_mean_on_cosine_logfc() {
     let dir = tempfile::tempdir().unwrap();
     let data = sim(dir.path());
     let mut cosine = HashMap::new();
+    let mut truth_cosine = HashMap::new();
     for m in ["control-mean", "train-mean", "average", "additive"] {
         let out = dir.path().join(m);
         let r = train(&data, m, &out);
@@ -70,7 +71,17 @@ fn every_baseline_trains_and_beats_control_mean_on_cosine_logfc() {
         }
         cosine.insert(m, s["cosine_logfc"]);
         assert!(out.join("checkpoint/model.json").exists());
+        // Simulated data: effects are also scored against the stored truth.
+        assert!(out.join("evaluation/truth.csv").exists());
+        let run: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("evaluation/run.json")).unwrap(),
+        )
+        .unwrap();
+        truth_cosine.insert(m, run["truth"]["cosine_delta"].as_f64().unwrap());
     }
+    // Predicting no change explains none of the true effects; the additive model most of them.
+    assert!(truth_cosine["control-mean"].abs() < 0.2, "{truth_cosine:?}");
+    assert!(truth_cosine["additive"] > 0.5, "{truth_cosine:?}");
     for m in ["train-mean", "average", "additive"] {
         assert!(
             cosine[m] > cosine["control-mean"],

@@ -7,12 +7,14 @@ pub mod batches;
 pub mod checkpoint;
 pub mod counterfactual;
 pub mod encoding;
+pub mod truth;
 
 pub use baselines::{Baseline, BaselineKind};
 pub use batches::{Batch, CellSet, Epoch, Feeding};
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint};
 pub use counterfactual::{predict_targets, sample_controls, split_targets, Target};
 pub use encoding::Encoding;
+pub use truth::{Truth, TruthRow};
 
 /// A fitted model that predicts perturbed cells from control cells.
 pub trait PerturbationModel: Sync {

@@ -8,10 +8,12 @@ use crate::{progress, Global};
 use anyhow::{bail, Context};
 use perturbench_data::split::SplitLabel;
 use perturbench_eval::{evaluate, EvalConfig, Pipeline};
-use perturbench_io::{write_h5ad, AnnData, Compression, H5adReader, WriteOptions};
+use perturbench_io::{
+    write_csv_atomic, write_h5ad, AnnData, Compression, H5adReader, WriteOptions,
+};
 use perturbench_models::{
     predict_targets, sample_controls, save_checkpoint, split_targets, Baseline, BaselineKind,
-    Checkpoint, Encoding, PerturbationModel,
+    Checkpoint, Encoding, PerturbationModel, Truth, TruthRow,
 };
 use std::path::{Path, PathBuf};
 
@@ -58,6 +60,7 @@ fn write_run(
     ad.var = reader.read_frame("var")?;
     ad.check_shapes()
         .map_err(|m| anyhow::anyhow!("{source}: {m}"))?;
+    let uns = reader.read_uns()?;
     drop(reader);
     let (spec, design, split) = build_split(&a.split, &ad.obs, &source, true)?;
     let train = split.rows(SplitLabel::Train);
@@ -180,6 +183,50 @@ fn write_run(
     });
     let eval_dir = dir.join("evaluation");
     std::fs::create_dir_all(&eval_dir)?;
+    // Simulated data: also score the predicted effects against the stored truth.
+    let mut run = run;
+    if let Some(truth) = Truth::from_uns(&uns, &spec)? {
+        let rows = truth.score(&pred, &spec)?;
+        let mean = |f: &dyn Fn(&TruthRow) -> f64| {
+            rows.iter().map(f).sum::<f64>() / rows.len().max(1) as f64
+        };
+        let summary = serde_json::json!({
+            "groups": rows.len(),
+            "rmse_delta": mean(&|r| r.rmse),
+            "cosine_delta": mean(&|r| r.cosine),
+            "pearson_delta": mean(&|r| r.pearson),
+        });
+        let table = rows.iter().map(|r| {
+            vec![
+                r.perturbation.clone(),
+                r.covariates.clone(),
+                r.rmse.to_string(),
+                r.cosine.to_string(),
+                r.pearson.to_string(),
+            ]
+        });
+        write_csv_atomic(
+            &eval_dir.join("truth.csv"),
+            Some(&[
+                "perturbation",
+                "covariates",
+                "rmse_delta",
+                "cosine_delta",
+                "pearson_delta",
+            ]),
+            table,
+        )?;
+        if !g.quiet {
+            println!(
+                "against the simulation's truth ({} groups): rmse_delta {:.4}, cosine_delta {:.4}, pearson_delta {:.4}",
+                rows.len(),
+                summary["rmse_delta"].as_f64().unwrap_or(f64::NAN),
+                summary["cosine_delta"].as_f64().unwrap_or(f64::NAN),
+                summary["pearson_delta"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+        run["truth"] = summary;
+    }
     write_outputs(&eval_dir, &out, &run)?;
     Ok(out)
 }
