@@ -5,6 +5,7 @@
 pub mod baselines;
 pub mod batches;
 pub mod checkpoint;
+pub mod config;
 pub mod counterfactual;
 pub mod encoding;
 pub mod truth;
@@ -12,6 +13,7 @@ pub mod truth;
 pub use baselines::{Baseline, BaselineKind};
 pub use batches::{Batch, CellSet, Epoch, Feeding};
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint};
+pub use config::ModelConfig;
 pub use counterfactual::{predict_targets, sample_controls, split_targets, Target};
 pub use encoding::Encoding;
 pub use truth::{Truth, TruthRow};

@@ -1,0 +1,236 @@
+//! Model configurations: one serde struct per model whose defaults are the reference's model
+//! YAML defaults (spec §3.4–3.9), tagged by the model name (`model=latent-additive`).
+//! Unknown keys are errors.
+
+use serde::{Deserialize, Serialize};
+
+/// Optimiser settings shared by the trainable models (Adam with L2 weight decay, as torch's
+/// `Adam(weight_decay=…)`, and ReduceLROnPlateau on the validation loss).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Optim {
+    /// Learning rate.
+    pub lr: f64,
+    /// L2 weight decay inside Adam.
+    pub wd: f64,
+    /// ReduceLROnPlateau factor.
+    pub lr_scheduler_factor: f64,
+    /// ReduceLROnPlateau patience (epochs).
+    pub lr_scheduler_patience: usize,
+}
+
+impl Default for Optim {
+    fn default() -> Self {
+        Optim {
+            lr: 1e-3,
+            wd: 1e-5,
+            lr_scheduler_factor: 0.2,
+            lr_scheduler_patience: 15,
+        }
+    }
+}
+
+/// `linear-additive` (§3.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinearAdditiveConfig {
+    /// Add the covariate one-hots to the input.
+    pub inject_covariates: bool,
+    /// Softplus on the output.
+    pub softplus_output: bool,
+    /// Optimiser.
+    #[serde(flatten)]
+    pub optim: Optim,
+}
+
+impl Default for LinearAdditiveConfig {
+    fn default() -> Self {
+        LinearAdditiveConfig {
+            inject_covariates: true,
+            softplus_output: true,
+            optim: Optim {
+                lr: 1e-3,
+                wd: 1e-4,
+                ..Optim::default()
+            },
+        }
+    }
+}
+
+/// `latent-additive` (§3.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LatentAdditiveConfig {
+    /// Hidden blocks per MLP.
+    pub n_layers: usize,
+    /// Hidden width.
+    pub encoder_width: usize,
+    /// Latent dimension.
+    pub latent_dim: usize,
+    /// Dropout probability (0 = none).
+    pub dropout: f64,
+    /// Softplus on the output.
+    pub softplus_output: bool,
+    /// Covariates into the gene encoder.
+    pub inject_covariates_encoder: bool,
+    /// Covariates into the decoder.
+    pub inject_covariates_decoder: bool,
+    /// Multiply the perturbation latent by a learned Bernoulli mask.
+    pub sparse_additive_mechanism: bool,
+    /// obsm key of input embeddings instead of expression (none: expression).
+    pub embedding_key: Option<String>,
+    /// Optimiser.
+    #[serde(flatten)]
+    pub optim: Optim,
+}
+
+impl Default for LatentAdditiveConfig {
+    fn default() -> Self {
+        LatentAdditiveConfig {
+            n_layers: 3,
+            encoder_width: 3072,
+            latent_dim: 160,
+            dropout: 0.1,
+            softplus_output: true,
+            inject_covariates_encoder: true,
+            inject_covariates_decoder: true,
+            sparse_additive_mechanism: false,
+            embedding_key: None,
+            optim: Optim {
+                lr: 6.72106935566634e-05,
+                wd: 7.90200208844498e-09,
+                ..Optim::default()
+            },
+        }
+    }
+}
+
+/// `decoder-only` (§3.6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecoderOnlyConfig {
+    /// Hidden blocks.
+    pub n_layers: usize,
+    /// Hidden width.
+    pub encoder_width: usize,
+    /// Softplus on the output.
+    pub softplus_output: bool,
+    /// Covariates as input.
+    pub use_covariates: bool,
+    /// Perturbations as input.
+    pub use_perturbations: bool,
+    /// Optimiser.
+    #[serde(flatten)]
+    pub optim: Optim,
+}
+
+impl Default for DecoderOnlyConfig {
+    fn default() -> Self {
+        DecoderOnlyConfig {
+            n_layers: 3,
+            encoder_width: 3072,
+            softplus_output: true,
+            use_covariates: true,
+            use_perturbations: true,
+            optim: Optim {
+                lr: 6.72e-05,
+                wd: 7.90e-09,
+                ..Optim::default()
+            },
+        }
+    }
+}
+
+/// Every model and its settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ModelConfig {
+    /// Mean of the singles' means (§3.3).
+    Average,
+    /// Mean control cell of the covariates.
+    ControlMean,
+    /// Mean perturbed training cell of the covariates.
+    TrainMean,
+    /// Control cell plus the singles' shifts.
+    Additive,
+    /// §3.4.
+    LinearAdditive(LinearAdditiveConfig),
+    /// §3.5.
+    LatentAdditive(LatentAdditiveConfig),
+    /// §3.6.
+    DecoderOnly(DecoderOnlyConfig),
+}
+
+impl ModelConfig {
+    /// The model's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelConfig::Average => "average",
+            ModelConfig::ControlMean => "control-mean",
+            ModelConfig::TrainMean => "train-mean",
+            ModelConfig::Additive => "additive",
+            ModelConfig::LinearAdditive(_) => "linear-additive",
+            ModelConfig::LatentAdditive(_) => "latent-additive",
+            ModelConfig::DecoderOnly(_) => "decoder-only",
+        }
+    }
+
+    /// The defaults of the model called `name`.
+    pub fn defaults(name: &str) -> Option<ModelConfig> {
+        Some(match name {
+            "average" => ModelConfig::Average,
+            "control-mean" => ModelConfig::ControlMean,
+            "train-mean" => ModelConfig::TrainMean,
+            "additive" => ModelConfig::Additive,
+            "linear-additive" | "linear_additive" => {
+                ModelConfig::LinearAdditive(LinearAdditiveConfig::default())
+            }
+            "latent-additive" | "latent_additive" => {
+                ModelConfig::LatentAdditive(LatentAdditiveConfig::default())
+            }
+            "decoder-only" | "decoder_only" => {
+                ModelConfig::DecoderOnly(DecoderOnlyConfig::default())
+            }
+            _ => return None,
+        })
+    }
+
+    /// Names of all models.
+    pub const NAMES: [&'static str; 7] = [
+        "average",
+        "control-mean",
+        "train-mean",
+        "additive",
+        "linear-additive",
+        "latent-additive",
+        "decoder-only",
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_and_unknown_keys_fail() {
+        for name in ModelConfig::NAMES {
+            let c = ModelConfig::defaults(name).unwrap();
+            assert_eq!(c.name(), name);
+            let json = serde_json::to_string(&c).unwrap();
+            let back: ModelConfig = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, c);
+        }
+        let bad = r#"{"name": "latent-additive", "latent_dimm": 3}"#;
+        let err = serde_json::from_str::<ModelConfig>(bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("latent_dimm"), "{err}");
+        let partial: ModelConfig =
+            serde_json::from_str(r#"{"name": "latent-additive", "latent_dim": 64, "lr": 0.5}"#)
+                .unwrap();
+        let ModelConfig::LatentAdditive(c) = partial else {
+            panic!()
+        };
+        assert_eq!((c.latent_dim, c.optim.lr, c.n_layers), (64, 0.5, 3));
+    }
+}
