@@ -3,6 +3,7 @@
 mod checksum;
 mod commands;
 mod progress;
+mod run_config;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +34,7 @@ enum Command {
     /// Score predictions against observed cells (PerturBench's aggregations, metrics, ranks).
     Evaluate(Box<commands::evaluate::Args>),
     /// Split, fit a model on train, predict the evaluation split from its controls, and score it.
+    #[command(args_override_self = true)]
     Train(Box<commands::train::Args>),
     /// Predict perturbed cells with a saved model for a table of targets.
     Predict(commands::predict::Args),
@@ -72,7 +74,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let argv = match commands::train::expand_argv(std::env::args().collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    };
+    let cli = Cli::parse_from(argv);
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
         std::process::exit(1);

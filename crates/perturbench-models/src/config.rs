@@ -38,9 +38,14 @@ pub struct LinearAdditiveConfig {
     pub inject_covariates: bool,
     /// Softplus on the output.
     pub softplus_output: bool,
-    /// Optimiser.
-    #[serde(flatten)]
-    pub optim: Optim,
+    /// Learning rate of Adam.
+    pub lr: f64,
+    /// L2 weight decay inside Adam.
+    pub wd: f64,
+    /// ReduceLROnPlateau factor.
+    pub lr_scheduler_factor: f64,
+    /// ReduceLROnPlateau patience (epochs).
+    pub lr_scheduler_patience: usize,
 }
 
 impl Default for LinearAdditiveConfig {
@@ -48,11 +53,10 @@ impl Default for LinearAdditiveConfig {
         LinearAdditiveConfig {
             inject_covariates: true,
             softplus_output: true,
-            optim: Optim {
-                lr: 1e-3,
-                wd: 1e-4,
-                ..Optim::default()
-            },
+            lr: 1e-3,
+            wd: 1e-4,
+            lr_scheduler_factor: 0.2,
+            lr_scheduler_patience: 15,
         }
     }
 }
@@ -79,9 +83,14 @@ pub struct LatentAdditiveConfig {
     pub sparse_additive_mechanism: bool,
     /// obsm key of input embeddings instead of expression (none: expression).
     pub embedding_key: Option<String>,
-    /// Optimiser.
-    #[serde(flatten)]
-    pub optim: Optim,
+    /// Learning rate of Adam.
+    pub lr: f64,
+    /// L2 weight decay inside Adam.
+    pub wd: f64,
+    /// ReduceLROnPlateau factor.
+    pub lr_scheduler_factor: f64,
+    /// ReduceLROnPlateau patience (epochs).
+    pub lr_scheduler_patience: usize,
 }
 
 impl Default for LatentAdditiveConfig {
@@ -96,11 +105,10 @@ impl Default for LatentAdditiveConfig {
             inject_covariates_decoder: true,
             sparse_additive_mechanism: false,
             embedding_key: None,
-            optim: Optim {
-                lr: 6.72106935566634e-05,
-                wd: 7.90200208844498e-09,
-                ..Optim::default()
-            },
+            lr: 6.72106935566634e-05,
+            wd: 7.90200208844498e-09,
+            lr_scheduler_factor: 0.2,
+            lr_scheduler_patience: 15,
         }
     }
 }
@@ -119,9 +127,14 @@ pub struct DecoderOnlyConfig {
     pub use_covariates: bool,
     /// Perturbations as input.
     pub use_perturbations: bool,
-    /// Optimiser.
-    #[serde(flatten)]
-    pub optim: Optim,
+    /// Learning rate of Adam.
+    pub lr: f64,
+    /// L2 weight decay inside Adam.
+    pub wd: f64,
+    /// ReduceLROnPlateau factor.
+    pub lr_scheduler_factor: f64,
+    /// ReduceLROnPlateau patience (epochs).
+    pub lr_scheduler_patience: usize,
 }
 
 impl Default for DecoderOnlyConfig {
@@ -132,11 +145,10 @@ impl Default for DecoderOnlyConfig {
             softplus_output: true,
             use_covariates: true,
             use_perturbations: true,
-            optim: Optim {
-                lr: 6.72e-05,
-                wd: 7.90e-09,
-                ..Optim::default()
-            },
+            lr: 6.72e-05,
+            wd: 7.90e-09,
+            lr_scheduler_factor: 0.2,
+            lr_scheduler_patience: 15,
         }
     }
 }
@@ -173,6 +185,28 @@ impl ModelConfig {
             ModelConfig::LatentAdditive(_) => "latent-additive",
             ModelConfig::DecoderOnly(_) => "decoder-only",
         }
+    }
+
+    /// The optimiser settings of a trainable model (none for the baselines).
+    pub fn optim(&self) -> Option<Optim> {
+        let (lr, wd, lr_scheduler_factor, lr_scheduler_patience) = match self {
+            ModelConfig::LinearAdditive(c) => {
+                (c.lr, c.wd, c.lr_scheduler_factor, c.lr_scheduler_patience)
+            }
+            ModelConfig::LatentAdditive(c) => {
+                (c.lr, c.wd, c.lr_scheduler_factor, c.lr_scheduler_patience)
+            }
+            ModelConfig::DecoderOnly(c) => {
+                (c.lr, c.wd, c.lr_scheduler_factor, c.lr_scheduler_patience)
+            }
+            _ => return None,
+        };
+        Some(Optim {
+            lr,
+            wd,
+            lr_scheduler_factor,
+            lr_scheduler_patience,
+        })
     }
 
     /// The defaults of the model called `name`.
@@ -231,6 +265,13 @@ mod tests {
         let ModelConfig::LatentAdditive(c) = partial else {
             panic!()
         };
-        assert_eq!((c.latent_dim, c.optim.lr, c.n_layers), (64, 0.5, 3));
+        assert_eq!((c.latent_dim, c.lr, c.n_layers), (64, 0.5, 3));
+        assert_eq!(c.wd, 7.90200208844498e-09);
+        // a bare name gives the model's own defaults (not the shared optimiser defaults)
+        for name in ModelConfig::NAMES {
+            let bare: ModelConfig =
+                serde_json::from_value(serde_json::json!({ "name": name })).unwrap();
+            assert_eq!(bare, ModelConfig::defaults(name).unwrap(), "{name}");
+        }
     }
 }

@@ -107,36 +107,36 @@ pub fn predict_targets(
         .map(|(i, c)| (c.as_slice(), i as u32))
         .collect();
     let genes = enc.genes.len();
-    let blocks: Vec<Csr> = targets
-        .par_iter()
-        .map(|t| {
-            let set = PerturbationSet::parse(&t.perturbation, &spec).map_err(|e| {
-                ModelError::Target(format!("perturbation '{}': {e}", t.perturbation))
+    let one = |t: &Target| -> Result<Csr, ModelError> {
+        let set = PerturbationSet::parse(&t.perturbation, &spec)
+            .map_err(|e| ModelError::Target(format!("perturbation '{}': {e}", t.perturbation)))?;
+        let singles = enc.singles(&set)?;
+        enc.check_covariates(&t.covariates)?;
+        let controls = cov_index
+            .get(t.covariates.as_slice())
+            .and_then(|c| sampled.get(c))
+            .ok_or_else(|| ModelError::NoControls {
+                covariates: t.covariates.join("_"),
             })?;
-            let singles = enc.singles(&set)?;
-            enc.check_covariates(&t.covariates)?;
-            let controls = cov_index
-                .get(t.covariates.as_slice())
-                .and_then(|c| sampled.get(c))
-                .ok_or_else(|| ModelError::NoControls {
-                    covariates: t.covariates.join("_"),
-                })?;
-            let cells = model.predict(&singles, &t.covariates, &dense_rows(x, controls))?;
-            let mut dense = Vec::with_capacity(cells.len() * genes);
-            for c in &cells {
-                if c.len() != genes || c.iter().any(|v| !v.is_finite()) {
-                    return Err(ModelError::Target(format!(
-                        "the model predicted a non-finite or wrongly sized cell for '{}' in {}",
-                        t.perturbation,
-                        t.covariates.join("_")
-                    )));
-                }
-                dense.extend_from_slice(c);
+        let cells = model.predict(&singles, &t.covariates, &dense_rows(x, controls))?;
+        let mut dense = Vec::with_capacity(cells.len() * genes);
+        for c in &cells {
+            if c.len() != genes || c.iter().any(|v| !v.is_finite()) {
+                return Err(ModelError::Target(format!(
+                    "the model predicted a non-finite or wrongly sized cell for '{}' in {}",
+                    t.perturbation,
+                    t.covariates.join("_")
+                )));
             }
-            Csr::from_dense(cells.len(), genes, &dense)
-                .map_err(|e| ModelError::Shape(e.to_string()))
-        })
-        .collect::<Result<_, _>>()?;
+            dense.extend_from_slice(c);
+        }
+        Csr::from_dense(cells.len(), genes, &dense).map_err(|e| ModelError::Shape(e.to_string()))
+    };
+    let blocks: Vec<Csr> = if model.parallel() {
+        targets.par_iter().map(one).collect::<Result<_, _>>()?
+    } else {
+        targets.iter().map(one).collect::<Result<_, _>>()?
+    };
     let mut pert: Vec<String> = Vec::new();
     let mut covs: Vec<Vec<String>> = vec![Vec::new(); enc.covariate_keys.len()];
     for (t, cells) in targets.iter().zip(&blocks) {

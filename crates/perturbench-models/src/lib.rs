@@ -8,11 +8,12 @@ pub mod checkpoint;
 pub mod config;
 pub mod counterfactual;
 pub mod encoding;
+pub mod nn;
 pub mod truth;
 
 pub use baselines::{Baseline, BaselineKind};
 pub use batches::{Batch, CellSet, Epoch, Feeding};
-pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint};
+pub use checkpoint::{load_checkpoint, load_model, save_checkpoint, Checkpoint};
 pub use config::ModelConfig;
 pub use counterfactual::{predict_targets, sample_controls, split_targets, Target};
 pub use encoding::Encoding;
@@ -22,6 +23,11 @@ pub use truth::{Truth, TruthRow};
 pub trait PerturbationModel: Sync {
     /// The model's name (`additive`, `latent-additive`, ...).
     fn name(&self) -> &str;
+    /// Whether [`PerturbationModel::predict`] may be called from several threads at once
+    /// (false for models that run their own parallel kernels).
+    fn parallel(&self) -> bool {
+        true
+    }
     /// One predicted cell per row of `controls` (dense, the encoding's genes) for the singles
     /// `singles` (encoding positions; empty for the control) in covariates `covariates`.
     fn predict(
@@ -86,6 +92,17 @@ pub enum ModelError {
     /// A prediction target is invalid.
     #[error("invalid prediction target: {0}")]
     Target(String),
+    /// A configuration value is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// Training produced a non-finite loss.
+    #[error("training diverged in epoch {epoch}: the loss is {loss}; lower the learning rate (model.lr) or clip gradients (trainer.gradient_clip_norm)")]
+    Diverged {
+        /// Epoch.
+        epoch: usize,
+        /// The loss.
+        loss: f64,
+    },
     /// A checkpoint cannot be read or written.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

@@ -5,7 +5,7 @@ use crate::{progress, Global};
 use anyhow::{bail, Context};
 use perturbench_data::Design;
 use perturbench_io::{read_csv_records, read_h5ad, write_h5ad, Compression, WriteOptions};
-use perturbench_models::{load_checkpoint, predict_targets, sample_controls, Target};
+use perturbench_models::{load_model, predict_targets, sample_controls, Target};
 use std::path::PathBuf;
 
 /// Options of `perturbench predict`.
@@ -29,13 +29,16 @@ pub struct Args {
     /// Seed of the control-cell sample.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Device of neural models: cpu, cuda or cuda:N (cuda needs the `cuda` build feature).
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 /// Runs the command.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
     let sp = progress::spinner("reading", g.quiet);
-    let ck = load_checkpoint(&a.checkpoint)?;
+    let (ck, model) = load_model(&a.checkpoint, &a.device)?;
     let enc = &ck.encoding;
     let source = a.data.display().to_string();
     let ad = read_h5ad(&a.data)?;
@@ -102,7 +105,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let all: Vec<usize> = (0..ad.n_obs()).collect();
     sp.set_message("predicting");
     let sampled = sample_controls(&design, &all, a.max_control_cells, a.seed);
-    let pred = predict_targets(&ck.model, &ad.x, &design, enc, &targets, &sampled, &[])
+    let pred = predict_targets(model.as_ref(), &ad.x, &design, enc, &targets, &sampled, &[])
         .with_context(|| format!("{shown}: cannot predict"))?;
     write_h5ad(
         &a.out,

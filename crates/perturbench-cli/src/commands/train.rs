@@ -11,26 +11,48 @@ use perturbench_eval::{evaluate, EvalConfig, Pipeline};
 use perturbench_io::{
     write_csv_atomic, write_h5ad, AnnData, Compression, H5adReader, WriteOptions,
 };
+use perturbench_models::nn::predictor::dims_of;
+use perturbench_models::nn::{train, EpochLog, NeuralModel, TrainHooks, TrainerConfig};
 use perturbench_models::{
     predict_targets, sample_controls, save_checkpoint, split_targets, Baseline, BaselineKind,
-    Checkpoint, Encoding, PerturbationModel, Truth, TruthRow,
+    CellSet, Checkpoint, Encoding, Feeding, ModelConfig, PerturbationModel, Truth, TruthRow,
 };
 use std::path::{Path, PathBuf};
 
 /// Options of `perturbench train`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The processed .h5ad file (log-normalised X).
-    data: PathBuf,
-    /// Model: average, control-mean, train-mean or additive.
+    /// The processed .h5ad file (log-normalised X); or `data.path=FILE`.
+    data: Option<PathBuf>,
+    /// Configuration items (consumed before parsing; listed here for the help text):
+    /// `model=NAME`, `data=NAME`, `experiment=DATASET/MODEL`, `SECTION.KEY=VALUE`.
+    #[arg(value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Model (same as model=NAME): average, control-mean, train-mean, additive,
+    /// linear-additive, latent-additive, decoder-only.
     #[arg(long)]
-    model: String,
-    /// Output directory: checkpoint/, predictions.h5ad, reference.h5ad, evaluation/.
+    model: Option<String>,
+    /// A YAML or TOML file with the sections data, model, trainer, evaluation (repeatable).
     #[arg(long)]
-    out: PathBuf,
+    config: Vec<PathBuf>,
+    /// Print the resolved configuration and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// Resume from the training state an interrupted run left next to OUT (`.OUT.state/`).
+    #[arg(long)]
+    resume: bool,
+    /// The resolved configuration tree (set by the argument expansion).
+    #[arg(long, hide = true)]
+    resolved_config: Option<String>,
+    /// data.path from a config.
+    #[arg(long, hide = true)]
+    data_path: Option<PathBuf>,
+    /// Output directory: checkpoint/, predictions.h5ad, reference.h5ad, evaluation/, losses.csv.
+    #[arg(long)]
+    out: Option<PathBuf>,
     #[command(flatten)]
     split: SplitOptions,
-    /// Split whose cells are predicted and scored.
+    /// Split whose cells are predicted and scored (evaluation.split).
     #[arg(long, default_value = "val", value_parser = ["val", "test"])]
     evaluation_split: String,
     /// Control cells sampled per covariate combination for prediction.
@@ -44,17 +66,252 @@ pub struct Args {
     pipelines: Vec<String>,
 }
 
+/// `evaluation.*` keys and the flags they set.
+const EVALUATION_KEYS: [(&str, &str); 4] = [
+    ("split", "--evaluation-split"),
+    ("max_control_cells", "--max-control-cells"),
+    ("prediction_seed", "--prediction-seed"),
+    ("pipelines", "--pipeline"),
+];
+
+fn flag_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => a.iter().map(flag_value).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+fn is_assignment(t: &str) -> bool {
+    let Some((k, _)) = t.split_once('=') else {
+        return false;
+    };
+    !t.starts_with('-')
+        && k.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+/// Rewrites the arguments of `train`: `--config FILE`, `--model NAME`, `data=`, `model=`,
+/// `experiment=` and dotted `KEY=VALUE` items are resolved into one configuration tree, whose
+/// `data` and `evaluation` keys become flags placed before the user's own flags (which win)
+/// and whose `model` and `trainer` sections travel as one hidden argument.
+pub fn expand_argv(argv: Vec<String>) -> anyhow::Result<Vec<String>> {
+    use crate::run_config::{resolve, Item};
+    let Some(pos) = argv.iter().position(|t| t == "train") else {
+        return Ok(argv);
+    };
+    let mut items = Vec::new();
+    let mut rest = Vec::new();
+    let mut it = argv[pos + 1..].iter();
+    while let Some(t) = it.next() {
+        if t == "--config" || t == "--model" {
+            let v = it
+                .next()
+                .with_context(|| format!("{t} needs a value"))?
+                .clone();
+            items.push(if t == "--config" {
+                Item::File(v.into())
+            } else {
+                Item::Set("model".into(), v)
+            });
+        } else if let Some(v) = t.strip_prefix("--config=") {
+            items.push(Item::File(v.into()));
+        } else if let Some(v) = t.strip_prefix("--model=") {
+            items.push(Item::Set("model".into(), v.into()));
+        } else if is_assignment(t) {
+            let (k, v) = t.split_once('=').expect("checked");
+            items.push(Item::Set(k.into(), v.into()));
+        } else {
+            rest.push(t.clone());
+        }
+    }
+    let tree = resolve(&items)?;
+    // Flags the data section may set: the split options of this command.
+    let cmd = <Args as clap::Args>::augment_args(clap::Command::new("train"));
+    let known: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| a.get_long().map(str::to_string))
+        .filter(|l| {
+            ![
+                "model",
+                "config",
+                "print-config",
+                "resume",
+                "out",
+                "evaluation-split",
+                "max-control-cells",
+                "prediction-seed",
+                "pipeline",
+            ]
+            .contains(&l.as_str())
+        })
+        .collect();
+    let mut flags = Vec::new();
+    if let Some(data) = tree.get("data").and_then(|d| d.as_object()) {
+        for (k, v) in data {
+            if k == "path" {
+                flags.push("--data-path".to_string());
+                flags.push(flag_value(v));
+                continue;
+            }
+            let long = k.replace('_', "-");
+            if !known.contains(&long) {
+                anyhow::bail!(
+                    "unknown key data.{k}; the data section takes path and {}",
+                    known
+                        .iter()
+                        .map(|l| l.replace('-', "_"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            flags.push(format!("--{long}"));
+            flags.push(flag_value(v));
+        }
+    }
+    if let Some(ev) = tree.get("evaluation").and_then(|d| d.as_object()) {
+        for (k, v) in ev {
+            let Some((_, flag)) = EVALUATION_KEYS.iter().find(|(n, _)| n == k) else {
+                anyhow::bail!(
+                    "unknown key evaluation.{k}; the evaluation section takes {}",
+                    EVALUATION_KEYS.map(|(n, _)| n).join(", ")
+                );
+            };
+            match v {
+                serde_json::Value::Array(a) => {
+                    for x in a {
+                        flags.push(flag.to_string());
+                        flags.push(flag_value(x));
+                    }
+                }
+                _ => {
+                    flags.push(flag.to_string());
+                    flags.push(flag_value(v));
+                }
+            }
+        }
+    }
+    let mut out: Vec<String> = argv[..=pos].to_vec();
+    out.extend(flags);
+    out.push("--resolved-config".into());
+    out.push(tree.to_string());
+    out.extend(rest);
+    Ok(out)
+}
+
+/// Reads the typed section `name`; on failure, names the offending key.
+fn typed<T: serde::de::DeserializeOwned>(
+    tree: &serde_json::Value,
+    name: &str,
+    keep: &[&str],
+) -> anyhow::Result<T> {
+    let section = tree
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
+    match serde_json::from_value::<T>(section.clone()) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            if let Some(m) = section.as_object() {
+                for (k, v) in m {
+                    if keep.contains(&k.as_str()) {
+                        continue;
+                    }
+                    let mut one = serde_json::Map::new();
+                    for kk in keep {
+                        if let Some(x) = m.get(*kk) {
+                            one.insert(kk.to_string(), x.clone());
+                        }
+                    }
+                    one.insert(k.clone(), v.clone());
+                    if let Err(e1) = serde_json::from_value::<T>(serde_json::Value::Object(one)) {
+                        bail!("config key {name}.{k} = {v}: {e1}");
+                    }
+                }
+            }
+            bail!("config section '{name}': {e}")
+        }
+    }
+}
+
+/// The model and trainer settings of a resolved tree.
+fn model_and_trainer(tree: &serde_json::Value) -> anyhow::Result<(ModelConfig, TrainerConfig)> {
+    let name = tree
+        .get("model")
+        .and_then(|m| m.get("name"))
+        .and_then(|n| n.as_str())
+        .with_context(|| {
+            format!(
+                "no model given: pass --model NAME or model=NAME ({})",
+                ModelConfig::NAMES.join(", ")
+            )
+        })?
+        .to_string();
+    let Some(defaults) = ModelConfig::defaults(&name) else {
+        bail!(
+            "unknown model '{name}'; available: {}",
+            ModelConfig::NAMES.join(", ")
+        );
+    };
+    // Accept snake_case names as the reference spells them.
+    let mut tree = tree.clone();
+    tree["model"]["name"] = serde_json::Value::from(defaults.name());
+    let model: ModelConfig = typed(&tree, "model", &["name"])?;
+    let trainer: TrainerConfig = typed(&tree, "trainer", &[])?;
+    Ok((model, trainer))
+}
+
+/// A fitted model of either kind.
+#[allow(clippy::large_enum_variant)] // one value per run
+enum Fitted {
+    Baseline(Baseline),
+    Neural(NeuralModel),
+}
+
+/// Progress of training on the terminal.
+struct Bar {
+    pb: indicatif::ProgressBar,
+    last: String,
+}
+
+impl TrainHooks for Bar {
+    fn on_batch(&mut self, epoch: usize, done: usize, total: usize, loss: f64) {
+        self.pb.set_message(format!(
+            "epoch {} batch {done}/{total} loss {loss:.5}{}",
+            epoch + 1,
+            self.last
+        ));
+    }
+    fn on_epoch(&mut self, log: &EpochLog) {
+        self.last = format!(
+            " | last epoch: train {:.5}{}",
+            log.train_loss,
+            log.val_loss
+                .map(|v| format!(" val {v:.5}"))
+                .unwrap_or_default()
+        );
+        self.pb.inc(1);
+    }
+}
+
 /// Writes everything of a run into `dir` (a fresh temporary directory).
+#[allow(clippy::too_many_arguments)]
 fn write_run(
     dir: &Path,
     a: &Args,
+    data: &Path,
+    config: &ModelConfig,
+    trainer: &TrainerConfig,
+    state_dir: &Path,
     g: Global,
     start: std::time::Instant,
 ) -> anyhow::Result<perturbench_eval::EvalOutput> {
     let sp = progress::spinner("reading", g.quiet);
-    let source = a.data.display().to_string();
+    let source = data.display().to_string();
     // Only X, obs and var are needed (layers such as counts are not read).
-    let reader = H5adReader::open(&a.data)?;
+    let reader = H5adReader::open(data)?;
     let mut ad = AnnData::new(reader.read_matrix("X")?, Vec::new(), Vec::new());
     ad.obs = reader.read_frame("obs")?;
     ad.var = reader.read_frame("var")?;
@@ -63,8 +320,8 @@ fn write_run(
     let uns = reader.read_uns()?;
     drop(reader);
     let (spec, design, split) = build_split(&a.split, &ad.obs, &source, true)?;
-    let train = split.rows(SplitLabel::Train);
-    if train.is_empty() {
+    let train_rows = split.rows(SplitLabel::Train);
+    if train_rows.is_empty() {
         bail!("{source}: the {} split has no training cells", split.key);
     }
     let label = SplitLabel::parse(&a.evaluation_split).expect("clap checked the value");
@@ -76,27 +333,116 @@ fn write_run(
             a.evaluation_split
         );
     }
-    sp.set_message(format!("fitting {}", a.model));
-    let kind = BaselineKind::parse(&a.model).with_context(|| {
-        let names: Vec<&str> = BaselineKind::ALL.iter().map(|(n, _)| *n).collect();
-        format!(
-            "unknown model '{}'; available: {} (neural models are not built yet)",
-            a.model,
-            names.join(", ")
-        )
-    })?;
-    let enc = Encoding::from_train(&design, &spec, &train, ad.var_names());
-    let model = Baseline::fit(kind, &ad.x, &design, &train, &enc)?;
+    let enc = Encoding::from_train(&design, &spec, &train_rows, ad.var_names());
+    let known = |r: usize| {
+        design.is_control(r)
+            || (enc
+                .singles(&design.perturbations[design.perturbation_of(r) as usize])
+                .is_ok()
+                && enc
+                    .check_covariates(&design.covariates[design.cell_covariate[r] as usize])
+                    .is_ok())
+    };
+    let mut training = None;
+    let fitted = if let Some(kind) = BaselineKind::parse(config.name()) {
+        sp.set_message(format!("fitting {}", config.name()));
+        Fitted::Baseline(Baseline::fit(kind, &ad.x, &design, &train_rows, &enc)?)
+    } else {
+        sp.finish_and_clear();
+        let train_set = CellSet::new(&ad.x, &design, &enc, &train_rows, Feeding::Paired)
+            .with_context(|| format!("{source}: training cells"))?;
+        let val_rows: Vec<usize> = split
+            .rows(SplitLabel::Val)
+            .into_iter()
+            .filter(|&r| known(r))
+            .collect();
+        let val_set = CellSet::new(&ad.x, &design, &enc, &val_rows, Feeding::Paired)
+            .with_context(|| format!("{source}: validation cells"))?;
+        if val_set.is_empty() {
+            eprintln!("warning: no validation cells with perturbations seen in train; the training loss is monitored instead");
+        }
+        let mut hooks = Bar {
+            pb: progress::bar(trainer.max_epochs as u64, "training", g.quiet),
+            last: String::new(),
+        };
+        let trained = train(
+            config,
+            trainer,
+            dims_of(&enc),
+            &train_set,
+            Some(&val_set),
+            Some(state_dir),
+            a.resume,
+            &mut hooks,
+        )?;
+        hooks.pb.finish_and_clear();
+        let rows = trained.log.iter().map(|l| {
+            vec![
+                l.epoch.to_string(),
+                l.train_loss.to_string(),
+                l.val_loss.map(|v| v.to_string()).unwrap_or_default(),
+                l.lr.to_string(),
+                l.seconds.to_string(),
+                l.best.to_string(),
+            ]
+        });
+        write_csv_atomic(
+            &dir.join("losses.csv"),
+            Some(&["epoch", "train_loss", "val_loss", "lr", "seconds", "best"]),
+            rows,
+        )?;
+        if !g.quiet {
+            let best = &trained.log[trained.best_epoch];
+            println!(
+                "trained {} for {} epochs{} (best epoch {}: train loss {:.5}{}){}",
+                config.name(),
+                trained.log.len(),
+                if trained.stopped_early {
+                    ", stopped early"
+                } else {
+                    ""
+                },
+                trained.best_epoch + 1,
+                best.train_loss,
+                best.val_loss
+                    .map(|v| format!(", val loss {v:.5}"))
+                    .unwrap_or_default(),
+                if trained.resumed_epochs > 0 {
+                    format!("; resumed after epoch {}", trained.resumed_epochs)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        training = Some(serde_json::json!({
+            "epochs": trained.log.len(),
+            "best_epoch": trained.best_epoch,
+            "stopped_early": trained.stopped_early,
+            "resumed_epochs": trained.resumed_epochs,
+            "trainer": trainer,
+        }));
+        Fitted::Neural(NeuralModel::new(config, trained.net, &enc))
+    };
+    let (model, weights): (&dyn PerturbationModel, Option<&NeuralModel>) = match &fitted {
+        Fitted::Baseline(b) => (b, None),
+        Fitted::Neural(n) => (n, Some(n)),
+    };
     save_checkpoint(
         &dir.join("checkpoint"),
         &Checkpoint {
             format: perturbench_models::checkpoint::FORMAT,
             version: env!("CARGO_PKG_VERSION").into(),
             encoding: enc.clone(),
-            model: model.clone(),
+            config: config.clone(),
+            baseline: match &fitted {
+                Fitted::Baseline(b) => Some(b.clone()),
+                Fitted::Neural(_) => None,
+            },
+            training: training.clone(),
         },
+        weights,
     )?;
-    sp.set_message("predicting");
+    let sp = progress::spinner("predicting", g.quiet);
     // Groups with a perturbation never seen in train cannot be predicted (the combination
     // splitter can hold out a combo whose single never appears alone): skip them, loudly.
     let mut skipped = Vec::new();
@@ -124,7 +470,7 @@ fn write_run(
         .copied()
         .filter(|&r| design.is_control(r))
         .collect();
-    let pred = predict_targets(&model, &ad.x, &design, &enc, &targets, &sampled, &controls)?;
+    let pred = predict_targets(model, &ad.x, &design, &enc, &targets, &sampled, &controls)?;
     let opts = WriteOptions {
         compression: Compression::None,
     };
@@ -173,6 +519,9 @@ fn write_run(
         "command": "train",
         "data": source,
         "model": model.name(),
+        "model_config": config,
+        "trainer": training.as_ref().map(|_| trainer),
+        "training": training,
         "split": split.key,
         "evaluation_split": a.evaluation_split,
         "max_control_cells": a.max_control_cells,
@@ -234,33 +583,85 @@ fn write_run(
 /// Runs the command.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
-    let parent = a
+    if let Some(extra) = a.overrides.first() {
+        bail!("unexpected argument '{extra}': configuration items are KEY=VALUE (model=NAME, model.lr=1e-4, trainer.max_epochs=50, ...)");
+    }
+    let tree: serde_json::Value = match &a.resolved_config {
+        Some(t) => serde_json::from_str(t).context("internal: resolved configuration")?,
+        None => serde_json::json!({}),
+    };
+    let (config, trainer) = model_and_trainer(&tree)?;
+    let data = a.data.clone().or_else(|| a.data_path.clone());
+    if a.print_config {
+        let resolved = serde_json::json!({
+            "data": {
+                "path": data.as_ref().map(|d| d.display().to_string()),
+                "task": format!("{:?}", a.split.task).to_lowercase(),
+                "perturbation_key": a.split.perturbation_key,
+                "control": a.split.control,
+                "covariate_keys": a.split.covariate_keys,
+                "seed": a.split.seed,
+                "max_heldout_fraction": a.split.max_heldout_fraction,
+            },
+            "model": config,
+            "trainer": trainer,
+            "evaluation": {
+                "split": a.evaluation_split,
+                "max_control_cells": a.max_control_cells,
+                "prediction_seed": a.prediction_seed,
+                "pipelines": a.pipelines,
+            },
+        });
+        print!("{}", crate::run_config::to_yaml(&resolved));
+        return Ok(());
+    }
+    let data = data.context("no data file: pass DATA.h5ad or data.path=FILE")?;
+    let out_dir = a
         .out
+        .clone()
+        .context("no output directory: pass --out DIR")?;
+    let parent = out_dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = a
-        .out
+    let name = out_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into());
     let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
+    let state_dir = parent.join(format!(".{name}.state"));
+    if a.resume && !state_dir.join("state.json").exists() && !g.quiet {
+        eprintln!(
+            "warning: --resume: no training state at {}; starting afresh",
+            state_dir.display()
+        );
+    }
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)
-        .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;
-    let done = write_run(&tmp, &a, g, start).and_then(|out| {
-        if a.out.exists() {
-            std::fs::remove_dir_all(&a.out)
-                .with_context(|| format!("{}: cannot replace", a.out.display()))?;
-        }
-        std::fs::rename(&tmp, &a.out)
-            .with_context(|| format!("{}: cannot move the results into place", a.out.display()))?;
-        Ok(out)
-    });
+        .with_context(|| format!("{}: cannot create the output directory", out_dir.display()))?;
+    let done =
+        write_run(&tmp, &a, &data, &config, &trainer, &state_dir, g, start).and_then(|out| {
+            if out_dir.exists() {
+                std::fs::remove_dir_all(&out_dir)
+                    .with_context(|| format!("{}: cannot replace", out_dir.display()))?;
+            }
+            std::fs::rename(&tmp, &out_dir).with_context(|| {
+                format!("{}: cannot move the results into place", out_dir.display())
+            })?;
+            // The run is complete: its resumable state is no longer needed.
+            let _ = std::fs::remove_dir_all(&state_dir);
+            Ok(out)
+        });
     let out = match done {
         Ok(o) => o,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&tmp);
+            if state_dir.join("state.json").exists() {
+                eprintln!(
+                    "note: the training state is kept in {}; rerun with --resume to continue",
+                    state_dir.display()
+                );
+            }
             return Err(e);
         }
     };
@@ -271,7 +672,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         print_table(&out);
         println!(
             "wrote {} ({:.2} s)",
-            a.out.display(),
+            out_dir.display(),
             start.elapsed().as_secs_f64()
         );
     }

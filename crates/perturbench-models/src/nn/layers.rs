@@ -1,0 +1,109 @@
+//! Building blocks of the neural models (spec §3.2): dense layers initialised as PyTorch's
+//! `nn.Linear` (weights and biases uniform in ±1/√fan_in) from our seeded RNG, the MLP
+//! `n_layers × (Linear → LayerNorm → ReLU → Dropout) → Linear`, and dropout whose masks come
+//! from our RNG (not the backend's global one), so that the same seed gives the same run.
+
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::Rng;
+
+/// Epsilon of the non-affine layer norms (PyTorch's default).
+pub const LAYER_NORM_EPS: f64 = 1e-5;
+
+/// A `fan_in → fan_out` dense layer with PyTorch's default initialisation drawn from `rng`.
+pub fn dense<R: Rng>(fan_in: usize, fan_out: usize, rng: &mut R, device: &Device) -> Linear {
+    let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
+    let mut draw =
+        |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-bound..=bound)).collect() };
+    let w = draw(fan_in * fan_out);
+    let b = draw(fan_out);
+    Linear {
+        weight: Param::from_tensor(Tensor::from_data(
+            TensorData::new(w, [fan_in, fan_out]),
+            device,
+        )),
+        bias: Some(Param::from_tensor(Tensor::from_data(
+            TensorData::new(b, [fan_out]),
+            device,
+        ))),
+    }
+}
+
+/// Layer norm over the last dimension without learned scale or shift.
+pub fn layer_norm(x: Tensor<2>) -> Tensor<2> {
+    let mean = x.clone().mean_dim(1);
+    let centred = x - mean;
+    let var = centred.clone().square().mean_dim(1);
+    centred / var.add_scalar(LAYER_NORM_EPS).sqrt()
+}
+
+/// Inverted dropout with probability `p`, the mask drawn from `rng` (identity when `rng` is
+/// `None`, i.e. at evaluation, or when `p` is 0).
+pub fn dropout<R: Rng>(x: Tensor<2>, p: f64, rng: Option<&mut R>) -> Tensor<2> {
+    let Some(rng) = rng else { return x };
+    if p <= 0.0 {
+        return x;
+    }
+    let [n, m] = x.dims();
+    let keep = 1.0 - p;
+    let scale = (1.0 / keep) as f32;
+    let mask: Vec<f32> = (0..n * m)
+        .map(|_| {
+            if rng.random::<f64>() < keep {
+                scale
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mask = Tensor::<2>::from_data(TensorData::new(mask, [n, m]), &x.device());
+    x * mask
+}
+
+/// `MLP(input, hidden, output, n_layers, dropout)` of spec §3.2 with `norm='layer'`.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// Hidden layers.
+    pub hidden: Vec<Linear>,
+    /// Output layer.
+    pub output: Linear,
+    /// Dropout probability after each hidden block (0 = none).
+    pub dropout: f64,
+}
+
+impl Mlp {
+    /// A fresh MLP with `n_layers` hidden blocks of width `hidden`.
+    pub fn new<R: Rng>(
+        input: usize,
+        hidden: usize,
+        output: usize,
+        n_layers: usize,
+        dropout: f64,
+        rng: &mut R,
+        device: &Device,
+    ) -> Mlp {
+        let mut layers = Vec::with_capacity(n_layers);
+        let mut width = input;
+        for _ in 0..n_layers {
+            layers.push(dense(width, hidden, rng, device));
+            width = hidden;
+        }
+        Mlp {
+            hidden: layers,
+            output: dense(width, output, rng, device),
+            dropout,
+        }
+    }
+
+    /// Forward pass; `rng` is `Some` while training (dropout active).
+    pub fn forward<R: Rng>(&self, x: Tensor<2>, mut rng: Option<&mut R>) -> Tensor<2> {
+        let mut h = x;
+        for layer in &self.hidden {
+            h = relu(layer_norm(layer.forward(h)));
+            h = dropout(h, self.dropout, rng.as_deref_mut());
+        }
+        self.output.forward(h)
+    }
+}

@@ -1,0 +1,16 @@
+//! Neural models on burn: layers, the three MLP-based models of the reference, the shared
+//! trainer and the fitted predictor.
+
+pub mod decoder_only;
+pub mod inputs;
+pub mod latent_additive;
+pub mod layers;
+pub mod linear_additive;
+pub mod net;
+pub mod predictor;
+pub mod scheduler;
+pub mod trainer;
+
+pub use net::{Dims, Net};
+pub use predictor::NeuralModel;
+pub use trainer::{train, EpochLog, TrainHooks, Trained, TrainerConfig};
