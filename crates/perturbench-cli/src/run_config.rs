@@ -232,6 +232,14 @@ pub fn to_yaml(v: &Value) -> String {
             }
             Value::Array(a) => format!("[{}]", a.iter().map(scalar).collect::<Vec<_>>().join(", ")),
             Value::Object(_) => "{}".into(),
+            Value::Number(n) if n.is_f64() => {
+                let f = n.as_f64().expect("f64");
+                if f != 0.0 && (f.abs() < 1e-4 || f.abs() >= 1e16) {
+                    format!("{f:e}")
+                } else {
+                    n.to_string()
+                }
+            }
             other => other.to_string(),
         }
     }

@@ -26,7 +26,79 @@ fn sim(dir: &Path) -> PathBuf {
 }
 
 fn train(data: &Path, model: &str, out: &Path) -> Run {
-    perturbench(&[
+    train_with(data, model, &[], out)
+}
+
+/// Small networks trained briefly (the reference widths take minutes on this data).
+const SMALL_NETS: [(&str, &[&str]); 8] = [
+    (
+        "linear-additive",
+        &["model.lr=0.01", "model.softplus_output=false"],
+    ),
+    (
+        "latent-additive",
+        &[
+            "model.encoder_width=128",
+            "model.latent_dim=32",
+            "model.n_layers=1",
+            "model.lr=0.001",
+        ],
+    ),
+    (
+        "decoder-only",
+        &[
+            "model.encoder_width=128",
+            "model.n_layers=1",
+            "model.lr=0.001",
+        ],
+    ),
+    (
+        "latent-additive",
+        &[
+            "model.encoder_width=64",
+            "model.latent_dim=16",
+            "model.n_layers=2",
+            "model.sparse_additive_mechanism=true",
+            "model.lr=0.001",
+        ],
+    ),
+    (
+        "cpa",
+        &[
+            "model.hidden_dim=128",
+            "model.n_latent=32",
+            "model.lr=0.001",
+        ],
+    ),
+    (
+        "cpa",
+        &[
+            "model.hidden_dim=128",
+            "model.n_latent=32",
+            "model.lr=0.001",
+            "model.legacy_objective=true",
+        ],
+    ),
+    (
+        "cpa-no-adv",
+        &[
+            "model.hidden_dim=128",
+            "model.n_latent=32",
+            "model.lr=0.001",
+        ],
+    ),
+    (
+        "biolord",
+        &[
+            "model.encoder_width=128",
+            "model.n_layers=1",
+            "model.lr=0.001",
+        ],
+    ),
+];
+
+fn train_with(data: &Path, model: &str, extra: &[&str], out: &Path) -> Run {
+    let mut args = vec![
         "--quiet",
         "train",
         data.to_str().unwrap(),
@@ -38,7 +110,11 @@ fn train(data: &Path, model: &str, out: &Path) -> Run {
         "0.7",
         "--out",
         out.to_str().unwrap(),
-    ])
+        "trainer.max_epochs=30",
+        "trainer.batch_size=128",
+    ];
+    args.extend_from_slice(extra);
+    perturbench(&args)
 }
 
 fn summary(run: &Path) -> HashMap<String, f64> {
@@ -93,11 +169,95 @@ fn every_baseline_trains_and_beats_control_mean_on_cosine_logfc() {
 }
 
 #[test]
+fn every_network_trains_and_beats_control_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sim(dir.path());
+    let base = dir.path().join("control-mean");
+    assert_eq!(train(&data, "control-mean", &base).code, 0);
+    let floor = summary(&base)["cosine_logfc"];
+    let truth = |run: &Path| -> f64 {
+        let text = std::fs::read_to_string(run.join("evaluation/run.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["truth"]["cosine_delta"].as_f64().unwrap()
+    };
+    let truth_floor = truth(&base);
+    for (i, (m, extra)) in SMALL_NETS.iter().enumerate() {
+        let out = dir.path().join(format!("net{i}"));
+        let r = train_with(&data, m, extra, &out);
+        assert_eq!(r.code, 0, "{m}: {}", r.stderr);
+        let losses = read_csv_records(&out.join("losses.csv")).unwrap();
+        assert_eq!(
+            losses[0],
+            [
+                "epoch",
+                "train_loss",
+                "val_loss",
+                "lr",
+                "seconds",
+                "train_seconds",
+                "train_cells",
+                "best"
+            ]
+        );
+        assert_eq!(losses.len(), 31, "{m}: 30 epochs expected");
+        for row in &losses[1..] {
+            let (t, v): (f64, f64) = (row[1].parse().unwrap(), row[2].parse().unwrap());
+            assert!(t.is_finite() && v.is_finite(), "{m}: {row:?}");
+        }
+        let s = summary(&out);
+        assert!(
+            s["cosine_logfc"] > floor,
+            "{m} {extra:?}: cosine_logfc {} vs control-mean {floor}",
+            s["cosine_logfc"]
+        );
+        // CPA's Gaussian VAE and biolord learn the effects more slowly on 2,400 cells.
+        let margin = if *m == "biolord" || m.starts_with("cpa") {
+            0.1
+        } else {
+            0.3
+        };
+        assert!(
+            truth(&out) > truth_floor + margin,
+            "{m} {extra:?}: truth cosine {} vs control-mean {truth_floor}",
+            truth(&out)
+        );
+    }
+}
+
+/// The reference's default linear-additive (softplus on the output) learns the effects
+/// (ground-truth cosine far above control-mean) but cannot reach the sparse zeros of
+/// log-normalised data through the softplus floor, which tilts its logFC; it is not
+/// asserted to beat control-mean on cosine_logfc (see the closing note of the models issue).
+#[test]
+fn default_linear_additive_learns_the_true_effects() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sim(dir.path());
+    let out = dir.path().join("lin");
+    let r = train_with(&data, "linear-additive", &["model.lr=0.01"], &out);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(out.join("evaluation/run.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(v["truth"]["cosine_delta"].as_f64().unwrap() > 0.3, "{v}");
+    assert_eq!(v["model_config"]["softplus_output"], true);
+}
+
+#[test]
 fn checkpoint_round_trip_gives_identical_predictions() {
+    for (model, extra) in [
+        ("additive", &[][..]),
+        (SMALL_NETS[3].0, SMALL_NETS[3].1),
+        (SMALL_NETS[4].0, SMALL_NETS[4].1),
+        (SMALL_NETS[7].0, SMALL_NETS[7].1),
+    ] {
+        round_trip(model, extra);
+    }
+}
+
+fn round_trip(model: &str, extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let data = sim(dir.path());
     let out = dir.path().join("run");
-    let r = train(&data, "additive", &out);
+    let r = train_with(&data, model, extra, &out);
     assert_eq!(r.code, 0, "{}", r.stderr);
     // The evaluation split's perturbed groups, in order of first appearance.
     let reference = read_h5ad(out.join("reference.h5ad")).unwrap();
@@ -199,4 +359,146 @@ fn bad_inputs_fail_cleanly() {
         dir.path().join("p.h5ad").to_str().unwrap(),
     ]);
     assert_error(&r, &["model.json"]);
+}
+
+#[test]
+fn config_files_presets_overrides_and_their_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let print = |args: &[&str]| -> Run {
+        let mut a = vec!["train", "x.h5ad", "--print-config"];
+        a.extend_from_slice(args);
+        perturbench(&a)
+    };
+    // A preset: the reference's best Norman19 latent-additive parameters and split fraction.
+    let r = print(&["experiment=norman19/latent_additive"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for want in [
+        "name: latent-additive",
+        "encoder_width: 5376",
+        "latent_dim: 64",
+        "lr: 6.779597503293815e-5",
+        "max_heldout_fraction: 0.7",
+        "task: combination",
+        "max_epochs: 500",
+        "seed: 245",
+    ] {
+        assert!(r.stdout.contains(want), "{want} missing in\n{}", r.stdout);
+    }
+    // A YAML file, then a later override and an explicit flag win.
+    let yaml = dir.path().join("run.yaml");
+    std::fs::write(
+        &yaml,
+        "data:\n  task: transfer\n  max_heldout_fraction: 0.5\nmodel:\n  name: decoder_only\n  encoder_width: 32\ntrainer:\n  max_epochs: 7\n",
+    )
+    .unwrap();
+    let r = print(&[
+        "--config",
+        yaml.to_str().unwrap(),
+        "trainer.max_epochs=9",
+        "--max-heldout-fraction",
+        "0.25",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for want in [
+        "name: decoder-only",
+        "encoder_width: 32",
+        "max_epochs: 9",
+        "max_heldout_fraction: 0.25",
+        "task: transfer",
+        "n_layers: 3",
+    ] {
+        assert!(r.stdout.contains(want), "{want} missing in\n{}", r.stdout);
+    }
+    // TOML works too.
+    let toml = dir.path().join("run.toml");
+    std::fs::write(&toml, "[model]\nname = \"linear-additive\"\nlr = 0.5\n").unwrap();
+    let r = print(&["--config", toml.to_str().unwrap(), "--task", "combination"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("lr: 0.5"), "{}", r.stdout);
+    // Errors name the key.
+    let t = ["--task", "combination"];
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["model=latent-additive", "model.latent_dim=abc"],
+            vec!["model.latent_dim", "abc"],
+        ),
+        (
+            vec!["model=latent-additive", "model.latent_dimm=3"],
+            vec!["latent_dimm"],
+        ),
+        (vec!["model=average", "model.lr=3"], vec!["lr"]),
+        (
+            vec!["model=transformer"],
+            vec!["unknown model 'transformer'"],
+        ),
+        (
+            vec!["experiment=norman19/nope"],
+            vec!["unknown experiment preset 'norman19/nope'"],
+        ),
+        (
+            vec!["model=additive", "data.heldout=1"],
+            vec!["unknown key data.heldout"],
+        ),
+        (
+            vec!["model=additive", "evaluation.spilt=val"],
+            vec!["unknown key evaluation.spilt"],
+        ),
+        (
+            vec!["model=additive", "trainr.max_epochs=1"],
+            vec!["trainr.max_epochs"],
+        ),
+        (
+            vec!["model=additive", "trainer.max_epochs=-1"],
+            vec!["trainer.max_epochs"],
+        ),
+        (vec![], vec!["no model given"]),
+    ];
+    for (args, want) in cases {
+        let mut a = args.clone();
+        a.extend_from_slice(&t);
+        let r = print(&a);
+        assert_error(&r, &want);
+    }
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "model: [1, 2\n").unwrap();
+    assert_error(
+        &print(&["--config", bad.to_str().unwrap()]),
+        &["bad.yaml", "YAML"],
+    );
+    let sections = dir.path().join("sections.yaml");
+    std::fs::write(&sections, "modle:\n  name: additive\n").unwrap();
+    assert_error(
+        &print(&["--config", sections.to_str().unwrap()]),
+        &["sections.yaml", "unknown key 'modle'"],
+    );
+}
+
+#[test]
+fn training_errors_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sim(dir.path());
+    let out = dir.path().join("run");
+    // Not a device of this build.
+    let r = train_with(&data, "decoder-only", &["trainer.device=tpu"], &out);
+    assert_error(&r, &["trainer.device", "tpu"]);
+    let r = train_with(
+        &data,
+        "decoder-only",
+        &[
+            "model.use_covariates=false",
+            "model.use_perturbations=false",
+        ],
+        &out,
+    );
+    assert_error(&r, &["use_covariates", "use_perturbations"]);
+    // A learning rate that diverges.
+    let r = train_with(&data, "linear-additive", &["model.lr=1e30"], &out);
+    assert_error(&r, &["diverged"]);
+    assert!(!out.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".run") && !n.ends_with(".state"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -153,6 +153,131 @@ impl Default for DecoderOnlyConfig {
     }
 }
 
+/// `cpa` (§3.7): a variational autoencoder with perturbation and covariate embeddings added in
+/// the latent space, and adversarial classifiers that remove them from the basal latent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CpaConfig {
+    /// Latent dimension.
+    pub n_latent: usize,
+    /// Hidden width of encoder, decoder and embeddings.
+    pub hidden_dim: usize,
+    /// Extra hidden blocks of encoder and decoder (n + 1 blocks in all).
+    pub n_layers_encoder: usize,
+    /// Hidden blocks of the perturbation embedding MLP.
+    pub n_layers_pert_emb: usize,
+    /// Hidden blocks of each covariate embedding MLP.
+    pub n_layers_covar_emb: usize,
+    /// Hidden blocks of the adversarial classifiers.
+    pub adv_classifier_n_layers: usize,
+    /// Hidden width of the adversarial classifiers.
+    pub adv_classifier_hidden_dim: usize,
+    /// Dropout probability.
+    pub dropout: f64,
+    /// Weight of the KL term.
+    pub kl_weight: f64,
+    /// Weight of the adversarial classification loss.
+    pub adv_weight: f64,
+    /// Weight of the adversaries' gradient penalty.
+    pub penalty_weight: f64,
+    /// Batches per cycle: batch `i` with `i % adv_steps == 0` updates the generator, the others
+    /// the adversaries (legacy: the adversarial terms are added on the others).
+    pub adv_steps: usize,
+    /// Adversarial training at all (`false`: the no-adversary ablation).
+    pub use_adversary: bool,
+    /// Covariate embeddings and covariate adversaries.
+    pub use_covariates: bool,
+    /// Epochs (0-based epoch ≤ this) optimising only reconstruction + KL (corrected objective).
+    pub n_warmup_epochs: usize,
+    /// The reference version's single-optimiser objective (adversarial terms *added*).
+    pub legacy_objective: bool,
+    /// Softplus on the decoded mean.
+    pub softplus_output: bool,
+    /// Learning rate of Adam (both optimisers).
+    pub lr: f64,
+    /// L2 weight decay inside Adam.
+    pub wd: f64,
+    /// ReduceLROnPlateau factor.
+    pub lr_scheduler_factor: f64,
+    /// ReduceLROnPlateau patience (epochs).
+    pub lr_scheduler_patience: usize,
+}
+
+impl Default for CpaConfig {
+    fn default() -> Self {
+        CpaConfig {
+            n_latent: 128,
+            hidden_dim: 256,
+            n_layers_encoder: 3,
+            n_layers_pert_emb: 2,
+            n_layers_covar_emb: 1,
+            adv_classifier_n_layers: 2,
+            adv_classifier_hidden_dim: 128,
+            dropout: 0.1,
+            kl_weight: 1.0,
+            adv_weight: 1.0,
+            penalty_weight: 10.0,
+            adv_steps: 2,
+            use_adversary: true,
+            use_covariates: true,
+            n_warmup_epochs: 5,
+            legacy_objective: false,
+            softplus_output: false,
+            lr: 1e-5,
+            wd: 1e-8,
+            lr_scheduler_factor: 0.2,
+            lr_scheduler_patience: 15,
+        }
+    }
+}
+
+/// `biolord` (§3.9, biolord-style): encoded cell + perturbation embedding + a free per-level
+/// covariate embedding, decoded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BiolordConfig {
+    /// Hidden blocks per MLP.
+    pub n_layers: usize,
+    /// Hidden width.
+    pub encoder_width: usize,
+    /// Latent dimension of each of the three parts.
+    pub latent_dim: usize,
+    /// Dropout probability.
+    pub dropout: f64,
+    /// Weight of the covariate-embedding penalty (Σ over the batch of ‖w‖²).
+    pub penalty_weight: f64,
+    /// Standard deviation of the noise added to the encoded cell (training and prediction).
+    pub noise: f64,
+    /// Softplus on the output.
+    pub softplus_output: bool,
+    /// Learning rate of Adam.
+    pub lr: f64,
+    /// L2 weight decay inside Adam.
+    pub wd: f64,
+    /// ReduceLROnPlateau factor.
+    pub lr_scheduler_factor: f64,
+    /// ReduceLROnPlateau patience (epochs).
+    pub lr_scheduler_patience: usize,
+}
+
+impl Default for BiolordConfig {
+    fn default() -> Self {
+        BiolordConfig {
+            n_layers: 3,
+            encoder_width: 3072,
+            latent_dim: 32,
+            dropout: 0.1,
+            penalty_weight: 1.0,
+            noise: 0.1,
+            softplus_output: true,
+            lr: 6.72e-05,
+            wd: 7.90e-09,
+            lr_scheduler_factor: 0.2,
+            lr_scheduler_patience: 15,
+        }
+    }
+}
+
 /// Every model and its settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case", deny_unknown_fields)]
@@ -171,6 +296,10 @@ pub enum ModelConfig {
     LatentAdditive(LatentAdditiveConfig),
     /// §3.6.
     DecoderOnly(DecoderOnlyConfig),
+    /// §3.7.
+    Cpa(CpaConfig),
+    /// §3.9.
+    Biolord(BiolordConfig),
 }
 
 impl ModelConfig {
@@ -184,6 +313,8 @@ impl ModelConfig {
             ModelConfig::LinearAdditive(_) => "linear-additive",
             ModelConfig::LatentAdditive(_) => "latent-additive",
             ModelConfig::DecoderOnly(_) => "decoder-only",
+            ModelConfig::Cpa(_) => "cpa",
+            ModelConfig::Biolord(_) => "biolord",
         }
     }
 
@@ -199,6 +330,8 @@ impl ModelConfig {
             ModelConfig::DecoderOnly(c) => {
                 (c.lr, c.wd, c.lr_scheduler_factor, c.lr_scheduler_patience)
             }
+            ModelConfig::Cpa(c) => (c.lr, c.wd, c.lr_scheduler_factor, c.lr_scheduler_patience),
+            ModelConfig::Biolord(c) => (c.lr, c.wd, c.lr_scheduler_factor, c.lr_scheduler_patience),
             _ => return None,
         };
         Some(Optim {
@@ -225,12 +358,26 @@ impl ModelConfig {
             "decoder-only" | "decoder_only" => {
                 ModelConfig::DecoderOnly(DecoderOnlyConfig::default())
             }
+            "cpa" => ModelConfig::Cpa(CpaConfig::default()),
+            "cpa-no-adv" | "cpa_no_adv" => ModelConfig::Cpa(CpaConfig {
+                use_adversary: false,
+                ..CpaConfig::default()
+            }),
+            "biolord" => ModelConfig::Biolord(BiolordConfig::default()),
             _ => return None,
         })
     }
 
+    /// How training cells are served: paired with controls, or every cell on its own.
+    pub fn feeding(&self) -> crate::Feeding {
+        match self {
+            ModelConfig::Cpa(_) | ModelConfig::Biolord(_) => crate::Feeding::SingleCell,
+            _ => crate::Feeding::Paired,
+        }
+    }
+
     /// Names of all models.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 9] = [
         "average",
         "control-mean",
         "train-mean",
@@ -238,6 +385,8 @@ impl ModelConfig {
         "linear-additive",
         "latent-additive",
         "decoder-only",
+        "cpa",
+        "biolord",
     ];
 }
 

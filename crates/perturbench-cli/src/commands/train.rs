@@ -15,7 +15,7 @@ use perturbench_models::nn::predictor::dims_of;
 use perturbench_models::nn::{train, EpochLog, NeuralModel, TrainHooks, TrainerConfig};
 use perturbench_models::{
     predict_targets, sample_controls, save_checkpoint, split_targets, Baseline, BaselineKind,
-    CellSet, Checkpoint, Encoding, Feeding, ModelConfig, PerturbationModel, Truth, TruthRow,
+    CellSet, Checkpoint, Encoding, ModelConfig, PerturbationModel, Truth, TruthRow,
 };
 use std::path::{Path, PathBuf};
 
@@ -255,10 +255,31 @@ fn model_and_trainer(tree: &serde_json::Value) -> anyhow::Result<(ModelConfig, T
             ModelConfig::NAMES.join(", ")
         );
     };
-    // Accept snake_case names as the reference spells them.
+    // The named model's defaults (`cpa-no-adv` is cpa with use_adversary=false), then the
+    // given keys; snake_case names are accepted as the reference spells them.
+    let given_keys: Vec<String> = tree["model"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
     let mut tree = tree.clone();
-    tree["model"]["name"] = serde_json::Value::from(defaults.name());
+    let mut model = serde_json::to_value(&defaults).context("internal: model defaults")?;
+    if let (Some(m), Some(given)) = (model.as_object_mut(), tree["model"].as_object()) {
+        for (k, v) in given {
+            if k != "name" {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    tree["model"] = model;
     let model: ModelConfig = typed(&tree, "model", &["name"])?;
+    if model.optim().is_none() {
+        if let Some(k) = given_keys.iter().find(|k| *k != "name") {
+            bail!(
+                "config key model.{k}: the {} baseline takes no settings",
+                model.name()
+            );
+        }
+    }
     let trainer: TrainerConfig = typed(&tree, "trainer", &[])?;
     Ok((model, trainer))
 }
@@ -349,14 +370,14 @@ fn write_run(
         Fitted::Baseline(Baseline::fit(kind, &ad.x, &design, &train_rows, &enc)?)
     } else {
         sp.finish_and_clear();
-        let train_set = CellSet::new(&ad.x, &design, &enc, &train_rows, Feeding::Paired)
+        let train_set = CellSet::new(&ad.x, &design, &enc, &train_rows, config.feeding())
             .with_context(|| format!("{source}: training cells"))?;
         let val_rows: Vec<usize> = split
             .rows(SplitLabel::Val)
             .into_iter()
             .filter(|&r| known(r))
             .collect();
-        let val_set = CellSet::new(&ad.x, &design, &enc, &val_rows, Feeding::Paired)
+        let val_set = CellSet::new(&ad.x, &design, &enc, &val_rows, config.feeding())
             .with_context(|| format!("{source}: validation cells"))?;
         if val_set.is_empty() {
             eprintln!("warning: no validation cells with perturbations seen in train; the training loss is monitored instead");
@@ -383,12 +404,23 @@ fn write_run(
                 l.val_loss.map(|v| v.to_string()).unwrap_or_default(),
                 l.lr.to_string(),
                 l.seconds.to_string(),
+                l.train_seconds.to_string(),
+                l.train_cells.to_string(),
                 l.best.to_string(),
             ]
         });
         write_csv_atomic(
             &dir.join("losses.csv"),
-            Some(&["epoch", "train_loss", "val_loss", "lr", "seconds", "best"]),
+            Some(&[
+                "epoch",
+                "train_loss",
+                "val_loss",
+                "lr",
+                "seconds",
+                "train_seconds",
+                "train_cells",
+                "best",
+            ]),
             rows,
         )?;
         if !g.quiet {

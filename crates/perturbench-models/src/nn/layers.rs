@@ -107,3 +107,77 @@ impl Mlp {
         self.output.forward(h)
     }
 }
+
+/// An `n × m` tensor of standard normal draws from `rng`.
+pub fn standard_normal<R: Rng>(n: usize, m: usize, rng: &mut R, device: &Device) -> Tensor<2> {
+    let v: Vec<f32> = (0..n * m)
+        .map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal))
+        .collect();
+    Tensor::from_data(TensorData::new(v, [n, m]), device)
+}
+
+impl Mlp {
+    /// The output and, per row, the gradient of the sum of the outputs with respect to the
+    /// input (`∂ Σ_j out_j / ∂ x`), built from tensor operations so that it is itself
+    /// differentiable (used for CPA's gradient penalty; burn has first-order autodiff only).
+    pub fn forward_with_input_grad<R: Rng>(
+        &self,
+        x: Tensor<2>,
+        mut rng: Option<&mut R>,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let mut h = x;
+        // Per hidden block: layer-normed activations, ReLU mask, dropout mask (scaled).
+        let mut saved = Vec::with_capacity(self.hidden.len());
+        for layer in &self.hidden {
+            let a = layer.forward(h);
+            let mean = a.clone().mean_dim(1);
+            let centred = a - mean;
+            let inv_std = centred
+                .clone()
+                .square()
+                .mean_dim(1)
+                .add_scalar(LAYER_NORM_EPS)
+                .sqrt()
+                .recip();
+            let normed = centred * inv_std.clone();
+            let active = normed.clone().greater_elem(0.0).float();
+            let r = normed.clone() * active.clone();
+            let [n, m] = r.dims();
+            let mask = match (rng.as_deref_mut(), self.dropout > 0.0) {
+                (Some(g), true) => {
+                    let keep = 1.0 - self.dropout;
+                    let scale = (1.0 / keep) as f32;
+                    let v: Vec<f32> = (0..n * m)
+                        .map(|_| if g.random::<f64>() < keep { scale } else { 0.0 })
+                        .collect();
+                    Some(Tensor::<2>::from_data(
+                        TensorData::new(v, [n, m]),
+                        &r.device(),
+                    ))
+                }
+                _ => None,
+            };
+            h = match &mask {
+                Some(mk) => r * mk.clone(),
+                None => r,
+            };
+            saved.push((normed, inv_std, active, mask));
+        }
+        let out = self.output.forward(h);
+        let [n, _] = out.dims();
+        let ones = Tensor::<2>::ones([n, out.dims()[1]], &out.device());
+        let mut g = ones.matmul(self.output.weight.val().transpose());
+        for (layer, (normed, inv_std, active, mask)) in self.hidden.iter().zip(saved).rev() {
+            if let Some(mk) = mask {
+                g = g * mk;
+            }
+            let gn = g * active;
+            // Layer norm backward: (g − mean(g) − y·mean(g·y)) / σ.
+            let mean_g = gn.clone().mean_dim(1);
+            let mean_gy = (gn.clone() * normed.clone()).mean_dim(1);
+            let ga = (gn - mean_g - normed * mean_gy) * inv_std;
+            g = ga.matmul(layer.weight.val().transpose());
+        }
+        (out, g)
+    }
+}

@@ -1,6 +1,8 @@
 //! Neural models on burn: layers, the three MLP-based models of the reference, the shared
 //! trainer and the fitted predictor.
 
+pub mod biolord;
+pub mod cpa;
 pub mod decoder_only;
 pub mod inputs;
 pub mod latent_additive;

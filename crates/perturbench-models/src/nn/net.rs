@@ -1,5 +1,7 @@
 //! The trainable models behind one type, built from their [`ModelConfig`].
 
+use super::biolord::Biolord;
+use super::cpa::{Cpa, Update};
 use super::decoder_only::DecoderOnly;
 use super::inputs::Inputs;
 use super::latent_additive::LatentAdditive;
@@ -9,10 +11,11 @@ use crate::ModelError;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// Input and output widths of a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dims {
     /// Genes (input and output).
     pub genes: usize,
@@ -20,6 +23,8 @@ pub struct Dims {
     pub perturbations: usize,
     /// Σ covariate levels.
     pub covariates: usize,
+    /// Levels per covariate key.
+    pub covariate_levels: Vec<usize>,
 }
 
 /// A trainable model.
@@ -32,6 +37,10 @@ pub enum Net {
     LatentAdditive(LatentAdditive),
     /// §3.6.
     DecoderOnly(DecoderOnly),
+    /// §3.7.
+    Cpa(Cpa),
+    /// §3.9.
+    Biolord(Biolord),
 }
 
 impl Net {
@@ -39,7 +48,7 @@ impl Net {
     /// trainable or not valid.
     pub fn new<R: Rng>(
         config: &ModelConfig,
-        dims: Dims,
+        dims: &Dims,
         rng: &mut R,
         device: &Device,
     ) -> Result<Net, ModelError> {
@@ -77,6 +86,24 @@ impl Net {
                 }
                 Net::DecoderOnly(DecoderOnly::new(cfg, g, p, c, rng, device))
             }
+            ModelConfig::Cpa(cfg) => {
+                check_dropout(cfg.dropout)?;
+                if cfg.n_latent == 0 || cfg.hidden_dim == 0 || cfg.adv_classifier_hidden_dim == 0 {
+                    return Err(ModelError::Config(
+                        "model.n_latent, model.hidden_dim and model.adv_classifier_hidden_dim must be positive".into(),
+                    ));
+                }
+                Net::Cpa(Cpa::new(cfg, g, p, &dims.covariate_levels, rng, device))
+            }
+            ModelConfig::Biolord(cfg) => {
+                check_dropout(cfg.dropout)?;
+                if cfg.latent_dim == 0 || cfg.encoder_width == 0 {
+                    return Err(ModelError::Config(
+                        "model.latent_dim and model.encoder_width must be positive".into(),
+                    ));
+                }
+                Net::Biolord(Biolord::new(cfg, g, p, c, rng, device))
+            }
             other => {
                 return Err(ModelError::Config(format!(
                     "model '{}' has no trainable network",
@@ -86,14 +113,50 @@ impl Net {
         })
     }
 
-    /// Whether the model reads the paired control cell.
-    pub fn uses_controls(&self) -> bool {
-        !matches!(self, Net::DecoderOnly(_))
+    /// The loss of one training minibatch (`target` = the observed cells) and which
+    /// parameters it updates; `drop` feeds dropout masks, `noise` every other random draw.
+    pub fn training_loss(
+        &self,
+        x: &Inputs,
+        target: Tensor<2>,
+        epoch: usize,
+        batch: usize,
+        drop: &mut ChaCha8Rng,
+        noise: &mut ChaCha8Rng,
+    ) -> (Update, Tensor<1>) {
+        match self {
+            Net::Cpa(m) => m.training_loss(x, target, epoch, batch, Some(drop), noise),
+            Net::Biolord(m) => (Update::All, m.losses(x, target, Some(drop), noise).0),
+            _ => (Update::All, mse(self.forward(x, Some(drop), noise), target)),
+        }
     }
 
-    /// Predicted cells; `rng` is `Some` while training (dropout), `mask_rng` feeds stochastic
-    /// masks.
-    pub fn forward<R: Rng, M: Rng>(
+    /// The monitored validation loss of a minibatch (evaluation mode).
+    pub fn validation_loss(
+        &self,
+        x: &Inputs,
+        target: Tensor<2>,
+        noise: &mut ChaCha8Rng,
+    ) -> Tensor<1> {
+        match self {
+            Net::Cpa(m) => m.validation_loss(x, target, noise),
+            Net::Biolord(m) => m.losses::<ChaCha8Rng, _>(x, target, None, noise).1,
+            _ => mse(self.forward::<ChaCha8Rng, _>(x, None, noise), target),
+        }
+    }
+
+    /// Predicted cells (evaluation mode) from `x.controls`.
+    pub fn predict(&self, x: &Inputs, noise: &mut ChaCha8Rng) -> Tensor<2> {
+        match self {
+            Net::Cpa(m) => m.predict(x, noise),
+            Net::Biolord(m) => m.forward::<ChaCha8Rng, _>(x, None, noise).0,
+            _ => self.forward::<ChaCha8Rng, _>(x, None, noise),
+        }
+    }
+
+    /// Predicted cells of the paired models; `rng` is `Some` while training (dropout),
+    /// `mask_rng` feeds stochastic masks.
+    fn forward<R: Rng, M: Rng>(
         &self,
         x: &Inputs,
         rng: Option<&mut R>,
@@ -103,8 +166,14 @@ impl Net {
             Net::LinearAdditive(m) => m.forward(x),
             Net::LatentAdditive(m) => m.forward(x, rng, mask_rng),
             Net::DecoderOnly(m) => m.forward(x, rng),
+            Net::Cpa(m) => m.predict(x, mask_rng),
+            Net::Biolord(m) => m.forward(x, rng, mask_rng).0,
         }
     }
+}
+
+fn mse(pred: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
+    (pred - target).square().mean().reshape([1])
 }
 
 fn check_dropout(p: f64) -> Result<(), ModelError> {

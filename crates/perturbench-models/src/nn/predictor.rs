@@ -42,6 +42,7 @@ pub fn dims_of(enc: &Encoding) -> Dims {
         genes: enc.genes.len(),
         perturbations: enc.perturbations.len(),
         covariates: enc.covariates.iter().map(Vec::len).sum(),
+        covariate_levels: enc.covariates.iter().map(Vec::len).collect(),
     }
 }
 
@@ -72,7 +73,7 @@ impl NeuralModel {
     ) -> Result<NeuralModel, ModelError> {
         let dev = device(device_name)?;
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let net = Net::new(config, dims_of(enc), &mut rng, &dev)?
+        let net = Net::new(config, &dims_of(enc), &mut rng, &dev)?
             .try_load_file(path)
             .map_err(|e| ModelError::Checkpoint {
                 path: path.display().to_string(),
@@ -133,7 +134,7 @@ impl PerturbationModel for NeuralModel {
         covariates: &[String],
         controls: &[Vec<f32>],
     ) -> Result<Vec<Vec<f32>>, ModelError> {
-        let d = self.dims;
+        let d = &self.dims;
         let hot = self.covariate_hot(covariates)?;
         if let Some(&s) = singles.iter().find(|&&s| s >= d.perturbations) {
             return Err(ModelError::Target(format!(
@@ -172,7 +173,7 @@ impl PerturbationModel for NeuralModel {
                 perturbations: matrix(p, n, d.perturbations, &self.device),
                 covariates: matrix(v, n, d.covariates, &self.device),
             };
-            let y = to_host(net.forward::<ChaCha8Rng, _>(&x, None, &mut mask_rng));
+            let y = to_host(net.predict(&x, &mut mask_rng));
             out.extend(y.chunks(d.genes).map(<[f32]>::to_vec));
         }
         Ok(out)

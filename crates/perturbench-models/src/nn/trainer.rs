@@ -3,9 +3,10 @@
 //! the best epoch's weights kept, optional gradient clipping, and a resumable training state.
 //! Every random draw (initial weights, shuffling, control pairing, dropout) comes from one
 //! seed: the weights from stream 0; in epoch `e`, shuffling and pairing from stream `1 + e`,
-//! dropout from `2^32 + e`, stochastic masks from `2·2^32 + e` and validation pairing from
-//! `3·2^32 + e`, so a resumed run repeats an uninterrupted one.
+//! dropout from `2^32 + e`, stochastic masks and noise from `2·2^32 + e` and validation pairing from
+//! `3·2^32 + e` (its noise from `4·2^32 + e`), so a resumed run repeats an uninterrupted one.
 
+use super::cpa::Update;
 use super::inputs::{matrix, Inputs};
 use super::net::{Dims, Net};
 use super::scheduler::{EarlyStopping, ReduceLrOnPlateau};
@@ -43,6 +44,10 @@ pub struct TrainerConfig {
     pub device: String,
     /// Write the resumable training state every this many epochs (0: never).
     pub state_every: usize,
+    /// Train on at most this many minibatches per epoch (none: all; for benchmarks and smoke runs).
+    pub limit_train_batches: Option<usize>,
+    /// Validate on at most this many minibatches per epoch (none: all; 0: no validation).
+    pub limit_val_batches: Option<usize>,
 }
 
 impl Default for TrainerConfig {
@@ -56,6 +61,8 @@ impl Default for TrainerConfig {
             seed: 0,
             device: "cpu".into(),
             state_every: 1,
+            limit_train_batches: None,
+            limit_val_batches: None,
         }
     }
 }
@@ -71,8 +78,12 @@ pub struct EpochLog {
     pub val_loss: Option<f64>,
     /// Learning rate used in this epoch.
     pub lr: f64,
-    /// Wall seconds of the epoch.
+    /// Wall seconds of the epoch (training, validation and bookkeeping).
     pub seconds: f64,
+    /// Wall seconds of the training minibatches alone (batch assembly included).
+    pub train_seconds: f64,
+    /// Cells trained on in this epoch.
+    pub train_cells: usize,
     /// This epoch's weights are the best so far.
     pub best: bool,
 }
@@ -137,12 +148,13 @@ fn cuda_device(_index: usize) -> Result<Device, ModelError> {
 }
 
 /// A host minibatch as tensors on `device`.
-pub fn inputs(batch: &Batch, dims: Dims, device: &Device) -> Inputs {
+/// In single-cell mode the cell itself is the encoder's input.
+pub fn inputs(batch: &Batch, dims: &Dims, device: &Device) -> Inputs {
     let n = batch.rows.len();
     let controls = batch
         .controls
         .clone()
-        .unwrap_or_else(|| vec![0.0; n * dims.genes]);
+        .unwrap_or_else(|| batch.expression.clone());
     Inputs {
         controls: matrix(controls, n, dims.genes, device),
         perturbations: matrix(batch.perturbations.clone(), n, dims.perturbations, device),
@@ -198,6 +210,7 @@ fn save_state(
     net: &Net,
     best: &Net,
     optim: &ModuleOptimizer,
+    adv_optim: &ModuleOptimizer,
 ) -> Result<(), ModelError> {
     let tmp = dir.with_extension("writing");
     let _ = std::fs::remove_dir_all(&tmp);
@@ -213,6 +226,9 @@ fn save_state(
     optim
         .save(tmp.join("optimizer.bpk"))
         .map_err(|e| state_err(&tmp, e))?;
+    adv_optim
+        .save(tmp.join("adversary_optimizer.bpk"))
+        .map_err(|e| state_err(&tmp, e))?;
     let text = serde_json::to_vec_pretty(state).map_err(|e| state_err(&tmp, e))?;
     std::fs::write(tmp.join("state.json"), text).map_err(|e| state_err(&tmp, e))?;
     if dir.exists() {
@@ -222,22 +238,25 @@ fn save_state(
 }
 
 /// Mean loss of one pass over `set` without gradients.
+#[allow(clippy::too_many_arguments)]
 fn evaluate_loss(
     net: &Net,
     set: &CellSet<'_>,
-    dims: Dims,
+    dims: &Dims,
     device: &Device,
     batch_size: usize,
+    limit: usize,
     mut r: ChaCha8Rng,
+    mut noise: ChaCha8Rng,
 ) -> f64 {
-    let mut mask_rng = r.clone();
     let mut total = 0.0;
     let mut n = 0usize;
-    for batch in set.epoch(&mut r, batch_size, false) {
+    for batch in set.epoch(&mut r, batch_size, false).take(limit) {
         let x = inputs(&batch, dims, device);
         let target = matrix(batch.expression, batch.rows.len(), dims.genes, device);
-        let pred = net.forward::<ChaCha8Rng, _>(&x, None, &mut mask_rng);
-        total += (pred - target).square().mean().into_scalar::<f32>() as f64;
+        total += net
+            .validation_loss(&x, target, &mut noise)
+            .into_scalar::<f32>() as f64;
         n += 1;
     }
     total / n.max(1) as f64
@@ -269,11 +288,13 @@ pub fn train(
     let o = model
         .optim()
         .ok_or_else(|| ModelError::Config(format!("model '{}' is not trainable", model.name())))?;
-    let mut net = Net::new(model, dims, &mut rng(cfg.seed, 0), &ad)?;
+    let mut net = Net::new(model, &dims, &mut rng(cfg.seed, 0), &ad)?;
     let mut optim = optimizer(model, cfg)?;
+    // The adversaries' optimiser (CPA's corrected schedule; unused otherwise).
+    let mut adv_optim = optimizer(model, cfg)?;
     let mut state = State {
         model: model.clone(),
-        dims,
+        dims: dims.clone(),
         seed: cfg.seed,
         batch_size: cfg.batch_size,
         epochs_done: 0,
@@ -309,6 +330,9 @@ pub fn train(
             optim = optim
                 .load(dir.join("optimizer.bpk"))
                 .map_err(|e| state_err(dir, e))?;
+            adv_optim = adv_optim
+                .load(dir.join("adversary_optimizer.bpk"))
+                .map_err(|e| state_err(dir, e))?;
             // The early-stopping patience may be changed on resume.
             let patience = cfg.early_stopping_patience;
             state = saved;
@@ -316,7 +340,11 @@ pub fn train(
             resumed_epochs = state.epochs_done;
         }
     }
-    let n_batches = train_set.len().div_ceil(cfg.batch_size);
+    let n_batches = train_set
+        .len()
+        .div_ceil(cfg.batch_size)
+        .min(cfg.limit_train_batches.unwrap_or(usize::MAX));
+    let val_limit = cfg.limit_val_batches.unwrap_or(usize::MAX);
     let mut stopped_early = false;
     while state.epochs_done < cfg.max_epochs {
         let epoch = state.epochs_done;
@@ -332,30 +360,51 @@ pub fn train(
         let mut mask_rng = rng(cfg.seed, (2 << 32) + e);
         let mut total = 0.0;
         let mut done = 0;
-        for batch in train_set.epoch(&mut r, cfg.batch_size, true) {
-            let x = inputs(&batch, dims, &ad);
+        let mut cells = 0;
+        for batch in train_set
+            .epoch(&mut r, cfg.batch_size, true)
+            .take(n_batches)
+        {
+            cells += batch.rows.len();
+            let x = inputs(&batch, &dims, &ad);
             let target = matrix(batch.expression, batch.rows.len(), dims.genes, &ad);
-            let pred = net.forward(&x, Some(&mut drop_rng), &mut mask_rng);
-            let loss = (pred - target).square().mean();
+            let (update, loss) =
+                net.training_loss(&x, target, epoch, done, &mut drop_rng, &mut mask_rng);
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 return Err(ModelError::Diverged { epoch, loss: value });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            net = optim.step(lr, net, grads);
+            let mut grads = loss.backward();
+            net = match (update, &net) {
+                (Update::Generator, Net::Cpa(c)) => {
+                    let g = GradientsParams::from_module(&mut grads, &c.generator);
+                    optim.step(lr, net, g)
+                }
+                (Update::Adversary, Net::Cpa(c)) => {
+                    let g = GradientsParams::from_module(&mut grads, &c.adversary);
+                    adv_optim.step(lr, net, g)
+                }
+                _ => {
+                    let g = GradientsParams::from_grads(grads, &net);
+                    optim.step(lr, net, g)
+                }
+            };
             total += value;
             done += 1;
             hooks.on_batch(epoch, done, n_batches, value);
         }
+        let train_seconds = started.elapsed().as_secs_f64();
         let train_loss = total / done.max(1) as f64;
-        let val_loss = val_set.filter(|v| !v.is_empty()).map(|v| {
+        let val_loss = val_set.filter(|v| !v.is_empty() && val_limit > 0).map(|v| {
             evaluate_loss(
                 &net.valid(),
                 v,
-                dims,
+                &dims,
                 &base,
                 cfg.batch_size,
+                val_limit,
                 rng(cfg.seed, (3 << 32) + e),
+                rng(cfg.seed, (4 << 32) + e),
             )
         });
         let monitored = val_loss.unwrap_or(train_loss);
@@ -376,6 +425,8 @@ pub fn train(
             val_loss,
             lr,
             seconds: started.elapsed().as_secs_f64(),
+            train_seconds,
+            train_cells: cells,
             best: is_best,
         };
         hooks.on_epoch(&log);
@@ -385,7 +436,7 @@ pub fn train(
             if cfg.state_every > 0
                 && (state.epochs_done % cfg.state_every == 0 || state.epochs_done == cfg.max_epochs)
             {
-                save_state(dir, &state, &net, &best, &optim)?;
+                save_state(dir, &state, &net, &best, &optim, &adv_optim)?;
             }
         }
     }

@@ -1,0 +1,379 @@
+//! `cpa` (spec §3.7): a variational encoder of the cell gives the basal latent `z_basal`; the
+//! perturbation embedding `MLP(p)` and one embedding per multi-valued covariate are added;
+//! a Gaussian decoder reconstructs the cell. Adversarial classifiers try to read the
+//! perturbation and covariates from `z_basal`. By default the newer reference's corrected
+//! schedule: two Adam optimisers, warm-up epochs of reconstruction + KL only, then batch `i`
+//! updates the generator (`recon + kl_weight·KL − adv_weight·adv`) when `i % adv_steps == 0` and
+//! the adversaries (`adv_weight·adv + penalty_weight·penalty`, on a detached `z_basal`)
+//! otherwise. `legacy_objective` reproduces the reference version's single optimiser that
+//! *adds* the adversarial terms on the batches with `i % adv_steps ≠ 0`.
+
+use super::inputs::Inputs;
+use super::layers::{dense, dropout, standard_normal, Mlp};
+use crate::config::CpaConfig;
+use burn::module::Module;
+use burn::nn::{LayerNorm, LayerNormConfig, Linear};
+use burn::tensor::activation::{log_softmax, relu, softplus};
+use burn::tensor::{Device, Tensor};
+use rand::Rng;
+
+/// `Linear → LayerNorm (affine) → ReLU → Dropout` blocks.
+#[derive(Module, Debug)]
+pub struct AffineBlocks {
+    /// Dense layers.
+    pub layers: Vec<Linear>,
+    /// Their layer norms.
+    pub norms: Vec<LayerNorm>,
+    /// Dropout probability.
+    pub dropout: f64,
+}
+
+impl AffineBlocks {
+    fn new<R: Rng>(
+        input: usize,
+        hidden: usize,
+        blocks: usize,
+        p: f64,
+        rng: &mut R,
+        device: &Device,
+    ) -> Self {
+        let mut layers = Vec::new();
+        let mut norms = Vec::new();
+        let mut w = input;
+        for _ in 0..blocks {
+            layers.push(dense(w, hidden, rng, device));
+            norms.push(LayerNormConfig::new(hidden).init(device));
+            w = hidden;
+        }
+        AffineBlocks {
+            layers,
+            norms,
+            dropout: p,
+        }
+    }
+
+    fn forward<R: Rng>(&self, x: Tensor<2>, mut rng: Option<&mut R>) -> Tensor<2> {
+        let mut h = x;
+        for (l, n) in self.layers.iter().zip(&self.norms) {
+            h = dropout(
+                relu(n.forward(l.forward(h))),
+                self.dropout,
+                rng.as_deref_mut(),
+            );
+        }
+        h
+    }
+}
+
+/// Everything the generator optimiser updates.
+#[derive(Module, Debug)]
+pub struct CpaGenerator {
+    /// Encoder body.
+    pub encoder: AffineBlocks,
+    /// Posterior mean head.
+    pub mu: Linear,
+    /// Posterior log-variance head.
+    pub logvar: Linear,
+    /// Perturbation embedding.
+    pub pert_net: Mlp,
+    /// One embedding per multi-valued covariate.
+    pub cov_nets: Vec<Mlp>,
+    /// Decoder body.
+    pub decoder: AffineBlocks,
+    /// Decoded mean head.
+    pub mean: Linear,
+    /// Decoded log-variance head.
+    pub dec_logvar: Linear,
+}
+
+/// The adversarial classifiers.
+#[derive(Module, Debug)]
+pub struct CpaAdversary {
+    /// Perturbation classifier.
+    pub pert_cls: Mlp,
+    /// One classifier per multi-valued covariate.
+    pub cov_cls: Vec<Mlp>,
+}
+
+/// The fitted weights and the objective's settings.
+#[derive(Module, Debug)]
+pub struct Cpa {
+    /// Generative part.
+    pub generator: CpaGenerator,
+    /// Adversaries.
+    pub adversary: CpaAdversary,
+    /// Column offsets of the covariates used (in the concatenated one-hot).
+    pub cov_offsets: Vec<usize>,
+    /// Their level counts.
+    pub cov_lens: Vec<usize>,
+    /// KL weight.
+    pub kl_weight: f64,
+    /// Adversarial weight.
+    pub adv_weight: f64,
+    /// Penalty weight.
+    pub penalty_weight: f64,
+    /// Batches per generator update.
+    pub adv_steps: usize,
+    /// Adversarial training.
+    pub use_adversary: bool,
+    /// Warm-up epochs.
+    pub n_warmup_epochs: usize,
+    /// Reference version's objective.
+    pub legacy_objective: bool,
+    /// Softplus on the mean.
+    pub softplus_output: bool,
+}
+
+/// Which parameters a training loss updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Update {
+    /// Every parameter (one optimiser).
+    All,
+    /// The generator (first optimiser).
+    Generator,
+    /// The adversaries (second optimiser).
+    Adversary,
+}
+
+fn soft_ce(logits: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
+    (target * log_softmax(logits, 1))
+        .sum_dim(1)
+        .mean()
+        .neg()
+        .reshape([1])
+}
+
+impl Cpa {
+    /// Fresh weights; `levels` = levels per covariate key.
+    pub fn new<R: Rng>(
+        c: &CpaConfig,
+        genes: usize,
+        perts: usize,
+        levels: &[usize],
+        rng: &mut R,
+        device: &Device,
+    ) -> Self {
+        let (h, l, p) = (c.hidden_dim, c.n_latent, c.dropout);
+        let blocks = c.n_layers_encoder + 1;
+        let mut cov_offsets = Vec::new();
+        let mut cov_lens = Vec::new();
+        let mut off = 0;
+        for &n in levels {
+            if c.use_covariates && n > 1 {
+                cov_offsets.push(off);
+                cov_lens.push(n);
+            }
+            off += n;
+        }
+        let encoder = AffineBlocks::new(genes, h, blocks, p, rng, device);
+        let mu = dense(h, l, rng, device);
+        let logvar = dense(h, l, rng, device);
+        let pert_net = Mlp::new(perts, h, l, c.n_layers_pert_emb, p, rng, device);
+        let cov_nets = cov_lens
+            .iter()
+            .map(|&n| Mlp::new(n, h, l, c.n_layers_covar_emb, p, rng, device))
+            .collect();
+        let decoder = AffineBlocks::new(l, h, blocks, p, rng, device);
+        let mean = dense(h, genes, rng, device);
+        let dec_logvar = dense(h, genes, rng, device);
+        let (ah, an) = (c.adv_classifier_hidden_dim, c.adv_classifier_n_layers);
+        let pert_cls = Mlp::new(l, ah, perts, an, p, rng, device);
+        let cov_cls = cov_lens
+            .iter()
+            .map(|&n| Mlp::new(l, ah, n, an, p, rng, device))
+            .collect();
+        Cpa {
+            generator: CpaGenerator {
+                encoder,
+                mu,
+                logvar,
+                pert_net,
+                cov_nets,
+                decoder,
+                mean,
+                dec_logvar,
+            },
+            adversary: CpaAdversary { pert_cls, cov_cls },
+            cov_offsets,
+            cov_lens,
+            kl_weight: c.kl_weight,
+            adv_weight: c.adv_weight,
+            penalty_weight: c.penalty_weight,
+            adv_steps: c.adv_steps.max(1),
+            use_adversary: c.use_adversary,
+            n_warmup_epochs: c.n_warmup_epochs,
+            legacy_objective: c.legacy_objective,
+            softplus_output: c.softplus_output,
+        }
+    }
+
+    fn covariate(&self, x: &Inputs, k: usize) -> Tensor<2> {
+        let n = x.covariates.dims()[0];
+        let (o, l) = (self.cov_offsets[k], self.cov_lens[k]);
+        x.covariates.clone().slice([0..n, o..o + l])
+    }
+
+    /// (z_basal sampled, posterior mean, posterior log-variance).
+    fn encode<R: Rng, N: Rng>(
+        &self,
+        cells: Tensor<2>,
+        rng: Option<&mut R>,
+        noise: &mut N,
+    ) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+        let g = &self.generator;
+        let h = g.encoder.forward(cells, rng);
+        let mu = g.mu.forward(h.clone());
+        let logvar = g.logvar.forward(h);
+        let [n, l] = mu.dims();
+        let eps = standard_normal(n, l, noise, &mu.device());
+        let z = mu.clone() + eps * logvar.clone().mul_scalar(0.5).exp();
+        (z, mu, logvar)
+    }
+
+    fn embeddings<R: Rng>(&self, x: &Inputs, mut rng: Option<&mut R>) -> Tensor<2> {
+        let g = &self.generator;
+        let mut e = g
+            .pert_net
+            .forward(x.perturbations.clone(), rng.as_deref_mut());
+        for (k, net) in g.cov_nets.iter().enumerate() {
+            e = e + net.forward(self.covariate(x, k), rng.as_deref_mut());
+        }
+        e
+    }
+
+    /// (decoded mean, decoded log-variance).
+    fn decode<R: Rng>(&self, z: Tensor<2>, rng: Option<&mut R>) -> (Tensor<2>, Tensor<2>) {
+        let g = &self.generator;
+        let h = g.decoder.forward(z, rng);
+        let mean = g.mean.forward(h.clone());
+        let mean = if self.softplus_output {
+            softplus(mean, 1.0)
+        } else {
+            mean
+        };
+        (mean, g.dec_logvar.forward(h))
+    }
+
+    /// (adversarial classification loss, gradient penalty) on `z`.
+    fn adversarial<R: Rng>(
+        &self,
+        z: Tensor<2>,
+        x: &Inputs,
+        mut rng: Option<&mut R>,
+        penalty: bool,
+    ) -> (Tensor<1>, Tensor<1>) {
+        let a = &self.adversary;
+        let device = z.device();
+        let mut loss = Tensor::<1>::zeros([1], &device);
+        let mut pen = Tensor::<1>::zeros([1], &device);
+        let mut one = |cls: &Mlp, target: Tensor<2>, rng: Option<&mut R>| {
+            if penalty {
+                let (logits, g) = cls.forward_with_input_grad(z.clone(), rng);
+                loss = loss.clone() + soft_ce(logits, target);
+                pen = pen.clone() + g.square().mean().reshape([1]);
+            } else {
+                let logits = cls.forward(z.clone(), rng);
+                loss = loss.clone() + soft_ce(logits, target);
+            }
+        };
+        one(&a.pert_cls, x.perturbations.clone(), rng.as_deref_mut());
+        for (k, cls) in a.cov_cls.iter().enumerate() {
+            one(cls, self.covariate(x, k), rng.as_deref_mut());
+        }
+        (loss, pen)
+    }
+
+    /// (reconstruction NLL, KL, z_basal) of the cells `x.controls` (the cells themselves).
+    fn vae<R: Rng, N: Rng>(
+        &self,
+        x: &Inputs,
+        target: Tensor<2>,
+        mut rng: Option<&mut R>,
+        noise: &mut N,
+    ) -> (Tensor<1>, Tensor<1>, Tensor<2>) {
+        let (z, mu, logvar) = self.encode(x.controls.clone(), rng.as_deref_mut(), noise);
+        let e = self.embeddings(x, rng.as_deref_mut());
+        let (mean, dlogvar) = self.decode(z.clone() + e, rng);
+        let nll = ((target - mean).square() * dlogvar.clone().neg().exp() + dlogvar)
+            .add_scalar((2.0 * std::f64::consts::PI).ln())
+            .mul_scalar(0.5)
+            .sum_dim(1)
+            .mean()
+            .reshape([1]);
+        let kl = (logvar.clone().exp() + mu.square() - logvar)
+            .sub_scalar(1.0)
+            .mul_scalar(0.5)
+            .sum_dim(1)
+            .mean()
+            .reshape([1]);
+        (nll, kl, z)
+    }
+
+    /// The training loss of minibatch `batch` of epoch `epoch` and what it updates.
+    pub fn training_loss<R: Rng, N: Rng>(
+        &self,
+        x: &Inputs,
+        target: Tensor<2>,
+        epoch: usize,
+        batch: usize,
+        mut rng: Option<&mut R>,
+        noise: &mut N,
+    ) -> (Update, Tensor<1>) {
+        let (nll, kl, z) = self.vae(x, target, rng.as_deref_mut(), noise);
+        let base = nll + kl.mul_scalar(self.kl_weight);
+        if !self.use_adversary {
+            return (Update::All, base);
+        }
+        let adversary_batch = batch % self.adv_steps != 0;
+        if self.legacy_objective {
+            if !adversary_batch {
+                return (Update::All, base);
+            }
+            let (adv, pen) = self.adversarial(z, x, rng, true);
+            let loss = base + adv.mul_scalar(self.adv_weight) + pen.mul_scalar(self.penalty_weight);
+            return (Update::All, loss);
+        }
+        if epoch <= self.n_warmup_epochs {
+            return (Update::Generator, base);
+        }
+        if adversary_batch {
+            let (adv, pen) = self.adversarial(z.detach(), x, rng, true);
+            (
+                Update::Adversary,
+                adv.mul_scalar(self.adv_weight) + pen.mul_scalar(self.penalty_weight),
+            )
+        } else {
+            let (adv, _) = self.adversarial(z, x, rng, false);
+            (Update::Generator, base - adv.mul_scalar(self.adv_weight))
+        }
+    }
+
+    /// The monitored validation loss (evaluation mode, no penalty).
+    pub fn validation_loss<N: Rng>(
+        &self,
+        x: &Inputs,
+        target: Tensor<2>,
+        noise: &mut N,
+    ) -> Tensor<1> {
+        let none: Option<&mut N> = None;
+        let (nll, kl, z) = self.vae(x, target, none, noise);
+        let base = nll + kl.mul_scalar(self.kl_weight);
+        if self.legacy_objective && self.use_adversary {
+            let none: Option<&mut N> = None;
+            let (adv, _) = self.adversarial(z, x, none, false);
+            base + adv.mul_scalar(self.adv_weight)
+        } else {
+            base
+        }
+    }
+
+    /// Counterfactual cells: encode the control cells, add the target embeddings, decode the mean.
+    pub fn predict<N: Rng>(&self, x: &Inputs, noise: &mut N) -> Tensor<2> {
+        let none: Option<&mut N> = None;
+        let (z, _, _) = self.encode(x.controls.clone(), none, noise);
+        let none: Option<&mut N> = None;
+        let e = self.embeddings(x, none);
+        let none: Option<&mut N> = None;
+        self.decode(z + e, none).0
+    }
+}
