@@ -224,6 +224,41 @@ fn every_network_trains_and_beats_control_mean() {
     }
 }
 
+/// SAMS-VAE as the reference implements it trains (finite losses, a checkpoint that predicts)
+/// but its basal encoder sees the perturbed cell and absorbs the effect, so its counterfactuals
+/// stay near the control (see the closing note of the models issue): not asserted to beat
+/// control-mean.
+#[test]
+fn sams_vae_trains_with_and_without_the_mask() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sim(dir.path());
+    for (i, sparse) in ["true", "false"].iter().enumerate() {
+        let out = dir.path().join(format!("sams{i}"));
+        let flag = format!("model.sparse_additive_mechanism={sparse}");
+        let r = train_with(
+            &data,
+            "sams-vae",
+            &[
+                "model.hidden_dim_x=128",
+                "model.hidden_dim_cond=32",
+                "model.latent_dim=16",
+                "model.n_layers_encoder_x=1",
+                "model.n_layers_encoder_e=1",
+                "model.n_layers_decoder=1",
+                "model.lr=0.001",
+                &flag,
+            ],
+            &out,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let losses = read_csv_records(&out.join("losses.csv")).unwrap();
+        let first: f64 = losses[1][1].parse().unwrap();
+        let last: f64 = losses[30][1].parse().unwrap();
+        assert!(last.is_finite() && last < first, "{first} -> {last}");
+        assert!(summary(&out)["rmse_average"].is_finite());
+    }
+}
+
 /// The reference's default linear-additive (softplus on the output) learns the effects
 /// (ground-truth cosine far above control-mean) but cannot reach the sparse zeros of
 /// log-normalised data through the softplus floor, which tilts its logFC; it is not

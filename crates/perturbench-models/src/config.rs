@@ -231,6 +231,71 @@ impl Default for CpaConfig {
     }
 }
 
+/// `sams-vae` (§3.8, the reference implementation): a VAE whose perturbation latent is an
+/// encoded embedding, optionally gated by a learned sparse Bernoulli mask.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamsVaeConfig {
+    /// Hidden blocks of the basal encoder.
+    pub n_layers_encoder_x: usize,
+    /// Hidden blocks of the perturbation encoders (mask and embedding).
+    pub n_layers_encoder_e: usize,
+    /// Hidden blocks of the decoder.
+    pub n_layers_decoder: usize,
+    /// Hidden width of the basal encoder and decoder.
+    pub hidden_dim_x: usize,
+    /// Hidden width of the conditional parts.
+    pub hidden_dim_cond: usize,
+    /// Latent dimension.
+    pub latent_dim: usize,
+    /// Dropout of the decoder.
+    pub dropout: f64,
+    /// Covariates into the basal encoder.
+    pub inject_covariates_encoder: bool,
+    /// Covariates into the decoder.
+    pub inject_covariates_decoder: bool,
+    /// Basal encoder without the perturbation latent as condition.
+    pub mean_field_encoding: bool,
+    /// Gate the perturbation latent with a learned Bernoulli mask.
+    pub sparse_additive_mechanism: bool,
+    /// Prior probability of a mask entry.
+    pub mask_prior_probability: f64,
+    /// Softplus on the output (ReLU otherwise).
+    pub softplus_output: bool,
+    /// Learning rate of Adam.
+    pub lr: f64,
+    /// L2 weight decay inside Adam.
+    pub wd: f64,
+    /// ReduceLROnPlateau factor.
+    pub lr_scheduler_factor: f64,
+    /// ReduceLROnPlateau patience (epochs).
+    pub lr_scheduler_patience: usize,
+}
+
+impl Default for SamsVaeConfig {
+    fn default() -> Self {
+        SamsVaeConfig {
+            n_layers_encoder_x: 5,
+            n_layers_encoder_e: 3,
+            n_layers_decoder: 4,
+            hidden_dim_x: 2332,
+            hidden_dim_cond: 329,
+            latent_dim: 55,
+            dropout: 0.2,
+            inject_covariates_encoder: false,
+            inject_covariates_decoder: false,
+            mean_field_encoding: false,
+            sparse_additive_mechanism: true,
+            mask_prior_probability: 0.01,
+            softplus_output: true,
+            lr: 8.184599223121104e-05,
+            wd: 2.4153279969771546e-05,
+            lr_scheduler_factor: 0.2,
+            lr_scheduler_patience: 15,
+        }
+    }
+}
+
 /// `biolord` (§3.9, biolord-style): encoded cell + perturbation embedding + a free per-level
 /// covariate embedding, decoded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -298,6 +363,8 @@ pub enum ModelConfig {
     DecoderOnly(DecoderOnlyConfig),
     /// §3.7.
     Cpa(CpaConfig),
+    /// §3.8.
+    SamsVae(SamsVaeConfig),
     /// §3.9.
     Biolord(BiolordConfig),
 }
@@ -314,6 +381,7 @@ impl ModelConfig {
             ModelConfig::LatentAdditive(_) => "latent-additive",
             ModelConfig::DecoderOnly(_) => "decoder-only",
             ModelConfig::Cpa(_) => "cpa",
+            ModelConfig::SamsVae(_) => "sams-vae",
             ModelConfig::Biolord(_) => "biolord",
         }
     }
@@ -331,6 +399,7 @@ impl ModelConfig {
                 (c.lr, c.wd, c.lr_scheduler_factor, c.lr_scheduler_patience)
             }
             ModelConfig::Cpa(c) => (c.lr, c.wd, c.lr_scheduler_factor, c.lr_scheduler_patience),
+            ModelConfig::SamsVae(c) => (c.lr, c.wd, c.lr_scheduler_factor, c.lr_scheduler_patience),
             ModelConfig::Biolord(c) => (c.lr, c.wd, c.lr_scheduler_factor, c.lr_scheduler_patience),
             _ => return None,
         };
@@ -363,6 +432,7 @@ impl ModelConfig {
                 use_adversary: false,
                 ..CpaConfig::default()
             }),
+            "sams-vae" | "sams_vae" => ModelConfig::SamsVae(SamsVaeConfig::default()),
             "biolord" => ModelConfig::Biolord(BiolordConfig::default()),
             _ => return None,
         })
@@ -371,13 +441,15 @@ impl ModelConfig {
     /// How training cells are served: paired with controls, or every cell on its own.
     pub fn feeding(&self) -> crate::Feeding {
         match self {
-            ModelConfig::Cpa(_) | ModelConfig::Biolord(_) => crate::Feeding::SingleCell,
+            ModelConfig::Cpa(_) | ModelConfig::SamsVae(_) | ModelConfig::Biolord(_) => {
+                crate::Feeding::SingleCell
+            }
             _ => crate::Feeding::Paired,
         }
     }
 
     /// Names of all models.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         "average",
         "control-mean",
         "train-mean",
@@ -386,6 +458,7 @@ impl ModelConfig {
         "latent-additive",
         "decoder-only",
         "cpa",
+        "sams-vae",
         "biolord",
     ];
 }

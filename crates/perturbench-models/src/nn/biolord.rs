@@ -5,10 +5,10 @@
 //! covariate's one-hot feeds `E` (the same with one covariate key).
 
 use super::inputs::Inputs;
-use super::layers::{standard_normal, Mlp};
+use super::layers::{softplus, standard_normal, Mlp};
 use crate::config::BiolordConfig;
 use burn::module::{Module, Param};
-use burn::tensor::activation::softplus;
+
 use burn::tensor::{Device, Tensor};
 use rand::Rng;
 
@@ -76,11 +76,7 @@ impl Biolord {
         let y = self
             .decoder
             .forward(Tensor::cat(vec![u, v, w.clone()], 1), rng);
-        let y = if self.softplus_output {
-            softplus(y, 1.0)
-        } else {
-            y
-        };
+        let y = if self.softplus_output { softplus(y) } else { y };
         (y, w)
     }
 

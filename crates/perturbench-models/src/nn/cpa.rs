@@ -9,11 +9,11 @@
 //! *adds* the adversarial terms on the batches with `i % adv_steps ≠ 0`.
 
 use super::inputs::Inputs;
-use super::layers::{dense, dropout, standard_normal, Mlp};
+use super::layers::{dense, dropout, softplus, standard_normal, Mlp};
 use crate::config::CpaConfig;
 use burn::module::Module;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear};
-use burn::tensor::activation::{log_softmax, relu, softplus};
+use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Device, Tensor};
 use rand::Rng;
 
@@ -247,7 +247,7 @@ impl Cpa {
         let h = g.decoder.forward(z, rng);
         let mean = g.mean.forward(h.clone());
         let mean = if self.softplus_output {
-            softplus(mean, 1.0)
+            softplus(mean)
         } else {
             mean
         };

@@ -1,10 +1,10 @@
 //! `decoder-only` (spec §3.6): `ŷ = MLP([p ; covariates])`, the control cell unused.
 
 use super::inputs::{concat, Inputs};
-use super::layers::Mlp;
+use super::layers::{softplus, Mlp};
 use crate::config::DecoderOnlyConfig;
 use burn::module::Module;
-use burn::tensor::activation::softplus;
+
 use burn::tensor::{Device, Tensor};
 use rand::Rng;
 
@@ -51,7 +51,7 @@ impl DecoderOnly {
         };
         let y = self.decoder.forward(input, rng);
         if self.softplus_output {
-            softplus(y, 1.0)
+            softplus(y)
         } else {
             y
         }

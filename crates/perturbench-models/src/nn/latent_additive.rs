@@ -2,10 +2,10 @@
 //! masked by a learned Bernoulli mask), `ŷ = decoder([z ; covs])`.
 
 use super::inputs::{concat, Inputs};
-use super::layers::Mlp;
+use super::layers::{softplus, Mlp};
 use crate::config::LatentAdditiveConfig;
 use burn::module::Module;
-use burn::tensor::activation::{sigmoid, softplus};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 
@@ -91,7 +91,7 @@ impl LatentAdditive {
         };
         let y = self.decoder.forward(dec_in, rng);
         if self.softplus_output {
-            softplus(y, 1.0)
+            softplus(y)
         } else {
             y
         }

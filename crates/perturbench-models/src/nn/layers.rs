@@ -181,3 +181,62 @@ impl Mlp {
         (out, g)
     }
 }
+
+/// `softplus(x) = log(1 + eˣ)` as `max(x, 0) + ln(1 + e^−|x|)`: no overflow, and `ln` instead
+/// of `log1p` (several times faster in libm; the absolute error is below 1e-7 where
+/// `e^−|x|` underflows the sum, i.e. for outputs below 6e-8).
+pub fn softplus(x: Tensor<2>) -> Tensor<2> {
+    let tail = x.clone().abs().neg().exp().add_scalar(1.0).log();
+    relu(x) + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::inputs::{matrix, to_host};
+
+    /// torch.nn.functional.softplus(x) = log1p(exp(x)) (x itself above 20), evaluated here in
+    /// f64 as the reference.
+    #[test]
+    fn softplus_matches_log1p_exp() {
+        let xs = [-30.0f32, -12.0, -5.0, -1.0, 0.0, 0.5, 3.0, 19.0, 21.0, 50.0];
+        let device = Device::flex();
+        let y = to_host(softplus(matrix(xs.to_vec(), 1, xs.len(), &device)));
+        for (x, y) in xs.iter().zip(y) {
+            let x = *x as f64;
+            let want = if x > 20.0 { x } else { x.exp().ln_1p() };
+            assert!(
+                (y as f64 - want).abs() <= 1e-7 + 1e-6 * want.abs(),
+                "softplus({x}) = {y}, want {want}"
+            );
+        }
+    }
+
+    /// The explicit input gradient of an MLP equals finite differences of its summed output.
+    #[test]
+    fn mlp_input_gradient_matches_finite_differences() {
+        use rand::SeedableRng;
+        let device = Device::flex();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mlp = Mlp::new(5, 7, 3, 2, 0.0, &mut rng, &device);
+        let x: Vec<f32> = (0..10).map(|i| (i as f32 * 0.37).sin()).collect();
+        let none: Option<&mut rand_chacha::ChaCha8Rng> = None;
+        let (_, g) = mlp.forward_with_input_grad(matrix(x.clone(), 2, 5, &device), none);
+        let g = to_host(g);
+        let total = |v: &[f32]| -> f64 {
+            let none: Option<&mut rand_chacha::ChaCha8Rng> = None;
+            to_host(mlp.forward(matrix(v.to_vec(), 2, 5, &device), none))
+                .iter()
+                .map(|&o| o as f64)
+                .sum()
+        };
+        let h = 1e-2f32;
+        for i in 0..10 {
+            let (mut up, mut down) = (x.clone(), x.clone());
+            up[i] += h;
+            down[i] -= h;
+            let fd = (total(&up) - total(&down)) / (2.0 * h as f64);
+            assert!((fd - g[i] as f64).abs() < 2e-2, "x[{i}]: {fd} vs {}", g[i]);
+        }
+    }
+}

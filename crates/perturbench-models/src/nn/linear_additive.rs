@@ -1,11 +1,11 @@
 //! `linear-additive` (spec §3.4): `ŷ = softplus(c + W·[p ; covariates] + b)`.
 
 use super::inputs::{concat, Inputs};
-use super::layers::dense;
+use super::layers::{dense, softplus};
 use crate::config::LinearAdditiveConfig;
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::activation::softplus;
+
 use burn::tensor::{Device, Tensor};
 use rand::Rng;
 
@@ -47,7 +47,7 @@ impl LinearAdditive {
         };
         let y = x.controls.clone() + self.shift.forward(input);
         if self.softplus_output {
-            softplus(y, 1.0)
+            softplus(y)
         } else {
             y
         }

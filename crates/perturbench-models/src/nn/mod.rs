@@ -10,6 +10,7 @@ pub mod layers;
 pub mod linear_additive;
 pub mod net;
 pub mod predictor;
+pub mod sams_vae;
 pub mod scheduler;
 pub mod trainer;
 

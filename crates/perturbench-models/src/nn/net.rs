@@ -6,6 +6,7 @@ use super::decoder_only::DecoderOnly;
 use super::inputs::Inputs;
 use super::latent_additive::LatentAdditive;
 use super::linear_additive::LinearAdditive;
+use super::sams_vae::SamsVae;
 use crate::config::ModelConfig;
 use crate::ModelError;
 use burn::module::Module;
@@ -39,6 +40,8 @@ pub enum Net {
     DecoderOnly(DecoderOnly),
     /// §3.7.
     Cpa(Cpa),
+    /// §3.8.
+    SamsVae(SamsVae),
     /// §3.9.
     Biolord(Biolord),
 }
@@ -95,6 +98,21 @@ impl Net {
                 }
                 Net::Cpa(Cpa::new(cfg, g, p, &dims.covariate_levels, rng, device))
             }
+            ModelConfig::SamsVae(cfg) => {
+                check_dropout(cfg.dropout)?;
+                if cfg.latent_dim == 0 || cfg.hidden_dim_x == 0 || cfg.hidden_dim_cond == 0 {
+                    return Err(ModelError::Config(
+                        "model.latent_dim, model.hidden_dim_x and model.hidden_dim_cond must be positive".into(),
+                    ));
+                }
+                if !(0.0..=1.0).contains(&cfg.mask_prior_probability) {
+                    return Err(ModelError::Config(format!(
+                        "model.mask_prior_probability must be in [0, 1], got {}",
+                        cfg.mask_prior_probability
+                    )));
+                }
+                Net::SamsVae(SamsVae::new(cfg, g, p, c, rng, device))
+            }
             ModelConfig::Biolord(cfg) => {
                 check_dropout(cfg.dropout)?;
                 if cfg.latent_dim == 0 || cfg.encoder_width == 0 {
@@ -126,6 +144,7 @@ impl Net {
     ) -> (Update, Tensor<1>) {
         match self {
             Net::Cpa(m) => m.training_loss(x, target, epoch, batch, Some(drop), noise),
+            Net::SamsVae(m) => (Update::All, m.loss(x, target, Some(drop), noise)),
             Net::Biolord(m) => (Update::All, m.losses(x, target, Some(drop), noise).0),
             _ => (Update::All, mse(self.forward(x, Some(drop), noise), target)),
         }
@@ -140,6 +159,7 @@ impl Net {
     ) -> Tensor<1> {
         match self {
             Net::Cpa(m) => m.validation_loss(x, target, noise),
+            Net::SamsVae(m) => m.loss::<ChaCha8Rng, _>(x, target, None, noise),
             Net::Biolord(m) => m.losses::<ChaCha8Rng, _>(x, target, None, noise).1,
             _ => mse(self.forward::<ChaCha8Rng, _>(x, None, noise), target),
         }
@@ -149,6 +169,7 @@ impl Net {
     pub fn predict(&self, x: &Inputs, noise: &mut ChaCha8Rng) -> Tensor<2> {
         match self {
             Net::Cpa(m) => m.predict(x, noise),
+            Net::SamsVae(m) => m.predict(x, noise),
             Net::Biolord(m) => m.forward::<ChaCha8Rng, _>(x, None, noise).0,
             _ => self.forward::<ChaCha8Rng, _>(x, None, noise),
         }
@@ -167,6 +188,7 @@ impl Net {
             Net::LatentAdditive(m) => m.forward(x, rng, mask_rng),
             Net::DecoderOnly(m) => m.forward(x, rng),
             Net::Cpa(m) => m.predict(x, mask_rng),
+            Net::SamsVae(m) => m.predict(x, mask_rng),
             Net::Biolord(m) => m.forward(x, rng, mask_rng).0,
         }
     }
