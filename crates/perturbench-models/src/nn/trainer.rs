@@ -40,7 +40,8 @@ pub struct TrainerConfig {
     pub gradient_clip_norm: Option<f64>,
     /// Seed of every random draw of training.
     pub seed: u64,
-    /// `cpu` or `cuda[:N]` (the latter needs the `cuda` build feature).
+    /// `cpu` (burn's flex backend), `cuda[:N]` (`cuda` build feature), `libtorch` or
+    /// `libtorch-cuda[:N]` (`tch` build feature).
     pub device: String,
     /// Write the resumable training state every this many epochs (0: never).
     pub state_every: usize,
@@ -128,10 +129,39 @@ pub fn device(name: &str) -> Result<Device, ModelError> {
                 })?;
             cuda_device(index)
         }
+        "libtorch" => libtorch_device(None),
+        n if n.starts_with("libtorch-cuda") => {
+            let index: usize = n
+                .strip_prefix("libtorch-cuda:")
+                .map(|i| i.parse())
+                .unwrap_or(Ok(0))
+                .map_err(|_| {
+                    ModelError::Config(format!(
+                        "trainer.device: '{n}' is not libtorch-cuda or libtorch-cuda:N"
+                    ))
+                })?;
+            libtorch_device(Some(index))
+        }
         other => Err(ModelError::Config(format!(
-            "trainer.device: '{other}' is not one of cpu, cuda, cuda:N"
+            "trainer.device: '{other}' is not one of cpu, cuda, cuda:N, libtorch, libtorch-cuda:N"
         ))),
     }
+}
+
+#[cfg(feature = "tch")]
+fn libtorch_device(cuda: Option<usize>) -> Result<Device, ModelError> {
+    Ok(match cuda {
+        None => Device::libtorch(),
+        Some(i) => Device::libtorch_cuda(i),
+    })
+}
+
+#[cfg(not(feature = "tch"))]
+fn libtorch_device(_cuda: Option<usize>) -> Result<Device, ModelError> {
+    Err(ModelError::Config(
+        "trainer.device: this binary was built without the `tch` feature (cargo build --features tch)"
+            .into(),
+    ))
 }
 
 #[cfg(feature = "cuda")]
