@@ -288,9 +288,86 @@ fn checkpoint_round_trip_gives_identical_predictions() {
     }
 }
 
-fn round_trip(model: &str, extra: &[&str]) {
+/// latent-additive reading an `obsm` embedding instead of expression (here the first 40 genes
+/// of X, dense): it trains, beats control-mean, and predicts again from its checkpoint.
+#[test]
+fn latent_additive_with_an_obsm_embedding() {
+    round_trip_with(
+        "latent-additive",
+        &[
+            "model.embedding_key=X_first40",
+            "model.encoder_width=128",
+            "model.latent_dim=32",
+            "model.n_layers=1",
+            "model.lr=0.001",
+        ],
+        true,
+    );
+    // A missing key names it and the keys that exist.
     let dir = tempfile::tempdir().unwrap();
     let data = sim(dir.path());
+    let r = train_with(
+        &data,
+        "latent-additive",
+        &["model.embedding_key=X_pca"],
+        &dir.path().join("run"),
+    );
+    assert_error(&r, &["small.h5ad", "obsm/X_pca does not exist"]);
+}
+
+fn with_embedding(data: &Path) {
+    let mut ad = read_h5ad(data).unwrap();
+    let mut values = Vec::with_capacity(ad.n_obs() * 40);
+    for r in 0..ad.n_obs() {
+        let mut row = vec![0f32; 40];
+        let (idx, val) = ad.x.row(r);
+        for (&j, &v) in idx.iter().zip(val) {
+            if (j as usize) < 40 {
+                row[j as usize] = v;
+            }
+        }
+        values.extend(row);
+    }
+    ad.obsm.insert(
+        "X_first40".into(),
+        perturbench_io::Dense {
+            nrows: ad.n_obs(),
+            ncols: 40,
+            data: values,
+        },
+    );
+    write_h5ad(
+        data,
+        &ad,
+        &WriteOptions {
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
+}
+
+fn round_trip(model: &str, extra: &[&str]) {
+    round_trip_with(model, extra, false)
+}
+
+fn round_trip_with(model: &str, extra: &[&str], embedding: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sim(dir.path());
+    if embedding {
+        with_embedding(&data);
+        let base = dir.path().join("base");
+        assert_eq!(train(&data, "control-mean", &base).code, 0);
+        let out = dir.path().join("emb");
+        let r = train_with(&data, model, extra, &out);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let (s, b) = (summary(&out), summary(&base));
+        assert!(
+            s["cosine_logfc"] > b["cosine_logfc"],
+            "{} vs {}",
+            s["cosine_logfc"],
+            b["cosine_logfc"]
+        );
+    }
     let out = dir.path().join("run");
     let r = train_with(&data, model, extra, &out);
     assert_eq!(r.code, 0, "{}", r.stderr);

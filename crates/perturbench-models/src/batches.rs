@@ -7,6 +7,7 @@
 use crate::encoding::Encoding;
 use crate::ModelError;
 use perturbench_data::{Csr, Design};
+use perturbench_io::Dense;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use std::collections::HashMap;
@@ -27,7 +28,7 @@ pub struct Batch {
     pub rows: Vec<usize>,
     /// Observed expression, rows × genes.
     pub expression: Vec<f32>,
-    /// Paired controls, rows × genes (paired mode only).
+    /// Paired controls, rows × genes (or × embedding width; paired mode only).
     pub controls: Option<Vec<f32>>,
     /// Multi-hot perturbations, rows × perturbations.
     pub perturbations: Vec<f32>,
@@ -49,6 +50,8 @@ pub struct CellSet<'a> {
     covariate_hot: Vec<Vec<usize>>,
     /// Paired mode: control rows per covariate combination.
     pools: HashMap<u32, Vec<usize>>,
+    /// Embeddings served as the paired controls instead of their expression.
+    embedding: Option<&'a Dense>,
 }
 
 impl<'a> CellSet<'a> {
@@ -117,7 +120,14 @@ impl<'a> CellSet<'a> {
             singles,
             covariate_hot,
             pools,
+            embedding: None,
         })
+    }
+
+    /// Serves the rows of `embedding` (one per cell of the data) as the paired controls.
+    pub fn with_embedding(mut self, embedding: &'a Dense) -> Self {
+        self.embedding = Some(embedding);
+        self
     }
 
     /// Number of cells served per epoch.
@@ -190,7 +200,8 @@ impl Iterator for Epoch<'_, '_> {
         let mut expression = vec![0f32; n * genes];
         let mut perturbations = vec![0f32; n * n_pert];
         let mut covariates = vec![0f32; n * n_cov];
-        let mut controls = self.paired.as_ref().map(|_| vec![0f32; n * genes]);
+        let width = set.embedding.map_or(genes, |e| e.ncols);
+        let mut controls = self.paired.as_ref().map(|_| vec![0f32; n * width]);
         let mut rows = Vec::with_capacity(n);
         for (k, pos) in (start..end).enumerate() {
             let i = self.order[pos];
@@ -204,7 +215,11 @@ impl Iterator for Epoch<'_, '_> {
                 covariates[k * n_cov + c] = 1.0;
             }
             if let (Some(c), Some(p)) = (controls.as_mut(), self.paired.as_ref()) {
-                set.dense_into(p[pos], &mut c[k * genes..(k + 1) * genes]);
+                let out = &mut c[k * width..(k + 1) * width];
+                match set.embedding {
+                    Some(e) => out.copy_from_slice(e.row(p[pos])),
+                    None => set.dense_into(p[pos], out),
+                }
             }
         }
         Some(Batch {

@@ -28,6 +28,8 @@ pub struct Checkpoint {
     pub config: ModelConfig,
     /// A baseline's fitted parameters (none for neural models).
     pub baseline: Option<Baseline>,
+    /// A neural model's input and output widths.
+    pub dims: Option<crate::nn::Dims>,
     /// A summary of training (epochs, best epoch, trainer settings), free-form.
     pub training: Option<serde_json::Value>,
 }
@@ -115,7 +117,17 @@ pub fn load_model(
             if !path.exists() {
                 return Err(err(dir, format!("{WEIGHTS} is missing")));
             }
-            Box::new(NeuralModel::load(&ck.config, &ck.encoding, &path, device)?)
+            let dims = ck
+                .dims
+                .clone()
+                .unwrap_or_else(|| crate::nn::predictor::dims_of(&ck.encoding));
+            Box::new(NeuralModel::load(
+                &ck.config,
+                dims,
+                &ck.encoding,
+                &path,
+                device,
+            )?)
         }
     };
     Ok((ck, model))

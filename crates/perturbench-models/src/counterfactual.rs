@@ -9,7 +9,7 @@ use crate::encoding::Encoding;
 use crate::{ModelError, PerturbationModel};
 use perturbench_data::split::pyrandom::PyRandom;
 use perturbench_data::{Csr, Design, PerturbationSet};
-use perturbench_io::{AnnData, Column};
+use perturbench_io::{AnnData, Column, Dense};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -88,7 +88,8 @@ pub fn split_targets(design: &Design, rows: &[usize]) -> Vec<Target> {
 
 /// Cells predicted for `targets` from the sampled controls, as an AnnData whose obs carries
 /// the perturbation column and the covariate columns, plus `extra_controls` (rows of `x`
-/// appended as observed control cells). Genes are the encoding's.
+/// appended as observed control cells). Genes are the encoding's. With `embedding`, models
+/// receive the control cells' embedding rows instead of their expression.
 #[allow(clippy::too_many_arguments)]
 pub fn predict_targets(
     model: &dyn PerturbationModel,
@@ -98,6 +99,7 @@ pub fn predict_targets(
     targets: &[Target],
     sampled: &HashMap<u32, Vec<usize>>,
     extra_controls: &[usize],
+    embedding: Option<&Dense>,
 ) -> Result<AnnData, ModelError> {
     let spec = enc.spec();
     let cov_index: HashMap<&[String], u32> = design
@@ -118,7 +120,11 @@ pub fn predict_targets(
             .ok_or_else(|| ModelError::NoControls {
                 covariates: t.covariates.join("_"),
             })?;
-        let cells = model.predict(&singles, &t.covariates, &dense_rows(x, controls))?;
+        let inputs = match embedding {
+            Some(e) => controls.iter().map(|&r| e.row(r).to_vec()).collect(),
+            None => dense_rows(x, controls),
+        };
+        let cells = model.predict(&singles, &t.covariates, &inputs)?;
         let mut dense = Vec::with_capacity(cells.len() * genes);
         for c in &cells {
             if c.len() != genes || c.iter().any(|v| !v.is_finite()) {

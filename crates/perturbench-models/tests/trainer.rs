@@ -126,7 +126,10 @@ fn resume_repeats(config: ModelConfig, feeding: Feeding) {
         .unwrap();
         let losses: Vec<f64> = t.log.iter().map(|l| l.train_loss).collect();
         (
-            predict(&NeuralModel::new(&config, t.net, &d.enc), &d),
+            predict(
+                &NeuralModel::new(&config, t.net, dims_of(&d.enc), &d.enc),
+                &d,
+            ),
             losses,
             t.resumed_epochs,
         )
@@ -164,7 +167,13 @@ fn resume_repeats(config: ModelConfig, feeding: Feeding) {
         &mut Silent,
     )
     .unwrap();
-    assert_ne!(predict(&NeuralModel::new(&config, t.net, &d.enc), &d), a);
+    assert_ne!(
+        predict(
+            &NeuralModel::new(&config, t.net, dims_of(&d.enc), &d.enc),
+            &d
+        ),
+        a
+    );
 }
 
 #[test]
@@ -190,7 +199,7 @@ fn each_network_learns_the_effects() {
             &mut Silent,
         )
         .unwrap();
-        let model = NeuralModel::new(&config, t.net, &d.enc);
+        let model = NeuralModel::new(&config, t.net, dims_of(&d.enc), &d.enc);
         let p = predict(&model, &d);
         // A+B in cell type y: genes 0-3 near 2.15, genes 4-7 near 0.35, the rest near 1.15.
         let mean = |g: std::ops::Range<usize>| -> f32 {

@@ -105,8 +105,29 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let all: Vec<usize> = (0..ad.n_obs()).collect();
     sp.set_message("predicting");
     let sampled = sample_controls(&design, &all, a.max_control_cells, a.seed);
-    let pred = predict_targets(model.as_ref(), &ad.x, &design, enc, &targets, &sampled, &[])
-        .with_context(|| format!("{shown}: cannot predict"))?;
+    let reader = perturbench_io::H5adReader::open(&a.data)?;
+    let embedding = super::train::read_embedding(&reader, &ck.config, &source, ad.n_obs())?;
+    if let (Some(e), Some(d)) = (&embedding, &ck.dims) {
+        if e.ncols != d.input_width {
+            bail!(
+                "{source}: the embedding has {} columns, the model was trained on {}",
+                e.ncols,
+                d.input_width
+            );
+        }
+    }
+    drop(reader);
+    let pred = predict_targets(
+        model.as_ref(),
+        &ad.x,
+        &design,
+        enc,
+        &targets,
+        &sampled,
+        &[],
+        embedding.as_ref(),
+    )
+    .with_context(|| format!("{shown}: cannot predict"))?;
     write_h5ad(
         &a.out,
         &pred,

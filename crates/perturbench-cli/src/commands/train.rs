@@ -284,6 +284,48 @@ fn model_and_trainer(tree: &serde_json::Value) -> anyhow::Result<(ModelConfig, T
     Ok((model, trainer))
 }
 
+/// The `obsm` embedding a model reads instead of expression (latent-additive's
+/// `embedding_key`), checked against the number of cells.
+pub fn read_embedding(
+    reader: &H5adReader,
+    config: &ModelConfig,
+    source: &str,
+    n_obs: usize,
+) -> anyhow::Result<Option<perturbench_io::Dense>> {
+    let ModelConfig::LatentAdditive(c) = config else {
+        return Ok(None);
+    };
+    let Some(key) = &c.embedding_key else {
+        return Ok(None);
+    };
+    let mut obsm = reader.read_dense_dict("obsm")?;
+    let Some(e) = obsm.remove(key) else {
+        let keys: Vec<&String> = obsm.keys().collect();
+        bail!(
+            "{source}: model.embedding_key: obsm/{key} does not exist (obsm has: {})",
+            if keys.is_empty() {
+                "nothing".to_string()
+            } else {
+                keys.iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+    };
+    if e.nrows != n_obs || e.ncols == 0 {
+        bail!(
+            "{source}: obsm/{key} is {} × {}, expected {n_obs} rows (one per cell) and at least one column",
+            e.nrows,
+            e.ncols
+        );
+    }
+    if e.data.iter().any(|v| !v.is_finite()) {
+        bail!("{source}: obsm/{key} has non-finite values");
+    }
+    Ok(Some(e))
+}
+
 /// A fitted model of either kind.
 #[allow(clippy::large_enum_variant)] // one value per run
 enum Fitted {
@@ -339,7 +381,14 @@ fn write_run(
     ad.check_shapes()
         .map_err(|m| anyhow::anyhow!("{source}: {m}"))?;
     let uns = reader.read_uns()?;
+    let embedding = read_embedding(&reader, config, &source, ad.n_obs())?;
     drop(reader);
+    // reference.h5ad carries the embedding, so that `predict` can read it from there.
+    if let (Some(e), ModelConfig::LatentAdditive(c)) = (&embedding, config) {
+        if let Some(k) = &c.embedding_key {
+            ad.obsm.insert(k.clone(), e.clone());
+        }
+    }
     let (spec, design, split) = build_split(&a.split, &ad.obs, &source, true)?;
     let train_rows = split.rows(SplitLabel::Train);
     if train_rows.is_empty() {
@@ -370,15 +419,21 @@ fn write_run(
         Fitted::Baseline(Baseline::fit(kind, &ad.x, &design, &train_rows, &enc)?)
     } else {
         sp.finish_and_clear();
-        let train_set = CellSet::new(&ad.x, &design, &enc, &train_rows, config.feeding())
+        let mut train_set = CellSet::new(&ad.x, &design, &enc, &train_rows, config.feeding())
             .with_context(|| format!("{source}: training cells"))?;
         let val_rows: Vec<usize> = split
             .rows(SplitLabel::Val)
             .into_iter()
             .filter(|&r| known(r))
             .collect();
-        let val_set = CellSet::new(&ad.x, &design, &enc, &val_rows, config.feeding())
+        let mut val_set = CellSet::new(&ad.x, &design, &enc, &val_rows, config.feeding())
             .with_context(|| format!("{source}: validation cells"))?;
+        let mut dims = dims_of(&enc);
+        if let Some(e) = &embedding {
+            train_set = train_set.with_embedding(e);
+            val_set = val_set.with_embedding(e);
+            dims.input_width = e.ncols;
+        }
         if val_set.is_empty() {
             eprintln!("warning: no validation cells with perturbations seen in train; the training loss is monitored instead");
         }
@@ -389,7 +444,7 @@ fn write_run(
         let trained = train(
             config,
             trainer,
-            dims_of(&enc),
+            dims.clone(),
             &train_set,
             Some(&val_set),
             Some(state_dir),
@@ -453,7 +508,7 @@ fn write_run(
             "resumed_epochs": trained.resumed_epochs,
             "trainer": trainer,
         }));
-        Fitted::Neural(NeuralModel::new(config, trained.net, &enc))
+        Fitted::Neural(NeuralModel::new(config, trained.net, dims, &enc))
     };
     let (model, weights): (&dyn PerturbationModel, Option<&NeuralModel>) = match &fitted {
         Fitted::Baseline(b) => (b, None),
@@ -469,6 +524,10 @@ fn write_run(
             baseline: match &fitted {
                 Fitted::Baseline(b) => Some(b.clone()),
                 Fitted::Neural(_) => None,
+            },
+            dims: match &fitted {
+                Fitted::Baseline(_) => None,
+                Fitted::Neural(n) => Some(n.dims().clone()),
             },
             training: training.clone(),
         },
@@ -502,7 +561,16 @@ fn write_run(
         .copied()
         .filter(|&r| design.is_control(r))
         .collect();
-    let pred = predict_targets(model, &ad.x, &design, &enc, &targets, &sampled, &controls)?;
+    let pred = predict_targets(
+        model,
+        &ad.x,
+        &design,
+        &enc,
+        &targets,
+        &sampled,
+        &controls,
+        embedding.as_ref(),
+    )?;
     let opts = WriteOptions {
         compression: Compression::None,
     };

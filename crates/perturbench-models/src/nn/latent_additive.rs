@@ -29,16 +29,18 @@ pub struct LatentAdditive {
 }
 
 impl LatentAdditive {
-    /// Fresh weights.
+    /// Fresh weights; `input` = the control input's width (genes, or an embedding's width).
+    #[allow(clippy::too_many_arguments)]
     pub fn new<R: Rng>(
         c: &LatentAdditiveConfig,
+        input: usize,
         genes: usize,
         perts: usize,
         covs: usize,
         rng: &mut R,
         device: &Device,
     ) -> Self {
-        let enc_in = genes + if c.inject_covariates_encoder { covs } else { 0 };
+        let enc_in = input + if c.inject_covariates_encoder { covs } else { 0 };
         let dec_in = c.latent_dim + if c.inject_covariates_decoder { covs } else { 0 };
         let (w, l, n, p) = (c.encoder_width, c.latent_dim, c.n_layers, c.dropout);
         let gene_encoder = Mlp::new(enc_in, w, l, n, p, rng, device);

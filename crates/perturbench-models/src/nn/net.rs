@@ -26,6 +26,8 @@ pub struct Dims {
     pub covariates: usize,
     /// Levels per covariate key.
     pub covariate_levels: Vec<usize>,
+    /// Width of the control input: genes, or an embedding's width.
+    pub input_width: usize,
 }
 
 /// A trainable model.
@@ -61,19 +63,21 @@ impl Net {
                 Net::LinearAdditive(LinearAdditive::new(cfg, g, p, c, rng, device))
             }
             ModelConfig::LatentAdditive(cfg) => {
-                if cfg.embedding_key.is_some() {
-                    return Err(ModelError::Config(
-                        "model.embedding_key: input embeddings are not supported yet; leave it unset"
-                            .into(),
-                    ));
-                }
                 if cfg.latent_dim == 0 || cfg.encoder_width == 0 {
                     return Err(ModelError::Config(
                         "model.latent_dim and model.encoder_width must be positive".into(),
                     ));
                 }
                 check_dropout(cfg.dropout)?;
-                Net::LatentAdditive(LatentAdditive::new(cfg, g, p, c, rng, device))
+                Net::LatentAdditive(LatentAdditive::new(
+                    cfg,
+                    dims.input_width,
+                    g,
+                    p,
+                    c,
+                    rng,
+                    device,
+                ))
             }
             ModelConfig::DecoderOnly(cfg) => {
                 if !cfg.use_covariates && !cfg.use_perturbations {

@@ -43,12 +43,13 @@ pub fn dims_of(enc: &Encoding) -> Dims {
         perturbations: enc.perturbations.len(),
         covariates: enc.covariates.iter().map(Vec::len).sum(),
         covariate_levels: enc.covariates.iter().map(Vec::len).collect(),
+        input_width: enc.genes.len(),
     }
 }
 
 impl NeuralModel {
-    /// Wraps trained weights (moved to evaluation mode).
-    pub fn new(config: &ModelConfig, net: Net, enc: &Encoding) -> NeuralModel {
+    /// Wraps trained weights (moved to evaluation mode); `dims` as trained.
+    pub fn new(config: &ModelConfig, net: Net, dims: Dims, enc: &Encoding) -> NeuralModel {
         let net = net.valid();
         let device = net
             .devices()
@@ -58,28 +59,35 @@ impl NeuralModel {
         NeuralModel {
             name: config.name(),
             net: Mutex::new(net),
-            dims: dims_of(enc),
+            dims,
             device,
             levels: enc.covariates.clone(),
         }
     }
 
-    /// Reads weights written by [`NeuralModel::save`] for `config` and `enc` onto `device_name`.
+    /// Reads weights written by [`NeuralModel::save`] for `config`, `dims` and `enc` onto
+    /// `device_name`.
     pub fn load(
         config: &ModelConfig,
+        dims: Dims,
         enc: &Encoding,
         path: &Path,
         device_name: &str,
     ) -> Result<NeuralModel, ModelError> {
         let dev = device(device_name)?;
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let net = Net::new(config, &dims_of(enc), &mut rng, &dev)?
+        let net = Net::new(config, &dims, &mut rng, &dev)?
             .try_load_file(path)
             .map_err(|e| ModelError::Checkpoint {
                 path: path.display().to_string(),
                 message: format!("cannot load the weights: {e}"),
             })?;
-        Ok(NeuralModel::new(config, net, enc))
+        Ok(NeuralModel::new(config, net, dims, enc))
+    }
+
+    /// Input and output widths.
+    pub fn dims(&self) -> &Dims {
+        &self.dims
     }
 
     /// Writes the weights to `path`.
@@ -149,11 +157,11 @@ impl PerturbationModel for NeuralModel {
             let n = chunk.len();
             let mut c = Vec::with_capacity(n * d.genes);
             for row in chunk {
-                if row.len() != d.genes {
+                if row.len() != d.input_width {
                     return Err(ModelError::Shape(format!(
-                        "a control cell has {} genes, the model {}",
+                        "a control input has {} values, the model takes {}",
                         row.len(),
-                        d.genes
+                        d.input_width
                     )));
                 }
                 c.extend_from_slice(row);
@@ -169,7 +177,7 @@ impl PerturbationModel for NeuralModel {
                 }
             }
             let x = Inputs {
-                controls: matrix(c, n, d.genes, &self.device),
+                controls: matrix(c, n, d.input_width, &self.device),
                 perturbations: matrix(p, n, d.perturbations, &self.device),
                 covariates: matrix(v, n, d.covariates, &self.device),
             };

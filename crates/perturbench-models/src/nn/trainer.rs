@@ -186,7 +186,7 @@ pub fn inputs(batch: &Batch, dims: &Dims, device: &Device) -> Inputs {
         .clone()
         .unwrap_or_else(|| batch.expression.clone());
     Inputs {
-        controls: matrix(controls, n, dims.genes, device),
+        controls: matrix(controls, n, dims.input_width, device),
         perturbations: matrix(batch.perturbations.clone(), n, dims.perturbations, device),
         covariates: matrix(batch.covariates.clone(), n, dims.covariates, device),
     }
