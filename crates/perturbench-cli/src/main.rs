@@ -80,7 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() {
-    let argv = match commands::train::expand_argv(std::env::args().collect()) {
+    let argv = match commands::train_config::expand_argv(std::env::args().collect()) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -8,3 +8,4 @@ pub mod preprocess;
 pub mod simulate;
 pub mod split;
 pub mod train;
+pub mod train_config;
