@@ -39,7 +39,22 @@ fn is_assignment(t: &str) -> bool {
 /// and whose `model` and `trainer` sections travel as one hidden argument.
 pub fn expand_argv(argv: Vec<String>) -> anyhow::Result<Vec<String>> {
     use crate::run_config::{resolve, Item};
-    let Some(pos) = argv.iter().position(|t| t == "train") else {
+    // The subcommand is the first token that is neither a global flag nor its value.
+    let mut pos = None;
+    let mut i = 1;
+    while i < argv.len() {
+        let t = &argv[i];
+        if t == "--threads" {
+            i += 2;
+            continue;
+        }
+        if !t.starts_with('-') {
+            pos = Some(i);
+            break;
+        }
+        i += 1;
+    }
+    let Some(pos) = pos.filter(|&p| argv[p] == "train") else {
         return Ok(argv);
     };
     let mut items = Vec::new();
@@ -223,4 +238,34 @@ pub fn model_and_trainer(tree: &serde_json::Value) -> anyhow::Result<(ModelConfi
     }
     let trainer: TrainerConfig = typed(&tree, "trainer", &[])?;
     Ok((model, trainer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand_argv;
+
+    fn v(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn only_the_train_subcommand_is_rewritten() {
+        let split = v(&["perturbench", "split", "d.h5ad", "--out", "train", "a=b"]);
+        assert_eq!(expand_argv(split.clone()).unwrap(), split);
+        let out = expand_argv(v(&[
+            "perturbench",
+            "--threads",
+            "2",
+            "train",
+            "d.h5ad",
+            "model=additive",
+        ]))
+        .unwrap();
+        assert_eq!(
+            &out[..4],
+            &v(&["perturbench", "--threads", "2", "train"])[..]
+        );
+        assert!(out.contains(&"--resolved-config".to_string()));
+        assert!(!out.contains(&"model=additive".to_string()));
+    }
 }
