@@ -603,6 +603,31 @@ fn training_errors_leave_nothing_behind() {
         &out,
     );
     assert_error(&r, &["use_covariates", "use_perturbations"]);
+    // A cell type whose control cells are gone: paired training cannot draw controls there.
+    let mut ad = read_h5ad(&data).unwrap();
+    let cond = ad.obs.column("condition").unwrap();
+    let ct = ad.obs.column("cell_type").unwrap();
+    let victim = (0..ad.n_obs())
+        .map(|r| ct.value_string(r).unwrap())
+        .find(|c| c != &ct.value_string(0).unwrap())
+        .expect("small has two cell types");
+    let keep: Vec<usize> = (0..ad.n_obs())
+        .filter(|&r| {
+            !(cond.value_string(r).unwrap() == "control" && ct.value_string(r).unwrap() == victim)
+        })
+        .collect();
+    ad = ad.select_obs(&keep);
+    let no_ctrl = dir.path().join("no_controls.h5ad");
+    write_h5ad(
+        &no_ctrl,
+        &ad,
+        &WriteOptions {
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
+    let r = train_with(&no_ctrl, "decoder-only", &["model.encoder_width=16"], &out);
+    assert_error(&r, &["no_controls.h5ad", &victim, "has no control cells"]);
     // A learning rate that diverges.
     let r = train_with(&data, "linear-additive", &["model.lr=1e30"], &out);
     assert_error(&r, &["diverged"]);
