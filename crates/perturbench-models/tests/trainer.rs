@@ -74,6 +74,7 @@ fn trainer(max_epochs: usize) -> TrainerConfig {
         max_epochs,
         batch_size: 32,
         seed: 11,
+        gradient_clip_norm: Some(5.0),
         ..TrainerConfig::default()
     }
 }

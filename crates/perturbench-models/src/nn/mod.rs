@@ -2,6 +2,7 @@
 //! trainer and the fitted predictor.
 
 pub mod biolord;
+pub mod clipping;
 pub mod cpa;
 pub mod decoder_only;
 pub mod inputs;

@@ -1,11 +1,12 @@
 //! The trainer shared by the neural models (spec §3.1, §4.2): Adam with L2 weight decay as
 //! torch's `Adam(weight_decay=…)`, ReduceLROnPlateau on the validation loss, early stopping,
-//! the best epoch's weights kept, optional gradient clipping, and a resumable training state.
+//! the best epoch's weights kept, optional global-norm gradient clipping, and a resumable training state.
 //! Every random draw (initial weights, shuffling, control pairing, dropout) comes from one
 //! seed: the weights from stream 0; in epoch `e`, shuffling and pairing from stream `1 + e`,
 //! dropout from `2^32 + e`, stochastic masks and noise from `2·2^32 + e` and validation pairing from
 //! `3·2^32 + e` (its noise from `4·2^32 + e`), so a resumed run repeats an uninterrupted one.
 
+use super::clipping::clip_global_norm;
 use super::cpa::Update;
 use super::inputs::{matrix, Inputs};
 use super::net::{Dims, Net};
@@ -15,7 +16,6 @@ use crate::config::ModelConfig;
 use crate::ModelError;
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::Device;
 use rand::SeedableRng;
@@ -36,7 +36,8 @@ pub struct TrainerConfig {
     pub batch_size: usize,
     /// Epochs without a better validation loss before stopping.
     pub early_stopping_patience: usize,
-    /// Clip each parameter's gradient to this L2 norm (none: no clipping).
+    /// Clip the gradients to this global L2 norm, as Lightning's `gradient_clip_val` (none: no
+    /// clipping).
     pub gradient_clip_norm: Option<f64>,
     /// Seed of every random draw of training.
     pub seed: u64,
@@ -198,16 +199,13 @@ fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     r
 }
 
-fn optimizer(model: &ModelConfig, t: &TrainerConfig) -> Result<ModuleOptimizer, ModelError> {
+fn optimizer(model: &ModelConfig) -> Result<ModuleOptimizer, ModelError> {
     let o = model
         .optim()
         .ok_or_else(|| ModelError::Config(format!("model '{}' is not trainable", model.name())))?;
     let mut cfg = AdamConfig::new().with_epsilon(1e-8);
     if o.wd > 0.0 {
         cfg = cfg.with_weight_decay(Some(WeightDecayConfig::new(o.wd as f32)));
-    }
-    if let Some(c) = t.gradient_clip_norm {
-        cfg = cfg.with_grad_clipping(Some(GradientClippingConfig::Norm(c as f32)));
     }
     Ok(cfg.init())
 }
@@ -319,9 +317,9 @@ pub fn train(
         .optim()
         .ok_or_else(|| ModelError::Config(format!("model '{}' is not trainable", model.name())))?;
     let mut net = Net::new(model, &dims, &mut rng(cfg.seed, 0), &ad)?;
-    let mut optim = optimizer(model, cfg)?;
+    let mut optim = optimizer(model)?;
     // The adversaries' optimiser (CPA's corrected schedule; unused otherwise).
-    let mut adv_optim = optimizer(model, cfg)?;
+    let mut adv_optim = optimizer(model)?;
     let mut state = State {
         model: model.clone(),
         dims: dims.clone(),
@@ -407,15 +405,24 @@ pub fn train(
             let mut grads = loss.backward();
             net = match (update, &net) {
                 (Update::Generator, Net::Cpa(c)) => {
-                    let g = GradientsParams::from_module(&mut grads, &c.generator);
+                    let mut g = GradientsParams::from_module(&mut grads, &c.generator);
+                    if let Some(max) = cfg.gradient_clip_norm {
+                        clip_global_norm(&c.generator, &mut g, max);
+                    }
                     optim.step(lr, net, g)
                 }
                 (Update::Adversary, Net::Cpa(c)) => {
-                    let g = GradientsParams::from_module(&mut grads, &c.adversary);
+                    let mut g = GradientsParams::from_module(&mut grads, &c.adversary);
+                    if let Some(max) = cfg.gradient_clip_norm {
+                        clip_global_norm(&c.adversary, &mut g, max);
+                    }
                     adv_optim.step(lr, net, g)
                 }
                 _ => {
-                    let g = GradientsParams::from_grads(grads, &net);
+                    let mut g = GradientsParams::from_grads(grads, &net);
+                    if let Some(max) = cfg.gradient_clip_norm {
+                        clip_global_norm(&net, &mut g, max);
+                    }
                     optim.step(lr, net, g)
                 }
             };
