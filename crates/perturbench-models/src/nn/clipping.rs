@@ -78,9 +78,14 @@ mod tests {
             .get::<2>(lin.weight.id)
             .unwrap()
             .into_data()
-            .to_vec()
+            .try_to_vec::<f32>()
             .unwrap();
-        let b: Vec<f32> = g.get::<1>(bias_id).unwrap().into_data().to_vec().unwrap();
+        let b: Vec<f32> = g
+            .get::<1>(bias_id)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert!((w[0] - 0.6).abs() < 1e-5 && w[1].abs() < 1e-7 && (b[0] - 0.8).abs() < 1e-5);
         // Under the limit nothing changes.
         let norm = clip_global_norm(&lin, &mut g, 10.0);
