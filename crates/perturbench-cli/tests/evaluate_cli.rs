@@ -8,21 +8,7 @@ use perturbench_io::{
 use std::path::{Path, PathBuf};
 
 fn sim(dir: &Path) -> PathBuf {
-    let p = dir.join("truth.h5ad");
-    let r = perturbench(&[
-        "--quiet",
-        "simulate",
-        "--preset",
-        "small",
-        "--seed",
-        "3",
-        "--compression",
-        "none",
-        "--out",
-        p.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    p
+    simulate_small(dir, "truth.h5ad", 3)
 }
 
 fn save(ad: &AnnData, path: &Path) -> String {

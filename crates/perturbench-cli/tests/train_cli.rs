@@ -8,21 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 fn sim(dir: &Path) -> PathBuf {
-    let p = dir.join("small.h5ad");
-    let r = perturbench(&[
-        "--quiet",
-        "simulate",
-        "--preset",
-        "small",
-        "--seed",
-        "5",
-        "--compression",
-        "none",
-        "--out",
-        p.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    p
+    simulate_small(dir, "small.h5ad", 5)
 }
 
 fn train(data: &Path, model: &str, out: &Path) -> Run {

@@ -105,9 +105,10 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let all: Vec<usize> = (0..ad.n_obs()).collect();
     sp.set_message("predicting");
     let sampled = sample_controls(&design, &all, a.max_control_cells, a.seed);
-    let reader = perturbench_io::H5adReader::open(&a.data)?;
-    let embedding = super::train::read_embedding(&reader, &ck.config, &source, ad.n_obs())?;
-    if let (Some(e), Some(d)) = (&embedding, &ck.dims) {
+    let embedding = super::train::embedding_key(&ck.config)
+        .map(|k| super::train::embedding(&ad.obsm, k, &source, ad.n_obs()))
+        .transpose()?;
+    if let (Some(e), Some(d)) = (embedding, &ck.dims) {
         if e.ncols != d.input_width {
             bail!(
                 "{source}: the embedding has {} columns, the model was trained on {}",
@@ -116,7 +117,6 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
             );
         }
     }
-    drop(reader);
     let pred = predict_targets(
         model.as_ref(),
         &ad.x,
@@ -125,7 +125,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         &targets,
         &sampled,
         &[],
-        embedding.as_ref(),
+        embedding,
     )
     .with_context(|| format!("{shown}: cannot predict"))?;
     write_h5ad(

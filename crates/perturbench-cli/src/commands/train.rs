@@ -9,6 +9,7 @@ use crate::{progress, Global};
 use anyhow::{bail, Context};
 use perturbench_data::split::SplitLabel;
 use perturbench_eval::{evaluate, EvalConfig, Pipeline};
+use perturbench_io::Dense;
 use perturbench_io::{
     write_csv_atomic, write_h5ad, AnnData, Compression, H5adReader, WriteOptions,
 };
@@ -18,6 +19,7 @@ use perturbench_models::{
     predict_targets, sample_controls, save_checkpoint, split_targets, Baseline, BaselineKind,
     CellSet, Checkpoint, Encoding, ModelConfig, PerturbationModel, Truth, TruthRow,
 };
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Options of `perturbench train`.
@@ -67,32 +69,31 @@ pub struct Args {
     pipelines: Vec<String>,
 }
 
-/// The `obsm` embedding a model reads instead of expression (latent-additive's
-/// `embedding_key`), checked against the number of cells.
-pub fn read_embedding(
-    reader: &H5adReader,
-    config: &ModelConfig,
+/// The obsm key of the embedding a model reads instead of expression (latent-additive's
+/// `embedding_key`).
+pub fn embedding_key(config: &ModelConfig) -> Option<&str> {
+    match config {
+        ModelConfig::LatentAdditive(c) => c.embedding_key.as_deref(),
+        _ => None,
+    }
+}
+
+/// The embedding `obsm[key]` of a file with `n_obs` cells, checked: present, one row per cell,
+/// finite.
+pub fn embedding<'a>(
+    obsm: &'a BTreeMap<String, Dense>,
+    key: &str,
     source: &str,
     n_obs: usize,
-) -> anyhow::Result<Option<perturbench_io::Dense>> {
-    let ModelConfig::LatentAdditive(c) = config else {
-        return Ok(None);
-    };
-    let Some(key) = &c.embedding_key else {
-        return Ok(None);
-    };
-    let mut obsm = reader.read_dense_dict("obsm")?;
-    let Some(e) = obsm.remove(key) else {
-        let keys: Vec<&String> = obsm.keys().collect();
+) -> anyhow::Result<&'a Dense> {
+    let Some(e) = obsm.get(key) else {
+        let keys: Vec<&str> = obsm.keys().map(String::as_str).collect();
         bail!(
             "{source}: model.embedding_key: obsm/{key} does not exist (obsm has: {})",
             if keys.is_empty() {
                 "nothing".to_string()
             } else {
-                keys.iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                keys.join(", ")
             }
         );
     };
@@ -106,7 +107,7 @@ pub fn read_embedding(
     if e.data.iter().any(|v| !v.is_finite()) {
         bail!("{source}: obsm/{key} has non-finite values");
     }
-    Ok(Some(e))
+    Ok(e)
 }
 
 /// A fitted model of either kind.
@@ -164,14 +165,17 @@ fn write_run(
     ad.check_shapes()
         .map_err(|m| anyhow::anyhow!("{source}: {m}"))?;
     let uns = reader.read_uns()?;
-    let embedding = read_embedding(&reader, config, &source, ad.n_obs())?;
-    drop(reader);
-    // reference.h5ad carries the embedding, so that `predict` can read it from there.
-    if let (Some(e), ModelConfig::LatentAdditive(c)) = (&embedding, config) {
-        if let Some(k) = &c.embedding_key {
-            ad.obsm.insert(k.clone(), e.clone());
-        }
+    // obsm only when the model reads an embedding; reference.h5ad then carries it, so that
+    // `predict` can read it from there.
+    let key = embedding_key(config);
+    if key.is_some() {
+        ad.obsm = reader.read_dense_dict("obsm")?;
+        ad.obsm.retain(|k, _| Some(k.as_str()) == key);
     }
+    drop(reader);
+    let embedding = key
+        .map(|k| embedding(&ad.obsm, k, &source, ad.n_obs()))
+        .transpose()?;
     let (spec, design, split) = build_split(&a.split, &ad.obs, &source, true)?;
     let train_rows = split.rows(SplitLabel::Train);
     if train_rows.is_empty() {
@@ -212,7 +216,7 @@ fn write_run(
         let mut val_set = CellSet::new(&ad.x, &design, &enc, &val_rows, config.feeding())
             .with_context(|| format!("{source}: validation cells"))?;
         let mut dims = dims_of(&enc);
-        if let Some(e) = &embedding {
+        if let Some(e) = embedding {
             train_set = train_set.with_embedding(e);
             val_set = val_set.with_embedding(e);
             dims.input_width = e.ncols;
@@ -345,14 +349,7 @@ fn write_run(
         .filter(|&r| design.is_control(r))
         .collect();
     let pred = predict_targets(
-        model,
-        &ad.x,
-        &design,
-        &enc,
-        &targets,
-        &sampled,
-        &controls,
-        embedding.as_ref(),
+        model, &ad.x, &design, &enc, &targets, &sampled, &controls, embedding,
     )?;
     let opts = WriteOptions {
         compression: Compression::None,

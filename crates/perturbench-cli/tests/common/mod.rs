@@ -104,3 +104,23 @@ pub fn entries(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// The `small` simulator preset written uncompressed as `dir/NAME` with `seed`.
+pub fn simulate_small(dir: &Path, name: &str, seed: u64) -> PathBuf {
+    let p = dir.join(name);
+    let seed = seed.to_string();
+    let r = perturbench(&[
+        "--quiet",
+        "simulate",
+        "--preset",
+        "small",
+        "--seed",
+        &seed,
+        "--compression",
+        "none",
+        "--out",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    p
+}

@@ -171,16 +171,11 @@ impl Net {
 
     /// Predicted cells (evaluation mode) from `x.controls`.
     pub fn predict(&self, x: &Inputs, noise: &mut ChaCha8Rng) -> Tensor<2> {
-        match self {
-            Net::Cpa(m) => m.predict(x, noise),
-            Net::SamsVae(m) => m.predict(x, noise),
-            Net::Biolord(m) => m.forward::<ChaCha8Rng, _>(x, None, noise).0,
-            _ => self.forward::<ChaCha8Rng, _>(x, None, noise),
-        }
+        self.forward::<ChaCha8Rng, _>(x, None, noise)
     }
 
-    /// Predicted cells of the paired models; `rng` is `Some` while training (dropout),
-    /// `mask_rng` feeds stochastic masks.
+    /// Predicted cells; `rng` is `Some` while training (dropout), `mask_rng` feeds stochastic
+    /// masks and noise.
     fn forward<R: Rng, M: Rng>(
         &self,
         x: &Inputs,

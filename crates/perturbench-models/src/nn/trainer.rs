@@ -17,7 +17,7 @@ use crate::ModelError;
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -178,19 +178,21 @@ fn cuda_device(_index: usize) -> Result<Device, ModelError> {
     ))
 }
 
-/// A host minibatch as tensors on `device`.
-/// In single-cell mode the cell itself is the encoder's input.
-pub fn inputs(batch: &Batch, dims: &Dims, device: &Device) -> Inputs {
+/// A host minibatch as tensors on `device`: the model inputs and the observed cells (the
+/// target). In single-cell mode the cell itself is also the encoder's input (one tensor, shared).
+pub fn inputs(batch: Batch, dims: &Dims, device: &Device) -> (Inputs, Tensor<2>) {
     let n = batch.rows.len();
-    let controls = batch
-        .controls
-        .clone()
-        .unwrap_or_else(|| batch.expression.clone());
-    Inputs {
-        controls: matrix(controls, n, dims.input_width, device),
-        perturbations: matrix(batch.perturbations.clone(), n, dims.perturbations, device),
-        covariates: matrix(batch.covariates.clone(), n, dims.covariates, device),
-    }
+    let target = matrix(batch.expression, n, dims.genes, device);
+    let controls = match batch.controls {
+        Some(c) => matrix(c, n, dims.input_width, device),
+        None => target.clone(),
+    };
+    let x = Inputs {
+        controls,
+        perturbations: matrix(batch.perturbations, n, dims.perturbations, device),
+        covariates: matrix(batch.covariates, n, dims.covariates, device),
+    };
+    (x, target)
 }
 
 fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -280,8 +282,7 @@ fn evaluate_loss(
     let mut total = 0.0;
     let mut n = 0usize;
     for batch in set.epoch(&mut r, batch_size, false).take(limit) {
-        let x = inputs(&batch, dims, device);
-        let target = matrix(batch.expression, batch.rows.len(), dims.genes, device);
+        let (x, target) = inputs(batch, dims, device);
         total += net
             .validation_loss(&x, target, &mut noise)
             .into_scalar::<f32>() as f64;
@@ -394,8 +395,7 @@ pub fn train(
             .take(n_batches)
         {
             cells += batch.rows.len();
-            let x = inputs(&batch, &dims, &ad);
-            let target = matrix(batch.expression, batch.rows.len(), dims.genes, &ad);
+            let (x, target) = inputs(batch, &dims, &ad);
             let (update, loss) =
                 net.training_loss(&x, target, epoch, done, &mut drop_rng, &mut mask_rng);
             let value = loss.clone().into_scalar::<f32>() as f64;
