@@ -44,6 +44,18 @@ enum Command {
     Train(Box<commands::train::Args>),
     /// Predict perturbed cells with a saved model for a table of targets.
     Predict(commands::predict::Args),
+    /// Tune a model's hyper-parameters (TPE or random search; SQLite or PostgreSQL store).
+    #[command(args_override_self = true)]
+    Tune(Box<commands::tune::Args>),
+    /// Run trials and benchmark jobs from a store until none are left (any number of machines).
+    Worker(commands::worker::Args),
+    /// Run a benchmark suite (models × datasets × tasks × seeds); leaderboard and report.
+    #[command(args_override_self = true)]
+    Benchmark(commands::benchmark::Args),
+    /// Write a self-contained HTML report from output directories.
+    Report(commands::report::Args),
+    /// The whole pipeline on small simulated datasets in a few minutes, with a report.
+    Demo(commands::demo::Args),
     /// Measure perturbench on standard workloads (see bench/ for the side-by-side scripts).
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -75,6 +87,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(a) => commands::evaluate::run(*a, g),
         Command::Train(a) => commands::train::run(*a, g),
         Command::Predict(a) => commands::predict::run(a, g),
+        Command::Tune(a) => commands::tune::run(*a, g),
+        Command::Worker(a) => commands::worker::run(a, g),
+        Command::Benchmark(a) => commands::benchmark::run(a, g),
+        Command::Report(a) => commands::report::run(a, g),
+        Command::Demo(a) => commands::demo::run(a, g),
         Command::Bench(b) => commands::bench::run(b, g),
     }
 }

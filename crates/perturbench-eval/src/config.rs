@@ -273,6 +273,9 @@ pub struct EvalConfig {
     pub pca_iterations: usize,
     /// The Krylov PCA stops when the top Ritz values change by at most this (relative).
     pub pca_tolerance: f64,
+    /// Per model, this many perturbations (the strongest observed logFC) get their per-gene
+    /// observed and predicted logFC in [`crate::EvalOutput::examples`] (needs a logfc pipeline).
+    pub scatter_examples: usize,
 }
 
 impl Default for EvalConfig {
@@ -310,6 +313,7 @@ impl Default for EvalConfig {
             pca_components: 100,
             pca_iterations: 8,
             pca_tolerance: 1e-10,
+            scatter_examples: 0,
         }
     }
 }

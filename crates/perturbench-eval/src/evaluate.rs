@@ -50,6 +50,8 @@ pub struct EvalOutput {
     pub summary: Vec<Summary>,
     /// Things the user should know (missing perturbations, ...).
     pub warnings: Vec<String>,
+    /// Per-gene logFC of a few perturbations per model (`scatter_examples`).
+    pub examples: Vec<crate::ExampleRow>,
 }
 
 /// An input file of an evaluation.
@@ -299,6 +301,8 @@ pub fn evaluate(
         }
         model_aggs.push(map);
     }
+    let mut examples = Vec::new();
+    let mut with_examples: Vec<usize> = Vec::new();
     for (pi, p) in cfg.pipelines.iter().enumerate() {
         progress(&format!("pipeline {p}"));
         let ra = &ref_aggs[&p.aggregation];
@@ -366,6 +370,21 @@ pub fn evaluate(
                     )
                 })
                 .collect();
+            if p.aggregation == Aggregation::Logfc
+                && cfg.scatter_examples > 0
+                && !with_examples.contains(&mi)
+            {
+                with_examples.push(mi);
+                examples.extend(crate::examples::logfc_examples(
+                    name,
+                    &matched,
+                    ma,
+                    ra,
+                    &r.groups,
+                    &ref_genes,
+                    cfg.scatter_examples,
+                ));
+            }
             for (&(rr, _), &v) in matched.iter().zip(&values) {
                 per_perturbation.push(row(
                     name,
@@ -457,6 +476,7 @@ pub fn evaluate(
         per_perturbation,
         summary,
         warnings,
+        examples,
     })
 }
 

@@ -12,6 +12,7 @@ mod aggregate;
 mod cells;
 mod config;
 mod evaluate;
+mod examples;
 mod groups;
 mod metric;
 mod pairs;
@@ -24,6 +25,7 @@ pub use config::{
     TiePolicy,
 };
 pub use evaluate::{evaluate, reference_pca, EvalOutput, PerPerturbation, Summary};
+pub use examples::ExampleRow;
 pub use metric::compute as compute_metric;
 pub use pca::Pca;
 pub use rank::ranks;

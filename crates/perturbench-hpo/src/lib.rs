@@ -3,12 +3,22 @@
 //! univariate TPE). Storage and workers will live here too (PostgreSQL only in this crate).
 
 pub mod distribution;
+pub mod multivariate;
 pub mod parzen;
+pub mod pruner;
 pub mod sampler;
+pub mod space;
+pub mod storage;
 pub mod tpe;
 
 pub use distribution::Distribution;
+pub use pruner::MedianPruner;
 pub use sampler::{RandomSampler, Sampler, Trial};
+pub use space::SearchSpace;
+pub use storage::{
+    open as open_storage, Direction, Storage, StorageError, Study, StudySpec, TrialRecord,
+    TrialState,
+};
 pub use tpe::{TpeSampler, TpeSettings};
 
 /// Why a search space or a sample is invalid.

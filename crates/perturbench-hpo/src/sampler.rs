@@ -24,6 +24,17 @@ pub trait Sampler {
         history: &[Trial],
         rng: &mut ChaCha8Rng,
     ) -> f64;
+
+    /// Internal values for every parameter of `space` at once, for samplers that model
+    /// parameters jointly; `None` (the default) samples them one by one with [`Self::sample`].
+    fn sample_joint(
+        &mut self,
+        _space: &BTreeMap<String, Distribution>,
+        _history: &[Trial],
+        _rng: &mut ChaCha8Rng,
+    ) -> Option<BTreeMap<String, f64>> {
+        None
+    }
 }
 
 /// Uniform draws in the internal space.

@@ -8,6 +8,7 @@ use crate::distribution::Distribution;
 use crate::parzen::{default_gamma, default_weights, Categorical, Numerical};
 use crate::sampler::{uniform, Sampler, Trial};
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
 
 /// TPE settings (Optuna's defaults).
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,8 @@ pub struct TpeSettings {
     pub n_ei_candidates: usize,
     /// Weight of the prior component.
     pub prior_weight: f64,
+    /// Propose all parameters jointly (Optuna's `multivariate=True`).
+    pub multivariate: bool,
 }
 
 impl Default for TpeSettings {
@@ -26,6 +29,7 @@ impl Default for TpeSettings {
             n_startup_trials: 10,
             n_ei_candidates: 24,
             prior_weight: 1.0,
+            multivariate: false,
         }
     }
 }
@@ -38,6 +42,17 @@ pub struct TpeSampler {
 }
 
 impl Sampler for TpeSampler {
+    fn sample_joint(
+        &mut self,
+        space: &BTreeMap<String, Distribution>,
+        history: &[Trial],
+        rng: &mut ChaCha8Rng,
+    ) -> Option<BTreeMap<String, f64>> {
+        self.settings
+            .multivariate
+            .then(|| crate::multivariate::sample_joint(&self.settings, space, history, rng))
+    }
+
     fn sample(
         &mut self,
         name: &str,

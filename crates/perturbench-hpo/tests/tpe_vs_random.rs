@@ -2,7 +2,7 @@
 //! categorical dimensions (best value after the same number of trials), on at least 4 of 5
 //! seeds per function. The optima are known by construction.
 
-use perturbench_hpo::{Distribution, RandomSampler, Sampler, TpeSampler, Trial};
+use perturbench_hpo::{Distribution, RandomSampler, Sampler, TpeSampler, TpeSettings, Trial};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -104,8 +104,13 @@ fn run(sampler: &mut dyn Sampler, objective: Objective, seed: u64, trials: usize
     for _ in 0..trials {
         let mut internal = BTreeMap::new();
         let mut external = BTreeMap::new();
+        let map: BTreeMap<String, Distribution> = space.iter().cloned().collect();
+        let joint = sampler.sample_joint(&map, &history, &mut rng);
         for (name, d) in &space {
-            let x = sampler.sample(name, d, &history, &mut rng);
+            let x = match &joint {
+                Some(j) => j[name],
+                None => sampler.sample(name, d, &history, &mut rng),
+            };
             internal.insert(name.clone(), x);
             external.insert(name.clone(), d.external(x));
         }
@@ -119,23 +124,41 @@ fn run(sampler: &mut dyn Sampler, objective: Objective, seed: u64, trials: usize
     best
 }
 
+fn multivariate() -> TpeSampler {
+    TpeSampler {
+        settings: TpeSettings {
+            multivariate: true,
+            ..TpeSettings::default()
+        },
+    }
+}
+
 #[test]
 fn tpe_beats_random_search() {
+    beats_random(TpeSampler::default, "univariate");
+}
+
+#[test]
+fn multivariate_tpe_beats_random_search() {
+    beats_random(multivariate, "multivariate");
+}
+
+fn beats_random(make: fn() -> TpeSampler, label: &str) {
     for (name, f) in [("bowl", bowl as Objective), ("valley", valley as Objective)] {
         let mut wins = 0;
         let mut rows = Vec::new();
         for seed in 0..5 {
-            let t = run(&mut TpeSampler::default(), f, seed, 80);
+            let t = run(&mut make(), f, seed, 80);
             let r = run(&mut RandomSampler, f, seed, 80);
             rows.push((t, r));
             if t < r {
                 wins += 1;
             }
         }
-        eprintln!("{name}: (tpe, random) best values per seed: {rows:?}");
+        eprintln!("{label} {name}: (tpe, random) best values per seed: {rows:?}");
         assert!(
             wins >= 4,
-            "{name}: TPE won {wins} of 5 (tpe, random): {rows:?}"
+            "{label} {name}: TPE won {wins} of 5 (tpe, random): {rows:?}"
         );
     }
 }

@@ -195,6 +195,30 @@ pub(crate) fn write_outputs(
         Some(&["model", "aggregation", "metric", "value"]),
         rows,
     )?;
+    if !out.examples.is_empty() {
+        let rows = out.examples.iter().map(|e| {
+            vec![
+                e.model.clone(),
+                e.covariates.clone(),
+                e.perturbation.clone(),
+                e.gene.clone(),
+                format!("{}", e.observed),
+                format!("{}", e.predicted),
+            ]
+        });
+        write_csv_atomic(
+            &dir.join("logfc_examples.csv"),
+            Some(&[
+                "model",
+                "covariates",
+                "perturbation",
+                "gene",
+                "observed",
+                "predicted",
+            ]),
+            rows,
+        )?;
+    }
     perturbench_io::write_atomic(
         &dir.join("run.json"),
         serde_json::to_string_pretty(run)?.as_bytes(),
@@ -202,7 +226,6 @@ pub(crate) fn write_outputs(
     Ok(())
 }
 
-/// Prints models × `metric_aggregation` with 4 significant digits.
 /// Prints the models × metric table (4 significant digits).
 pub(crate) fn print_table(out: &EvalOutput) {
     let mut cols: Vec<String> = Vec::new();

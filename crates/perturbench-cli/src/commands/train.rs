@@ -364,6 +364,7 @@ fn write_run(
         control: spec.control.clone(),
         delimiter: spec.delimiter.clone(),
         covariate_keys: spec.covariate_keys.clone(),
+        scatter_examples: 4,
         ..EvalConfig::default()
     };
     if !a.pipelines.is_empty() {

@@ -108,6 +108,9 @@ pub fn expand_argv(argv: Vec<String>) -> anyhow::Result<Vec<String>> {
     if let Some(data) = tree.get("data").and_then(|d| d.as_object()) {
         for (k, v) in data {
             if k == "path" {
+                if v.is_null() {
+                    continue;
+                }
                 flags.push("--data-path".to_string());
                 flags.push(flag_value(v));
                 continue;
@@ -123,6 +126,10 @@ pub fn expand_argv(argv: Vec<String>) -> anyhow::Result<Vec<String>> {
                         .join(", ")
                 );
             }
+            // null = the flag's default (as `--print-config` shows unset keys).
+            if v.is_null() {
+                continue;
+            }
             flags.push(format!("--{long}"));
             flags.push(flag_value(v));
         }
@@ -136,6 +143,7 @@ pub fn expand_argv(argv: Vec<String>) -> anyhow::Result<Vec<String>> {
                 );
             };
             match v {
+                serde_json::Value::Null => {}
                 serde_json::Value::Array(a) => {
                     for x in a {
                         flags.push(flag.to_string());

@@ -1,0 +1,341 @@
+//! Running one claimed trial: a tuning trial or a benchmark job is a `perturbench train`
+//! child process (its objective read from the evaluation summary it writes), a synthetic trial
+//! is a benchmark function evaluated in place. While it runs, a second connection sends
+//! heartbeats; intermediate values (the validation loss per epoch) are reported and, with the
+//! median pruner on, a trial worse than the median is stopped.
+
+use super::study::{objective_value, read_summary, StudyConfig, SYNTHETIC_STEPS};
+use anyhow::Context;
+use perturbench_hpo::storage::{self, Study, TrialRecord, TrialState};
+use perturbench_hpo::MedianPruner;
+use serde_json::{Map, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How a worker runs trials.
+#[derive(Debug, Clone)]
+pub struct TrialSettings {
+    /// The store's URL (the heartbeat thread opens its own connection).
+    pub url: String,
+    /// This worker's name.
+    pub worker: String,
+    /// Seconds between heartbeats.
+    pub heartbeat_s: f64,
+}
+
+/// How a trial ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Final state.
+    pub state: TrialState,
+    /// Objective (complete trials; the last intermediate value of pruned ones).
+    pub value: Option<f64>,
+    /// Attributes stored with the trial (output directory, metrics, error).
+    pub attrs: Map<String, Value>,
+}
+
+/// Sends heartbeats from its own connection until dropped; `lost` turns true when the store
+/// says the trial is no longer this worker's (it was declared dead and re-queued).
+struct Heartbeat {
+    stop: Arc<AtomicBool>,
+    lost: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    fn start(s: &TrialSettings, trial_id: i64) -> anyhow::Result<Heartbeat> {
+        let mut store = storage::open(&s.url)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let lost = Arc::new(AtomicBool::new(false));
+        let (st, lo) = (stop.clone(), lost.clone());
+        let worker = s.worker.clone();
+        let every = Duration::from_secs_f64(s.heartbeat_s.max(0.05));
+        let handle = std::thread::spawn(move || {
+            let mut last = Instant::now();
+            while !st.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50).min(every));
+                if last.elapsed() < every {
+                    continue;
+                }
+                last = Instant::now();
+                match store.heartbeat(trial_id, &worker) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lo.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    // A transient store error: the next beat retries.
+                    Err(e) => eprintln!("warning: heartbeat of trial {trial_id}: {e}"),
+                }
+            }
+        });
+        Ok(Heartbeat {
+            stop,
+            lost,
+            handle: Some(handle),
+        })
+    }
+
+    fn lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The value of a JSON parameter on a `KEY=VALUE` command line.
+pub fn override_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Appends one line to `path` (a single write, so concurrent workers do not interleave).
+/// Synthetic studies log `start NUMBER WORKER` when a trial starts and `end NUMBER WORKER` once
+/// its result is stored, in `OUT/synthetic.log`.
+pub fn log_line(path: &Path, line: &str) -> anyhow::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot append", path.display()))?;
+    f.write_all(format!("{line}\n").as_bytes())
+        .with_context(|| format!("{}: cannot append", path.display()))?;
+    Ok(())
+}
+
+/// The synthetic objective of the queue tests and cluster smoke tests: a bowl over
+/// `x` (log-uniform, best 0.01), `n` (integer, best 5) and `c` (categorical, best "b").
+pub fn synthetic_value(p: &Map<String, Value>) -> f64 {
+    let x = p.get("x").and_then(Value::as_f64).unwrap_or(1.0).max(1e-12);
+    let n = p.get("n").and_then(Value::as_f64).unwrap_or(0.0);
+    let c = p.get("c").and_then(Value::as_str).unwrap_or("");
+    (x / 1e-2).ln().powi(2) / 4.0 + (n - 5.0).powi(2) / 8.0 + if c == "b" { 0.0 } else { 1.0 }
+}
+
+/// Runs `trial` of `study` to its end (or until it is pruned or lost).
+pub fn run_trial(
+    store: &mut dyn storage::Storage,
+    s: &TrialSettings,
+    study: &Study,
+    cfg: &StudyConfig,
+    trial: &TrialRecord,
+) -> anyhow::Result<Option<Outcome>> {
+    let hb = Heartbeat::start(s, trial.id)?;
+    let pruner = cfg.prune.then(MedianPruner::default);
+    let mut reported: Vec<(i64, f64)> = Vec::new();
+    let check_prune = |store: &mut dyn storage::Storage,
+                       step: i64,
+                       value: f64,
+                       reported: &mut Vec<(i64, f64)>|
+     -> anyhow::Result<bool> {
+        if !value.is_finite() {
+            return Ok(false);
+        }
+        store.report(trial.id, step, value)?;
+        reported.push((step, value));
+        let Some(p) = &pruner else {
+            return Ok(false);
+        };
+        let completed: Vec<Vec<(i64, f64)>> = store
+            .trials(study.id)?
+            .into_iter()
+            .filter(|t| t.state == TrialState::Complete)
+            .map(|t| t.intermediate)
+            .collect();
+        Ok(p.should_prune(step, reported, &completed))
+    };
+    // Benchmark jobs go to runs/NAME, tuning trials to trials/NUMBER.
+    let run_name = trial.params.get("run").and_then(Value::as_str);
+    let dir = cfg
+        .out
+        .join(if run_name.is_some() { "runs" } else { "trials" });
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    if let Some(syn) = &cfg.synthetic {
+        let log = cfg.out.join("synthetic.log");
+        log_line(&log, &format!("start {} {}", trial.number, s.worker))?;
+        let value = synthetic_value(&trial.params);
+        for step in 0..SYNTHETIC_STEPS {
+            std::thread::sleep(Duration::from_secs_f64(
+                syn.seconds / SYNTHETIC_STEPS as f64,
+            ));
+            if hb.lost() {
+                return Ok(None);
+            }
+            let remaining = (SYNTHETIC_STEPS - 1 - step) as f64 / (SYNTHETIC_STEPS - 1) as f64;
+            let v = value + remaining;
+            if check_prune(store, step as i64, v, &mut reported)? {
+                return Ok(Some(Outcome {
+                    state: TrialState::Pruned,
+                    value: Some(v),
+                    attrs: Map::new(),
+                }));
+            }
+        }
+        return Ok(Some(Outcome {
+            state: TrialState::Complete,
+            value: Some(value),
+            attrs: Map::new(),
+        }));
+    }
+    // A `perturbench train` child.
+    let name = run_name
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{:04}", trial.number));
+    let out = dir.join(&name);
+    let state_json = dir.join(format!(".{name}.state")).join("state.json");
+    let mut args: Vec<String> = vec!["--quiet".into(), "train".into()];
+    args.extend(cfg.train_args.iter().cloned());
+    match trial.params.get("args") {
+        // A benchmark job carries its own arguments.
+        Some(Value::Array(a)) => args.extend(a.iter().map(override_value)),
+        _ => args.extend(
+            trial
+                .params
+                .iter()
+                .map(|(k, v)| format!("{k}={}", override_value(v))),
+        ),
+    }
+    args.push("--out".into());
+    args.push(out.display().to_string());
+    if state_json.exists() {
+        args.push("--resume".into());
+    }
+    let log_path = dir.join(format!("{name}.log"));
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("{}: cannot create", log_path.display()))?;
+    let exe = std::env::current_exe().context("cannot locate the perturbench executable")?;
+    let mut child: Child = Command::new(&exe)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("cannot start {}", exe.display()))?;
+    let mut attrs = Map::new();
+    attrs.insert("out".into(), Value::from(out.display().to_string()));
+    attrs.insert("log".into(), Value::from(log_path.display().to_string()));
+    let mut seen_epochs = 0usize;
+    let status = loop {
+        if let Some(st) = child.try_wait()? {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        if hb.lost() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        // Intermediate values: the validation loss of each finished epoch.
+        for (epoch, loss) in epochs(&state_json).into_iter().skip(seen_epochs) {
+            seen_epochs += 1;
+            if check_prune(store, epoch, loss, &mut reported)? {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(Some(Outcome {
+                    state: TrialState::Pruned,
+                    value: Some(loss),
+                    attrs,
+                }));
+            }
+        }
+    };
+    drop(hb);
+    if !status.success() {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(12).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        attrs.insert("error".into(), Value::from(tail.join("\n")));
+        return Ok(Some(Outcome {
+            state: TrialState::Fail,
+            value: None,
+            attrs,
+        }));
+    }
+    // Epochs that ended after the last look (the state is removed when training ends).
+    for (epoch, loss) in logged_losses(&out.join("losses.csv"))
+        .into_iter()
+        .skip(seen_epochs)
+    {
+        if loss.is_finite() {
+            store.report(trial.id, epoch, loss)?;
+        }
+    }
+    if let Some(job) = trial.params.get("job") {
+        perturbench_io::write_atomic(
+            &out.join("job.json"),
+            serde_json::to_string_pretty(job)?.as_bytes(),
+        )?;
+    }
+    let summary = read_summary(&out.join("evaluation").join("summary.csv"))?;
+    let metrics: Map<String, Value> = summary
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(*v)))
+        .collect();
+    attrs.insert("metrics".into(), Value::Object(metrics));
+    let value = if cfg.objective.is_empty() {
+        None
+    } else {
+        Some(objective_value(&cfg.objective, &summary).map_err(anyhow::Error::msg)?)
+    };
+    Ok(Some(Outcome {
+        state: TrialState::Complete,
+        value,
+        attrs,
+    }))
+}
+
+/// (epoch, validation loss, else training loss) of the epochs a training state has logged.
+fn epochs(state_json: &PathBuf) -> Vec<(i64, f64)> {
+    let Ok(text) = std::fs::read_to_string(state_json) else {
+        return Vec::new();
+    };
+    let Ok(v) = serde_json::from_str::<Value>(&text) else {
+        return Vec::new();
+    };
+    v.get("log")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| {
+                    let epoch = e.get("epoch")?.as_i64()?;
+                    let loss = e
+                        .get("val_loss")
+                        .and_then(Value::as_f64)
+                        .or_else(|| e.get("train_loss").and_then(Value::as_f64))?;
+                    Some((epoch, loss))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// (epoch, validation loss, else training loss) of a finished run's `losses.csv`.
+fn logged_losses(path: &Path) -> Vec<(i64, f64)> {
+    let Ok(mut r) = csv::Reader::from_path(path) else {
+        return Vec::new();
+    };
+    r.records()
+        .filter_map(Result::ok)
+        .filter_map(|rec| {
+            let epoch = rec.get(0)?.parse().ok()?;
+            let loss = rec
+                .get(2)
+                .and_then(|v| v.parse().ok())
+                .or_else(|| rec.get(1)?.parse().ok())?;
+            Some((epoch, loss))
+        })
+        .collect()
+}

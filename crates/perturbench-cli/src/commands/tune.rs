@@ -1,0 +1,341 @@
+//! `perturbench tune`: hyper-parameter optimisation of a model. A study (search space,
+//! sampler, objective and the `train` arguments every trial shares) is created in a store or
+//! resumed; workers in this process (`--jobs`), and any `perturbench worker` on other machines
+//! pointed at the same store, run its trials; the best parameters are exported as a
+//! configuration file that `perturbench train --config` reads.
+
+use super::study::{
+    best_trial, parse_objective, write_trials_csv, SamplerConfig, StudyConfig, Synthetic,
+};
+use super::trial::override_value;
+use super::worker::{serve_local, Args as WorkerArgs};
+use crate::{run_config, Global};
+use anyhow::{bail, Context};
+use perturbench_hpo::storage::{self, Direction, StudySpec, TrialState};
+use perturbench_hpo::SearchSpace;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// Built-in search spaces (spec §6): (`name`, YAML with `model` and `space`).
+pub const SPACES: &[(&str, &str)] = &[
+    (
+        "linear_additive",
+        include_str!("../../presets/hpo/linear_additive.yaml"),
+    ),
+    (
+        "latent_additive",
+        include_str!("../../presets/hpo/latent_additive.yaml"),
+    ),
+    (
+        "decoder_only",
+        include_str!("../../presets/hpo/decoder_only.yaml"),
+    ),
+    ("cpa", include_str!("../../presets/hpo/cpa.yaml")),
+    ("sams_vae", include_str!("../../presets/hpo/sams_vae.yaml")),
+    ("biolord", include_str!("../../presets/hpo/biolord.yaml")),
+];
+
+/// Options of `perturbench tune`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// `hpo=NAME` (a built-in search space: linear_additive, latent_additive, decoder_only,
+    /// cpa, sams_vae, biolord), the data file, and `train`'s items (`model=`, `experiment=`,
+    /// `KEY=VALUE`) shared by every trial.
+    #[arg(value_name = "ITEMS")]
+    items: Vec<String>,
+    /// `train` configuration files shared by every trial (repeatable).
+    #[arg(long)]
+    config: Vec<PathBuf>,
+    /// A search-space file (YAML/JSON: `space: {model.lr: {type: float, low: .., high: .., log: true}, ...}`).
+    #[arg(long)]
+    space: Option<PathBuf>,
+    /// Trials in the study (all states count; a resumed study runs only the missing ones).
+    #[arg(long, default_value_t = 20)]
+    trials: u32,
+    /// Study name (resumed when it exists with the same search space).
+    #[arg(long)]
+    study: String,
+    /// The store: `sqlite:///path/study.db` (default: OUT/study.db) or `postgresql://user@host:port/db`.
+    #[arg(long)]
+    storage: Option<String>,
+    /// Workers in this process (0: only create the study, for `perturbench worker`s elsewhere).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    /// Sampler: tpe (Optuna's defaults) or random.
+    #[arg(long, default_value = "tpe", value_parser = ["tpe", "random"])]
+    sampler: String,
+    /// TPE models all parameters jointly (Optuna's multivariate TPE) instead of one by one.
+    #[arg(long)]
+    multivariate: bool,
+    /// Random trials before TPE starts.
+    #[arg(long, default_value_t = 10)]
+    n_startup_trials: usize,
+    /// Seed of the sampler.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Objective (minimised): weighted sum of evaluation summary metrics.
+    #[arg(long, default_value = "rmse_average=1.0,rmse_rank_average=0.1")]
+    objective: String,
+    /// Stop trials whose validation loss is worse than the median of completed trials.
+    #[arg(long)]
+    prune: bool,
+    /// Replace an existing study of this name that has another search space.
+    #[arg(long)]
+    force_new: bool,
+    /// Optimise the synthetic benchmark function (SECONDS per trial) instead of training: for
+    /// testing a store and its workers.
+    #[arg(long, value_name = "SECONDS")]
+    synthetic: Option<f64>,
+    /// Heartbeat and re-queue settings of this process's workers.
+    #[arg(long, default_value_t = 10.0)]
+    heartbeat: f64,
+    /// A running trial without a heartbeat for this many seconds is re-queued.
+    #[arg(long, default_value_t = 60.0)]
+    stale_after: f64,
+    /// Output: trials/ (every trial's run), trials.csv, best.yaml.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Reads a search-space file or preset text: `{model: NAME?, space: {...}}`.
+fn parse_space(text: &str, origin: &str) -> anyhow::Result<(Option<String>, SearchSpace)> {
+    let v = run_config::parse_text(text, origin)?;
+    let model = v.get("model").and_then(Value::as_str).map(str::to_string);
+    let space = v
+        .get("space")
+        .with_context(|| format!("{origin}: no 'space' mapping"))?;
+    let space = SearchSpace::from_json(space).with_context(|| format!("{origin}: search space"))?;
+    if space.params.is_empty() {
+        bail!("{origin}: the search space is empty");
+    }
+    Ok((model, space))
+}
+
+/// The synthetic benchmark function's space.
+fn synthetic_space() -> SearchSpace {
+    SearchSpace::from_json(&json!({
+        "x": {"type": "float", "low": 1e-4, "high": 1.0, "log": true},
+        "n": {"type": "int", "low": 1, "high": 9},
+        "c": {"type": "categorical", "choices": ["a", "b", "c"]},
+    }))
+    .expect("static space")
+}
+
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(p)
+        .with_context(|| format!("{}: cannot make the path absolute", p.display()))
+}
+
+/// The default store of an output directory.
+pub fn default_storage(out: &Path) -> anyhow::Result<String> {
+    Ok(format!(
+        "sqlite://{}",
+        absolute(&out.join("study.db"))?.display()
+    ))
+}
+
+/// Runs `perturbench train ARGS --print-config` and returns its output (the resolved
+/// configuration), or the error it printed.
+fn print_config(args: &[String]) -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("cannot locate the perturbench executable")?;
+    let out = std::process::Command::new(exe)
+        .arg("train")
+        .args(args)
+        .arg("--print-config")
+        .output()
+        .context("cannot run perturbench train --print-config")?;
+    if !out.status.success() {
+        bail!(
+            "the trials' train arguments are invalid: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `perturbench tune`.
+pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;
+    let out = absolute(&a.out)?;
+    let url = match &a.storage {
+        Some(u) => u.clone(),
+        None => default_storage(&out)?,
+    };
+    let objective = parse_objective(&a.objective)?;
+    // The store first: an unreachable one fails before anything else runs.
+    let mut store = storage::open(&url)?;
+    // Train arguments: data file and config files made absolute (workers run elsewhere).
+    let mut train_args: Vec<String> = Vec::new();
+    let mut hpo: Option<String> = None;
+    for it in &a.items {
+        if let Some(name) = it.strip_prefix("hpo=") {
+            hpo = Some(name.trim_end_matches("_hpo").to_string());
+        } else if it.contains('=') {
+            train_args.push(it.clone());
+        } else {
+            train_args.push(absolute(Path::new(it))?.display().to_string());
+        }
+    }
+    for c in &a.config {
+        if !c.exists() {
+            bail!("{}: --config file does not exist", c.display());
+        }
+        train_args.push("--config".into());
+        train_args.push(absolute(c)?.display().to_string());
+    }
+    let (model, space) = if a.synthetic.is_some() {
+        (None, synthetic_space())
+    } else if let Some(p) = &a.space {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("{}: cannot read the search space", p.display()))?;
+        parse_space(&text, &p.display().to_string())?
+    } else if let Some(name) = &hpo {
+        let Some((_, text)) = SPACES.iter().find(|(n, _)| n == name) else {
+            bail!(
+                "hpo={name}: no such search space (built in: {})",
+                SPACES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        parse_space(text, &format!("hpo={name}"))?
+    } else {
+        bail!("no search space: pass hpo=NAME, --space FILE or --synthetic SECONDS");
+    };
+    if let Some(m) = model {
+        // The space's model first, so that a user's experiment= or model.* still apply.
+        train_args.insert(0, format!("model={m}"));
+    }
+    if a.synthetic.is_none() {
+        // Fail now, not in every trial: the arguments with one sampled point must resolve.
+        let mut probe = train_args.clone();
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        let p = space.sample(&mut perturbench_hpo::RandomSampler, &[], &mut rng);
+        probe.extend(p.iter().map(|(k, v)| format!("{k}={}", override_value(v))));
+        print_config(&probe)?;
+    }
+    let cfg = StudyConfig {
+        train_args: train_args.clone(),
+        objective: if a.synthetic.is_some() {
+            Default::default()
+        } else {
+            objective
+        },
+        sampler: Some(SamplerConfig {
+            name: a.sampler.clone(),
+            seed: a.seed,
+            n_startup_trials: a.n_startup_trials,
+            n_ei_candidates: 24,
+            multivariate: a.multivariate,
+        }),
+        out: out.clone(),
+        prune: a.prune,
+        synthetic: a.synthetic.map(|seconds| Synthetic { seconds }),
+    };
+    let spec = StudySpec {
+        name: a.study.clone(),
+        kind: if a.synthetic.is_some() {
+            "synthetic".into()
+        } else {
+            "tune".into()
+        },
+        direction: Direction::Minimize,
+        space: space.to_json(),
+        config: serde_json::to_value(&cfg)?,
+        n_trials: Some(a.trials),
+    };
+    let mut store = storage::open(&url)?;
+    let study = store
+        .create_study(&spec, a.force_new)
+        .map_err(|e| match e {
+            storage::StorageError::StudyConflict { .. } => {
+                anyhow::anyhow!("{e}; pass --force-new to replace it (its trials are deleted)")
+            }
+            e => e.into(),
+        })?;
+    let done = store.trials(study.id)?.len() as u32;
+    if !g.quiet {
+        eprintln!(
+            "study '{}' in {}: {} of {} trials exist",
+            a.study,
+            store.describe(),
+            done,
+            a.trials
+        );
+    }
+    if a.jobs == 0 {
+        if !g.quiet {
+            println!(
+                "created; start workers with: perturbench worker --storage {url} --study {}",
+                a.study
+            );
+        }
+        return Ok(());
+    }
+    let wa = WorkerArgs {
+        storage: url.clone(),
+        study: Some(a.study.clone()),
+        worker_id: None,
+        heartbeat: a.heartbeat,
+        stale_after: a.stale_after,
+        poll: 1.0,
+    };
+    let stats = serve_local(&wa, a.jobs, u64::from(a.trials.saturating_sub(done)), g)?;
+    let trials = store.trials(study.id)?;
+    write_trials_csv(&out.join("trials.csv"), &study, &trials)?;
+    let best = best_trial(&study, &trials);
+    if let Some(b) = best {
+        let mut args = train_args.clone();
+        args.extend(
+            b.params
+                .iter()
+                .map(|(k, v)| format!("{k}={}", override_value(v))),
+        );
+        let text = if a.synthetic.is_some() {
+            format!("{}\n", serde_json::to_string_pretty(&b.params)?)
+        } else {
+            print_config(&args)?
+        };
+        let header = format!(
+            "# Best trial {} of study '{}' (objective {} = {}).\n# Train with: perturbench train --config best.yaml\n",
+            b.number,
+            a.study,
+            a.objective,
+            b.value.unwrap_or(f64::NAN)
+        );
+        perturbench_io::write_atomic(&out.join("best.yaml"), format!("{header}{text}").as_bytes())?;
+    }
+    if !g.quiet {
+        let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+        println!(
+            "study '{}': {} complete, {} pruned, {} failed (this process: {} complete)",
+            a.study,
+            count(TrialState::Complete),
+            count(TrialState::Pruned),
+            count(TrialState::Fail),
+            stats.complete
+        );
+        match best {
+            Some(b) => println!(
+                "best: trial {} value {:.6} {}\nwrote {}/trials.csv and {}/best.yaml",
+                b.number,
+                b.value.unwrap_or(f64::NAN),
+                Value::Object(b.params.clone()),
+                out.display(),
+                out.display()
+            ),
+            None => println!("no complete trial; wrote {}/trials.csv", out.display()),
+        }
+    }
+    if best.is_none() && trials.iter().any(|t| t.state == TrialState::Fail) {
+        bail!(
+            "no trial of study '{}' completed; the failed trials' logs are in {}",
+            a.study,
+            out.join("trials").display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! `perturbench worker`: claim trials and benchmark jobs from a store and run them until none
+//! are left. Any number of workers on any number of machines share one store; start them with
+//! whatever launches processes (a shell loop, a Slurm array, a Kubernetes Job).
+
+use super::study::{propose, StudyConfig};
+use super::trial::{run_trial, TrialSettings};
+use crate::{progress, Global};
+use anyhow::Context;
+use perturbench_hpo::storage::{self, Storage, TrialState};
+use std::time::Duration;
+
+/// Options of `perturbench worker`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// The store: `sqlite:///path/study.db` or `postgresql://user@host:port/db`.
+    #[arg(long)]
+    pub storage: String,
+    /// Serve only this study (default: every study in the store).
+    #[arg(long)]
+    pub study: Option<String>,
+    /// This worker's name in the store (default: host name and process id).
+    #[arg(long)]
+    pub worker_id: Option<String>,
+    /// Seconds between heartbeats.
+    #[arg(long, default_value_t = 10.0)]
+    pub heartbeat: f64,
+    /// A running trial without a heartbeat for this many seconds is re-queued.
+    #[arg(long, default_value_t = 60.0)]
+    pub stale_after: f64,
+    /// Seconds to wait before looking again while other workers' trials are running.
+    #[arg(long, default_value_t = 2.0)]
+    pub poll: f64,
+}
+
+/// What a worker did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    /// Trials that completed.
+    pub complete: usize,
+    /// Trials that failed.
+    pub failed: usize,
+    /// Trials stopped by the pruner.
+    pub pruned: usize,
+    /// Trials another worker took over while this one ran them.
+    pub lost: usize,
+}
+
+/// The default worker name: host name and process id.
+pub fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "host".into());
+    format!("{}-{}", host.trim(), std::process::id())
+}
+
+/// Runs trials until the served studies have neither waiting nor running trials and no room
+/// for new ones. `on_done` sees every finished trial (for progress bars).
+pub fn serve(a: &Args, worker: &str, on_done: &mut dyn FnMut(TrialState)) -> anyhow::Result<Stats> {
+    let mut store = storage::open(&a.storage)?;
+    let study_id = match &a.study {
+        Some(name) => Some(
+            store
+                .study(name)?
+                .with_context(|| format!("{}: no study named '{name}'", store.describe()))?
+                .id,
+        ),
+        None => None,
+    };
+    let settings = TrialSettings {
+        url: a.storage.clone(),
+        worker: worker.to_string(),
+        heartbeat_s: a.heartbeat,
+    };
+    let mut stats = Stats::default();
+    loop {
+        let requeued = store.requeue_stale(a.stale_after)?;
+        if !requeued.is_empty() {
+            eprintln!(
+                "note: re-queued {} trial(s) whose worker stopped sending heartbeats",
+                requeued.len()
+            );
+        }
+        let claimed = store.claim(study_id, worker, &mut |s, t| propose(s, t))?;
+        let Some(trial) = claimed else {
+            if running_elsewhere(store.as_mut(), study_id)? {
+                std::thread::sleep(Duration::from_secs_f64(a.poll.max(0.05)));
+                continue;
+            }
+            return Ok(stats);
+        };
+        let study = store
+            .studies()?
+            .into_iter()
+            .find(|s| s.id == trial.study_id)
+            .context("the claimed trial's study disappeared")?;
+        let cfg = StudyConfig::of(&study);
+        let outcome = cfg
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("{e:#}"))
+            .and_then(|cfg| run_trial(store.as_mut(), &settings, &study, cfg, &trial));
+        let outcome = match outcome {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                stats.lost += 1;
+                continue;
+            }
+            Err(e) => super::trial::Outcome {
+                state: TrialState::Fail,
+                value: None,
+                attrs: [("error".to_string(), format!("{e:#}").into())]
+                    .into_iter()
+                    .collect(),
+            },
+        };
+        let mut outcome = outcome;
+        if outcome.value.is_some_and(|v| !v.is_finite()) {
+            outcome.attrs.insert(
+                "error".into(),
+                format!("the objective is not finite ({:?})", outcome.value).into(),
+            );
+            outcome.state = TrialState::Fail;
+            outcome.value = None;
+        }
+        let ended = store.finish(
+            trial.id,
+            worker,
+            outcome.state,
+            outcome.value,
+            &outcome.attrs,
+        )?;
+        if !ended {
+            stats.lost += 1;
+            continue;
+        }
+        if let Ok(StudyConfig {
+            synthetic: Some(_),
+            out,
+            ..
+        }) = &cfg
+        {
+            super::trial::log_line(
+                &out.join("synthetic.log"),
+                &format!("end {} {worker}", trial.number),
+            )?;
+        }
+        match outcome.state {
+            TrialState::Complete => stats.complete += 1,
+            TrialState::Pruned => stats.pruned += 1,
+            _ => {
+                stats.failed += 1;
+                if let Some(e) = outcome.attrs.get("error").and_then(|v| v.as_str()) {
+                    eprintln!(
+                        "warning: trial {} of study '{}' failed:\n{e}",
+                        trial.number, study.spec.name
+                    );
+                }
+            }
+        }
+        on_done(outcome.state);
+    }
+}
+
+/// Whether a served study has a trial running (on another worker, which may die and leave it
+/// to be re-queued).
+fn running_elsewhere(store: &mut dyn Storage, study_id: Option<i64>) -> anyhow::Result<bool> {
+    let ids: Vec<i64> = match study_id {
+        Some(id) => vec![id],
+        None => store.studies()?.iter().map(|s| s.id).collect(),
+    };
+    for id in ids {
+        if store
+            .trials(id)?
+            .iter()
+            .any(|t| matches!(t.state, TrialState::Running | TrialState::Waiting))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Runs `jobs` workers in this process (threads; trials are child processes) until the work
+/// runs out, with one progress bar over `total` trials.
+pub fn serve_local(a: &Args, jobs: usize, total: u64, g: Global) -> anyhow::Result<Stats> {
+    let pb = progress::bar(total, "trials", g.quiet);
+    let base = a.worker_id.clone().unwrap_or_else(default_worker_id);
+    let results: Vec<anyhow::Result<Stats>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs.max(1))
+            .map(|j| {
+                let pb = pb.clone();
+                let name = if jobs > 1 {
+                    format!("{base}-{j}")
+                } else {
+                    base.clone()
+                };
+                scope.spawn(move || serve(a, &name, &mut |_| pb.inc(1)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))
+            })
+            .collect()
+    });
+    pb.finish_and_clear();
+    let mut total = Stats::default();
+    for r in results {
+        let s = r?;
+        total.complete += s.complete;
+        total.failed += s.failed;
+        total.pruned += s.pruned;
+        total.lost += s.lost;
+    }
+    Ok(total)
+}
+
+/// `perturbench worker`.
+pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
+    let worker = a.worker_id.clone().unwrap_or_else(default_worker_id);
+    let sp = progress::spinner(&format!("worker {worker}"), g.quiet);
+    let mut n = 0usize;
+    let stats = serve(&a, &worker, &mut |state| {
+        n += 1;
+        sp.set_message(format!("worker {worker}: {n} trial(s) done, last {state}"));
+    })?;
+    sp.finish_and_clear();
+    if !g.quiet {
+        println!(
+            "worker {worker}: {} complete, {} failed, {} pruned, {} taken over by others; no work left",
+            stats.complete, stats.failed, stats.pruned, stats.lost
+        );
+    }
+    Ok(())
+}

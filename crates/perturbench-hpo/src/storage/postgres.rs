@@ -1,0 +1,439 @@
+//! The PostgreSQL backend: one database shared by workers on many machines.
+//!
+//! Claiming a WAITING trial locks its row with `SELECT ... FOR UPDATE SKIP LOCKED` inside a
+//! transaction, so concurrent workers each get a different trial without waiting on each
+//! other; sampling a new trial locks the study row (`SELECT ... FROM studies ... FOR UPDATE`),
+//! so trial counts and numbers stay exact. `finish` and `heartbeat` lock the trial row and check
+//! that it is still RUNNING for the caller. All times come from the server's clock
+//! (`clock_timestamp()`), so machines with skewed clocks agree on heartbeats and staleness.
+
+use super::postgres_rows::{
+    insert_study, insert_trial, is_transient, load_studies, load_trial, load_trials,
+    lock_running_for, lock_studies, set_heartbeat, TxError, NOW,
+};
+use super::records::{next_number, TrialFilter};
+use super::schema::{create_statements, POSTGRES_ID, SCHEMA_VERSION, TRIAL_CHILD_TABLES};
+use super::url::{pg_address, pg_database, pg_describe};
+use super::{
+    check_finish, check_stale_limit, conflict, spec_differences, JsonMap, NewParams, Storage,
+    StorageError, Study, StudySpec, TrialRecord, TrialState,
+};
+use postgres::{Client, IsolationLevel, NoTls, Transaction};
+
+/// Key of the advisory lock held while creating the schema ("pbhpo" in ASCII).
+const SCHEMA_LOCK: i64 = 0x0070_6268_706f;
+
+/// How often a transaction aborted by a deadlock or serialization failure is retried.
+const RETRIES: u32 = 5;
+
+/// A store in a PostgreSQL database (one connection).
+pub struct PostgresStorage {
+    client: Client,
+    address: String,
+    database: String,
+    described: String,
+}
+
+impl PostgresStorage {
+    /// Connects with `config` (no TLS) and creates the schema if absent, under an advisory lock
+    /// so that workers starting at once do not race.
+    pub fn connect(config: postgres::Config) -> Result<Self, StorageError> {
+        let address = pg_address(&config);
+        let database = pg_database(&config);
+        let described = pg_describe(&config);
+        let client = config
+            .connect(NoTls)
+            .map_err(|source| StorageError::PostgresConnect {
+                address: address.clone(),
+                database: database.clone(),
+                source,
+            })?;
+        let mut store = PostgresStorage {
+            client,
+            address,
+            database,
+            described,
+        };
+        let label = store.described.clone();
+        store.transaction(false, "create the schema", |tx| {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+            for statement in create_statements(POSTGRES_ID) {
+                tx.batch_execute(&statement)?;
+            }
+            let found: Option<i64> = tx
+                .query_one("SELECT MAX(version) FROM schema_version", &[])?
+                .try_get(0)?;
+            match found {
+                None => {
+                    tx.execute(
+                        "INSERT INTO schema_version (version) VALUES ($1)",
+                        &[&SCHEMA_VERSION],
+                    )?;
+                }
+                Some(v) if v != SCHEMA_VERSION => {
+                    return Err(StorageError::SchemaVersion {
+                        store: label.clone(),
+                        found: v,
+                        expected: SCHEMA_VERSION,
+                    }
+                    .into())
+                }
+                Some(_) => {}
+            }
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// Runs `body` in a transaction and commits it, retrying on deadlock or serialization
+    /// failure; `snapshot` makes it a read-only REPEATABLE READ transaction (one consistent
+    /// view). `action` names it in errors.
+    fn transaction<T>(
+        &mut self,
+        snapshot: bool,
+        action: &str,
+        mut body: impl FnMut(&mut Transaction<'_>) -> Result<T, TxError>,
+    ) -> Result<T, StorageError> {
+        let mut attempt = 0;
+        loop {
+            let result = (|| {
+                let mut tx = if snapshot {
+                    self.client
+                        .build_transaction()
+                        .isolation_level(IsolationLevel::RepeatableRead)
+                        .read_only(true)
+                        .start()?
+                } else {
+                    self.client.transaction()?
+                };
+                let value = body(&mut tx)?;
+                tx.commit()?;
+                Ok(value)
+            })();
+            match result {
+                Ok(v) => return Ok(v),
+                Err(TxError::Pg(e)) if is_transient(&e) && attempt < RETRIES => attempt += 1,
+                Err(TxError::Pg(source)) => {
+                    return Err(StorageError::Postgres {
+                        address: self.address.clone(),
+                        database: self.database.clone(),
+                        action: action.to_string(),
+                        source,
+                    })
+                }
+                Err(TxError::Storage(e)) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Storage for PostgresStorage {
+    fn create_study(&mut self, spec: &StudySpec, force_new: bool) -> Result<Study, StorageError> {
+        let store = self.described.clone();
+        self.transaction(false, "create a study", |tx| {
+            loop {
+                if let Some(study) = insert_study(tx, spec)? {
+                    return Ok(study);
+                }
+                let existing = lock_studies(tx, &store, "study_name = $1", &[&spec.name])?;
+                // Deleted between the insert and the lock: insert again.
+                let Some(old) = existing.into_iter().next() else {
+                    continue;
+                };
+                let differences = spec_differences(&old.spec, spec);
+                if differences.is_empty() {
+                    tx.execute(
+                        "UPDATE studies SET n_trials = $2, config_json = $3 WHERE study_id = $1",
+                        &[
+                            &old.id,
+                            &spec.n_trials.map(i64::from),
+                            &spec.config.to_string(),
+                        ],
+                    )?;
+                    return Ok(Study {
+                        id: old.id,
+                        spec: spec.clone(),
+                        created: old.created,
+                    });
+                }
+                if !force_new {
+                    return Err(conflict(&spec.name, &differences).into());
+                }
+                for table in TRIAL_CHILD_TABLES {
+                    tx.execute(
+                        &format!(
+                            "DELETE FROM {table} WHERE trial_id IN \
+                             (SELECT trial_id FROM trials WHERE study_id = $1)"
+                        ),
+                        &[&old.id],
+                    )?;
+                }
+                tx.execute("DELETE FROM trials WHERE study_id = $1", &[&old.id])?;
+                tx.execute("DELETE FROM studies WHERE study_id = $1", &[&old.id])?;
+            }
+        })
+    }
+
+    fn study(&mut self, name: &str) -> Result<Option<Study>, StorageError> {
+        let store = self.described.clone();
+        self.transaction(true, "read a study", |tx| {
+            Ok(load_studies(tx, &store, "study_name = $1", &[&name])?
+                .into_iter()
+                .next())
+        })
+    }
+
+    fn studies(&mut self) -> Result<Vec<Study>, StorageError> {
+        let store = self.described.clone();
+        self.transaction(true, "list studies", |tx| {
+            load_studies(tx, &store, "TRUE", &[])
+        })
+    }
+
+    fn enqueue(&mut self, study_id: i64, params: &JsonMap) -> Result<TrialRecord, StorageError> {
+        let store = self.described.clone();
+        self.transaction(false, "enqueue a trial", |tx| {
+            if lock_studies(tx, &store, "study_id = $1", &[&study_id])?.is_empty() {
+                return Err(StorageError::NoSuchStudy {
+                    study_id,
+                    store: store.clone(),
+                }
+                .into());
+            }
+            let number: i64 = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(number) + 1, 0)::BIGINT FROM trials WHERE study_id = $1",
+                    &[&study_id],
+                )?
+                .try_get(0)?;
+            let trial_id = insert_trial(tx, study_id, number, params, None)?;
+            load_trial(tx, &store, trial_id)
+        })
+    }
+
+    fn claim(
+        &mut self,
+        study_id: Option<i64>,
+        worker: &str,
+        new_params: &mut NewParams<'_>,
+    ) -> Result<Option<TrialRecord>, StorageError> {
+        let store = self.described.clone();
+        let claimed = self.transaction(false, "claim a waiting trial", |tx| {
+            let row = match study_id {
+                Some(s) => tx.query_opt(
+                    "SELECT trial_id FROM trials WHERE state = 'WAITING' AND study_id = $1 \
+                     ORDER BY trial_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    &[&s],
+                )?,
+                None => tx.query_opt(
+                    "SELECT trial_id FROM trials WHERE state = 'WAITING' \
+                     ORDER BY trial_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    &[],
+                )?,
+            };
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let trial_id: i64 = row.try_get(0)?;
+            tx.execute(
+                &format!(
+                    "UPDATE trials SET state = 'RUNNING', worker = $2, attempts = attempts + 1, \
+                     datetime_start = {NOW}, datetime_complete = NULL WHERE trial_id = $1"
+                ),
+                &[&trial_id, &worker],
+            )?;
+            set_heartbeat(tx, trial_id)?;
+            Ok(Some(load_trial(tx, &store, trial_id)?))
+        })?;
+        if claimed.is_some() {
+            return Ok(claimed);
+        }
+        if let Some(s) = study_id {
+            if load_studies(&mut self.client, &store, "study_id = $1", &[&s])
+                .map_err(|e| self.fail("read a study", e))?
+                .is_empty()
+            {
+                return Err(StorageError::NoSuchStudy {
+                    study_id: s,
+                    store: store.clone(),
+                });
+            }
+        }
+        let open_studies = "n_trials IS NOT NULL AND ($1::BIGINT IS NULL OR study_id = $1) \
+             AND (SELECT COUNT(*) FROM trials t WHERE t.study_id = studies.study_id) < n_trials";
+        let candidates = load_studies(&mut self.client, &store, open_studies, &[&study_id])
+            .map_err(|e| self.fail("list studies to sample", e))?;
+        for candidate in candidates {
+            let sampled = self.transaction(false, "sample a new trial", |tx| {
+                let locked = lock_studies(tx, &store, "study_id = $1", &[&candidate.id])?;
+                let Some(study) = locked.into_iter().next() else {
+                    return Ok(None);
+                };
+                let Some(n) = study.spec.n_trials else {
+                    return Ok(None);
+                };
+                let trials = load_trials(tx, &store, TrialFilter::Study(study.id))?;
+                if trials.len() >= n as usize {
+                    return Ok(None);
+                }
+                let Some(params) = new_params(&study, &trials) else {
+                    return Ok(None);
+                };
+                let number = next_number(&trials);
+                let trial_id = insert_trial(tx, study.id, number, &params, Some(worker))?;
+                Ok(Some(load_trial(tx, &store, trial_id)?))
+            })?;
+            if sampled.is_some() {
+                return Ok(sampled);
+            }
+        }
+        Ok(None)
+    }
+
+    fn heartbeat(&mut self, trial_id: i64, worker: &str) -> Result<bool, StorageError> {
+        self.transaction(false, "record a heartbeat", |tx| {
+            if !lock_running_for(tx, trial_id, worker)? {
+                return Ok(false);
+            }
+            set_heartbeat(tx, trial_id)?;
+            Ok(true)
+        })
+    }
+
+    fn report(&mut self, trial_id: i64, step: i64, value: f64) -> Result<(), StorageError> {
+        if value.is_nan() {
+            return Err(StorageError::NotANumber {
+                trial_id,
+                what: format!("intermediate value at step {step}"),
+            });
+        }
+        let store = self.described.clone();
+        self.transaction(false, "report an intermediate value", |tx| {
+            let row = tx.query_opt(
+                "SELECT state FROM trials WHERE trial_id = $1 FOR SHARE",
+                &[&trial_id],
+            )?;
+            let Some(row) = row else {
+                return Err(StorageError::NoSuchTrial {
+                    trial_id,
+                    store: store.clone(),
+                }
+                .into());
+            };
+            let state: TrialState = row.try_get::<_, String>(0)?.parse()?;
+            if state != TrialState::Running {
+                return Err(StorageError::NotRunning {
+                    trial_id,
+                    state,
+                    action: "report an intermediate value",
+                }
+                .into());
+            }
+            tx.execute(
+                "INSERT INTO trial_intermediate_values (trial_id, step, value) VALUES ($1, $2, $3) \
+                 ON CONFLICT (trial_id, step) DO UPDATE SET value = EXCLUDED.value",
+                &[&trial_id, &step, &value],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn finish(
+        &mut self,
+        trial_id: i64,
+        worker: &str,
+        state: TrialState,
+        value: Option<f64>,
+        attrs: &JsonMap,
+    ) -> Result<bool, StorageError> {
+        check_finish(trial_id, state, value)?;
+        self.transaction(false, "finish a trial", |tx| {
+            if !lock_running_for(tx, trial_id, worker)? {
+                return Ok(false);
+            }
+            tx.execute(
+                &format!(
+                    "UPDATE trials SET state = $2, datetime_complete = {NOW} WHERE trial_id = $1"
+                ),
+                &[&trial_id, &state.as_str()],
+            )?;
+            tx.execute("DELETE FROM trial_values WHERE trial_id = $1", &[&trial_id])?;
+            if let Some(v) = value {
+                tx.execute(
+                    "INSERT INTO trial_values (trial_id, objective, value) VALUES ($1, 0, $2)",
+                    &[&trial_id, &v],
+                )?;
+            }
+            let stmt = tx.prepare(
+                "INSERT INTO trial_user_attributes (trial_id, key, value_json) VALUES ($1, $2, $3) \
+                 ON CONFLICT (trial_id, key) DO UPDATE SET value_json = EXCLUDED.value_json",
+            )?;
+            for (key, v) in attrs {
+                tx.execute(&stmt, &[&trial_id, key, &v.to_string()])?;
+            }
+            Ok(true)
+        })
+    }
+
+    fn requeue_stale(&mut self, stale_after_s: f64) -> Result<Vec<i64>, StorageError> {
+        check_stale_limit(stale_after_s)?;
+        self.transaction(false, "re-queue stale trials", |tx| {
+            let ids: Vec<i64> = tx
+                .query(
+                    &format!(
+                        "SELECT t.trial_id FROM trials t \
+                         LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id \
+                         WHERE t.state = 'RUNNING' \
+                         AND COALESCE(h.heartbeat, t.datetime_start, 0) < {NOW} - $1 \
+                         ORDER BY t.trial_id FOR UPDATE OF t SKIP LOCKED"
+                    ),
+                    &[&stale_after_s],
+                )?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            if ids.is_empty() {
+                return Ok(ids);
+            }
+            tx.execute(
+                "UPDATE trials SET state = 'WAITING', worker = NULL WHERE trial_id = ANY($1)",
+                &[&ids],
+            )?;
+            tx.execute(
+                "DELETE FROM trial_intermediate_values WHERE trial_id = ANY($1)",
+                &[&ids],
+            )?;
+            tx.execute(
+                "DELETE FROM trial_heartbeats WHERE trial_id = ANY($1)",
+                &[&ids],
+            )?;
+            Ok(ids)
+        })
+    }
+
+    fn trials(&mut self, study_id: i64) -> Result<Vec<TrialRecord>, StorageError> {
+        let store = self.described.clone();
+        self.transaction(true, "read trials", |tx| {
+            load_trials(tx, &store, TrialFilter::Study(study_id))
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.described.clone()
+    }
+}
+
+impl PostgresStorage {
+    /// The store's error for a failure outside [`Self::transaction`].
+    fn fail(&self, action: &str, e: TxError) -> StorageError {
+        match e {
+            TxError::Pg(source) => StorageError::Postgres {
+                address: self.address.clone(),
+                database: self.database.clone(),
+                action: action.to_string(),
+                source,
+            },
+            TxError::Storage(e) => e,
+        }
+    }
+}
