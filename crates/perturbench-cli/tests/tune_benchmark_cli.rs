@@ -315,6 +315,62 @@ fn the_median_pruner_stops_trials_worse_than_the_median() {
         } else {
             0.5 * (at[n / 2 - 1] + at[n / 2])
         };
-        assert!(best > median, "trial {}: {best} <= median {median}", p.number);
+        assert!(
+            best > median,
+            "trial {}: {best} <= median {median}",
+            p.number
+        );
     }
+}
+
+#[test]
+fn every_builtin_search_space_resolves_against_its_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = simulate_small(dir.path(), "small.h5ad", 5);
+    let out = dir.path().join("spaces");
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    // Spec §6: parameter count per search space.
+    for (name, params) in [
+        ("linear_additive", 2),
+        ("latent_additive", 6),
+        ("decoder_only", 5),
+        ("cpa", 13),
+        ("sams_vae", 12),
+        ("biolord", 7),
+    ] {
+        let r = perturbench(&[
+            "--quiet",
+            "tune",
+            data.to_str().unwrap(),
+            &format!("hpo={name}"),
+            "data.task=combination",
+            "--trials",
+            "5",
+            "--study",
+            name,
+            "--storage",
+            &url,
+            "--jobs",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let mut store = storage::open(&url).unwrap();
+        let study = store.study(name).unwrap().unwrap();
+        let space = study.spec.space.as_object().unwrap();
+        assert_eq!(space.len(), params, "{name}: {space:?}");
+        assert!(space.keys().all(|k| k.starts_with("model.")));
+    }
+    // Integer ranges include their upper bound (Hydra's range(a, b, step) over ints).
+    let mut store = storage::open(&url).unwrap();
+    let s = store.study("latent_additive").unwrap().unwrap();
+    let w = &s.spec.space["model.encoder_width"];
+    assert_eq!(
+        (w["low"].as_i64(), w["high"].as_i64(), w["step"].as_i64()),
+        (Some(256), Some(5376), Some(1024))
+    );
+    // A worker pointed at a study that does not exist says so.
+    let r = perturbench(&["worker", "--storage", &url, "--study", "nope"]);
+    assert_error(&r, &["nope"]);
 }

@@ -273,8 +273,9 @@ pub struct EvalConfig {
     pub pca_iterations: usize,
     /// The Krylov PCA stops when the top Ritz values change by at most this (relative).
     pub pca_tolerance: f64,
-    /// Per model, this many perturbations (the strongest observed logFC) get their per-gene
-    /// observed and predicted logFC in [`crate::EvalOutput::examples`] (needs a logfc pipeline).
+    /// Per model, this many perturbations (the strongest observed logFC) get the observed and
+    /// predicted logFC of their 200 most changed genes in [`crate::EvalOutput::examples`]
+    /// (needs a logfc pipeline).
     pub scatter_examples: usize,
 }
 

@@ -21,8 +21,11 @@ pub struct ExampleRow {
     pub predicted: f64,
 }
 
-/// The `n` matched groups with the largest observed logFC norm (ties: reference order), every
-/// gene. `matched` pairs reference rows of `ra` with model rows of `ma`.
+/// Genes per example: those with the largest observed |logFC|.
+pub const EXAMPLE_GENES: usize = 200;
+
+/// The `n` matched groups with the largest observed logFC norm (ties: reference order), each
+/// with its [`EXAMPLE_GENES`] genes of largest observed |logFC| (in reference gene order). `matched` pairs reference rows of `ra` with model rows of `ma`.
 pub fn logfc_examples(
     model: &str,
     matched: &[(usize, usize)],
@@ -49,7 +52,13 @@ pub fn logfc_examples(
     for &k in order.iter().take(n) {
         let (rr, mr) = matched[k];
         let g = ra.groups[rr];
-        for (gi, gene) in genes.iter().enumerate().take(ra.genes) {
+        let obs = ra.row(rr);
+        let mut top: Vec<usize> = (0..ra.genes.min(genes.len())).collect();
+        top.sort_by(|&a, &b| obs[b].abs().total_cmp(&obs[a].abs()).then(a.cmp(&b)));
+        top.truncate(EXAMPLE_GENES);
+        top.sort_unstable();
+        for gi in top {
+            let gene = &genes[gi];
             out.push(ExampleRow {
                 model: model.to_string(),
                 covariates: groups.keys[g].covariates.clone(),

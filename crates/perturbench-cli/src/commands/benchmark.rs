@@ -37,6 +37,9 @@ pub struct Args {
     /// Replace a study of this name that holds another suite.
     #[arg(long)]
     pub force_new: bool,
+    /// Keep every job's predictions.h5ad and reference.h5ad (removed once evaluated by default).
+    #[arg(long)]
+    pub keep_predictions: bool,
     /// Seconds between heartbeats of this process's workers.
     #[arg(long, default_value_t = 10.0)]
     pub heartbeat: f64,
@@ -79,6 +82,7 @@ fn queue(
     jobs: &[Job],
     out: &Path,
     force_new: bool,
+    keep_predictions: bool,
 ) -> anyhow::Result<storage::Study> {
     let listing: Vec<Value> = jobs.iter().map(|j| Value::Object(j.params())).collect();
     let cfg = super::study::StudyConfig {
@@ -88,6 +92,7 @@ fn queue(
         out: out.to_path_buf(),
         prune: false,
         synthetic: None,
+        keep_predictions,
     };
     let spec = StudySpec {
         name: name.to_string(),
@@ -224,7 +229,14 @@ pub fn run_suite(a: &Args, g: Global) -> anyhow::Result<PathBuf> {
     let mut store = storage::open(&url)?;
     let name = a.study.clone().unwrap_or_else(|| s.name.clone());
     prepare_data(&s, &out, g.quiet)?;
-    let study = queue(store.as_mut(), &name, &jobs, &out, a.force_new)?;
+    let study = queue(
+        store.as_mut(),
+        &name,
+        &jobs,
+        &out,
+        a.force_new,
+        a.keep_predictions,
+    )?;
     let left = store
         .trials(study.id)?
         .iter()

@@ -29,6 +29,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         study: None,
         jobs: a.jobs,
         force_new: false,
+        keep_predictions: false,
         heartbeat: 10.0,
         stale_after: 60.0,
     };

@@ -58,6 +58,10 @@ pub struct StudyConfig {
     /// A synthetic objective instead of training.
     #[serde(default)]
     pub synthetic: Option<Synthetic>,
+    /// Keep every trial's predictions.h5ad and reference.h5ad (large; by default they are
+    /// removed once the trial is evaluated).
+    #[serde(default)]
+    pub keep_predictions: bool,
 }
 
 impl StudyConfig {

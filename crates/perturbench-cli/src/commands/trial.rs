@@ -280,6 +280,11 @@ pub fn run_trial(
         )?;
     }
     let summary = read_summary(&out.join("evaluation").join("summary.csv"))?;
+    if !cfg.keep_predictions {
+        for f in ["predictions.h5ad", "reference.h5ad"] {
+            let _ = std::fs::remove_file(out.join(f));
+        }
+    }
     let metrics: Map<String, Value> = summary
         .iter()
         .map(|(k, v)| (k.clone(), Value::from(*v)))

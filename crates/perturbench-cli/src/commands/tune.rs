@@ -92,6 +92,9 @@ pub struct Args {
     /// A running trial without a heartbeat for this many seconds is re-queued.
     #[arg(long, default_value_t = 60.0)]
     stale_after: f64,
+    /// Keep every trial's predictions.h5ad and reference.h5ad (removed once evaluated by default).
+    #[arg(long)]
+    keep_predictions: bool,
     /// Output: trials/ (every trial's run), trials.csv, best.yaml.
     #[arg(long)]
     out: PathBuf,
@@ -234,6 +237,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         out: out.clone(),
         prune: a.prune,
         synthetic: a.synthetic.map(|seconds| Synthetic { seconds }),
+        keep_predictions: a.keep_predictions,
     };
     let spec = StudySpec {
         name: a.study.clone(),
