@@ -251,7 +251,6 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         config: serde_json::to_value(&cfg)?,
         n_trials: Some(a.trials),
     };
-    let mut store = storage::open(&url)?;
     let study = store
         .create_study(&spec, a.force_new)
         .map_err(|e| match e {
