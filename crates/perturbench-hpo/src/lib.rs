@@ -1,6 +1,7 @@
-//! Hyper-parameter optimisation: search-space distributions, and samplers that propose the
-//! next trial's parameters from the finished trials (random search, and Optuna-style
-//! univariate TPE). Storage and workers will live here too (PostgreSQL only in this crate).
+//! Hyper-parameter optimisation: search spaces, samplers that propose the next trial's
+//! parameters from the finished trials (random search, Optuna-style TPE, univariate or
+//! multivariate), the median pruner, and the trial store that workers on many machines share
+//! (SQLite or PostgreSQL; the only crate that talks to a database).
 
 pub mod distribution;
 pub mod multivariate;
