@@ -216,6 +216,23 @@ model_args:
     let col = header.iter().position(|h| *h == "rmse_average").unwrap();
     let row = lines.iter().find(|l| l.starts_with("additive,")).unwrap();
     assert_eq!(row.split(',').nth(col).unwrap(), rmse);
+    // Provenance: the run records the data file's SHA-256 (as coreutils' sha256sum prints it).
+    let provenance: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            out.join("runs/small-combination-additive-s42/evaluation/run.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let sum = std::process::Command::new("sha256sum")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout);
+    assert_eq!(
+        provenance["inputs"][0]["sha256"].as_str().unwrap(),
+        sum.split_whitespace().next().unwrap()
+    );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("latent-additive") && html.contains("<svg"));
     assert!(r.stdout.contains("small / combination"), "{}", r.stdout);

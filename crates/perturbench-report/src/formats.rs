@@ -245,10 +245,24 @@ pub(crate) fn read_run_json(
         task: ctx.task.clone(),
         seed: ctx.seed,
         version: scalar_text(map.get("version")),
-        config_digest: map.get("config").map(config_digest),
+        config_digest: digest_of_run(&map),
         inputs,
         wall_seconds: map.get("wall_seconds").and_then(Value::as_f64),
     })
+}
+
+/// The digest of a run's configuration: `config`, with `model_config` and `trainer` when a
+/// training run recorded them (so that two trainings with different settings differ).
+fn digest_of_run(map: &serde_json::Map<String, Value>) -> Option<String> {
+    let parts: serde_json::Map<String, Value> = ["config", "model_config", "trainer"]
+        .iter()
+        .filter_map(|k| map.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect();
+    match parts.len() {
+        0 => None,
+        1 if parts.contains_key("config") => Some(config_digest(&parts["config"])),
+        _ => Some(config_digest(&Value::Object(parts))),
+    }
 }
 
 /// `trials.csv`: `study,number,state,value,params`, one [`StudyHistory`] per distinct `study`

@@ -157,6 +157,11 @@ fn write_run(
 ) -> anyhow::Result<perturbench_eval::EvalOutput> {
     let sp = progress::spinner("reading", g.quiet);
     let source = data.display().to_string();
+    // The data file's checksum for run.json, computed while the run goes on.
+    let hasher = {
+        let p = data.to_path_buf();
+        std::thread::spawn(move || crate::checksum::sha256_file(&p))
+    };
     // Only X, obs and var are needed (layers such as counts are not read).
     let reader = H5adReader::open(data)?;
     let mut ad = AnnData::new(reader.read_matrix("X")?, Vec::new(), Vec::new());
@@ -394,7 +399,11 @@ fn write_run(
         );
     }
     let out = perturbench_eval::EvalOutput { warnings, ..out };
+    let sha256 = hasher
+        .join()
+        .map_err(|_| anyhow::anyhow!("checksum thread failed"))??;
     let run = serde_json::json!({
+        "inputs": [{"role": "data", "path": source, "sha256": sha256}],
         "tool": "perturbench",
         "version": env!("CARGO_PKG_VERSION"),
         "command": "train",
