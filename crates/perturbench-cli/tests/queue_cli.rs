@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 const TRIALS: usize = 40;
 
 fn spawn_worker(url: &str, id: &str) -> Child {
+    spawn_worker_with(url, id, "3")
+}
+
+fn spawn_worker_with(url: &str, id: &str, stale_after: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_perturbench"))
         .args([
             "--quiet",
@@ -28,7 +32,7 @@ fn spawn_worker(url: &str, id: &str) -> Child {
             "--heartbeat",
             "0.2",
             "--stale-after",
-            "2",
+            stale_after,
             "--poll",
             "0.2",
         ])
@@ -51,8 +55,14 @@ fn log(
     let text = std::fs::read_to_string(out.join("synthetic.log")).unwrap_or_default();
     let (mut s, mut e, mut w) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     for line in text.lines() {
+        // A line being written may be read half-way: skip it (it is whole at the next look).
         let f: Vec<&str> = line.split(' ').collect();
-        let n: i64 = f[1].parse().unwrap();
+        let Some(n) = f.get(1).and_then(|n| n.parse::<i64>().ok()) else {
+            continue;
+        };
+        if f.len() < 3 {
+            continue;
+        }
         if f[0] == "start" {
             *s.entry(n).or_insert(0) += 1;
             w.insert(n, f[2].to_string());
@@ -228,4 +238,76 @@ fn postgres_queue_survives_killed_workers() {
     };
     let dir = tempfile::tempdir().unwrap();
     queue_survives_killed_workers(&url, &dir.path().join("out"));
+}
+
+fn signal(c: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &c.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// A worker that is frozen (SIGSTOP) past the stale limit and then thaws must not finish the
+/// trial that another worker re-ran: its late result is refused and it moves on.
+#[test]
+fn a_frozen_worker_that_thaws_does_not_finish_a_re_run_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let url = format!("sqlite://{}", dir.path().join("f.db").display());
+    let r = perturbench(&[
+        "--quiet",
+        "tune",
+        "--synthetic",
+        "1",
+        "--trials",
+        "6",
+        "--study",
+        "queue",
+        "--storage",
+        &url,
+        "--jobs",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut w0 = spawn_worker_with(&url, "w0", "1.5");
+    let limit = Duration::from_secs(60);
+    wait_until("w0 to be mid-trial", limit, || {
+        in_flight(&out, "w0").is_some()
+    });
+    signal(&w0, "-STOP");
+    let frozen = in_flight(&out, "w0").unwrap();
+    let mut w1 = spawn_worker_with(&url, "w1", "1.5");
+    // w1 re-queues the frozen trial after 1.5 s and runs it; then w0 thaws.
+    wait_until("the frozen trial to be re-run", limit, || {
+        log(&out).0.get(&frozen).copied().unwrap_or(0) >= 2
+    });
+    signal(&w0, "-CONT");
+    for c in [&mut w0, &mut w1] {
+        let deadline = Instant::now() + limit;
+        while c.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "a worker did not finish");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let (_, ends, _) = log(&out);
+    assert_eq!(ends.len(), 6, "{ends:?}");
+    assert!(
+        ends.values().all(|&c| c == 1),
+        "a trial completed twice: {ends:?}"
+    );
+    let mut store = storage::open(&url).unwrap();
+    let study = store.study("queue").unwrap().unwrap();
+    let trials = store.trials(study.id).unwrap();
+    assert!(trials.iter().all(|t| t.state == TrialState::Complete));
+    let t = &trials[frozen as usize];
+    assert!(t.attempts >= 2);
+    assert_ne!(
+        t.worker.as_deref(),
+        Some("w0"),
+        "the frozen worker finished its lost trial"
+    );
 }

@@ -53,7 +53,7 @@ fn tune_runs_trials_exports_the_best_config_and_refuses_another_space() {
     let trials = store.trials(study.id).unwrap();
     assert_eq!(trials.len(), 3);
     for t in trials.iter().filter(|t| t.state == TrialState::Complete) {
-        let run = out.join("trials").join(format!("{:04}", t.number));
+        let run = out.join("trials/small").join(format!("{:04}", t.number));
         let text = std::fs::read_to_string(run.join("evaluation/summary.csv")).unwrap();
         let get = |m: &str, a: &str| -> f64 {
             text.lines()
@@ -142,6 +142,16 @@ fn tune_bad_input_fails_before_any_trial() {
     std::fs::write(&bad, "space:\n  model.lr: {type: float, low: 1, high: 0}\n").unwrap();
     let r = tune(&data, &out, &bad, &[]);
     assert_error(&r, &["model.lr"]);
+    // Timing options: positive, finite, and a stale limit of at least two heartbeats.
+    let r = tune(&data, &out, &space, &["--heartbeat", "inf"]);
+    assert_error(&r, &["--heartbeat", "positive number of seconds"]);
+    let r = tune(
+        &data,
+        &out,
+        &space,
+        &["--heartbeat", "10", "--stale-after", "5"],
+    );
+    assert_error(&r, &["--stale-after", "twice"]);
     assert!(!out.join("trials").exists(), "a trial ran");
 }
 

@@ -154,8 +154,9 @@ impl Distribution {
                 if *log {
                     x.clamp(low.ln(), high.ln())
                 } else if let Some(s) = step {
-                    let k = ((x - low) / s).round().max(0.0);
-                    (low + k * s).min(*high)
+                    let last = ((high - low) / s + 1e-9).floor();
+                    let k = ((x - low) / s).round().clamp(0.0, last);
+                    low + k * s
                 } else {
                     x.clamp(*low, *high)
                 }
@@ -167,8 +168,11 @@ impl Distribution {
                 step,
             } => {
                 let v = if *log { x.exp() } else { x };
-                let k = ((v - *low as f64) / *step as f64).round().max(0.0);
-                let v = (*low as f64 + k * *step as f64).min(*high as f64);
+                // The grid's last point may be below `high` when the step does not divide
+                // the range (Optuna's int distributions likewise stop at the last grid point).
+                let last = ((*high - *low) / *step) as f64;
+                let k = ((v - *low as f64) / *step as f64).round().clamp(0.0, last);
+                let v = *low as f64 + k * *step as f64;
                 if *log {
                     v.ln()
                 } else {

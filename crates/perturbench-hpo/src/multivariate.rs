@@ -225,11 +225,13 @@ pub fn sample_joint(
     let pw = settings.prior_weight;
     let l = Joint::new(dims(), &below, &default_weights(below.len()), pw);
     let g = Joint::new(dims(), &above, &default_weights(above.len()), pw);
-    let mut best = (f64::NEG_INFINITY, Vec::new());
-    for _ in 0..settings.n_ei_candidates.max(1) {
+    // The first candidate stands unless a later one scores higher (NaN scores never win).
+    let first = l.sample(rng);
+    let mut best = (l.log_pdf(&first) - g.log_pdf(&first), first);
+    for _ in 1..settings.n_ei_candidates.max(1) {
         let x = l.sample(rng);
         let s = l.log_pdf(&x) - g.log_pdf(&x);
-        if s > best.0 {
+        if s > best.0 || (best.0.is_nan() && !s.is_nan()) {
             best = (s, x);
         }
     }

@@ -276,7 +276,7 @@ fn stale_trials_are_requeued_and_old_worker_cannot_finish(fx: &Fixture) {
         .unwrap()
         .unwrap();
     assert_eq!((t0.number, t1.number), (0, 1));
-    old.report(t0.id, 1, 0.9).unwrap();
+    assert!(old.report(t0.id, "old", 1, 0.9).unwrap());
     assert!(admin.requeue_stale(60.0).unwrap().is_empty());
 
     std::thread::sleep(Duration::from_millis(1500));
@@ -300,6 +300,9 @@ fn stale_trials_are_requeued_and_old_worker_cannot_finish(fx: &Fixture) {
     assert_eq!(again.attempts, 2);
     assert_eq!(again.worker.as_deref(), Some("new"));
 
+    // The old worker's late values and result are refused.
+    assert!(!old.report(t0.id, "old", 2, 0.1).unwrap());
+    assert!(new.report(t0.id, "new", 0, 0.8).unwrap());
     let attrs = params(json!({"from": "old"}));
     assert!(!old
         .finish(t0.id, "old", TrialState::Complete, Some(1.0), &attrs)
@@ -309,6 +312,7 @@ fn stale_trials_are_requeued_and_old_worker_cannot_finish(fx: &Fixture) {
     assert_eq!(after.worker.as_deref(), Some("new"));
     assert_eq!(after.value, None);
     assert!(after.attrs.is_empty());
+    assert_eq!(after.intermediate, vec![(0, 0.8)]);
 
     let attrs = params(json!({"from": "new"}));
     assert!(new
@@ -404,17 +408,15 @@ fn report_finish_and_errors(fx: &Fixture) {
         .create_study(&spec("details", json!({}), None), false)
         .unwrap();
     let queued = store.enqueue(study.id, &params(json!({"a": 1}))).unwrap();
-    assert!(matches!(
-        store.report(queued.id, 0, 1.0),
-        Err(StorageError::NotRunning { .. })
-    ));
+    assert!(!store.report(queued.id, "w", 0, 1.0).unwrap());
     let t = store.claim(None, "w", &mut no_sampling).unwrap().unwrap();
     assert_eq!(t.id, queued.id);
-    store.report(t.id, 2, 0.5).unwrap();
-    store.report(t.id, 1, 0.7).unwrap();
-    store.report(t.id, 2, 0.4).unwrap();
+    assert!(store.report(t.id, "w", 2, 0.5).unwrap());
+    assert!(store.report(t.id, "w", 1, 0.7).unwrap());
+    assert!(store.report(t.id, "w", 2, 0.4).unwrap());
+    assert!(!store.report(t.id, "someone-else", 3, 0.1).unwrap());
     assert!(matches!(
-        store.report(t.id, 3, f64::NAN),
+        store.report(t.id, "w", 3, f64::NAN),
         Err(StorageError::NotANumber { .. })
     ));
     assert!(matches!(
@@ -443,7 +445,7 @@ fn report_finish_and_errors(fx: &Fixture) {
     assert!(done.finished.unwrap() >= done.started.unwrap());
 
     assert!(matches!(
-        store.report(99_999, 0, 1.0),
+        store.report(99_999, "w", 0, 1.0),
         Err(StorageError::NoSuchTrial {
             trial_id: 99_999,
             ..

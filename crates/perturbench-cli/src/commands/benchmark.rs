@@ -3,7 +3,6 @@
 //! leaderboard and the report.
 
 use super::suite::{self, Job, Suite};
-use super::tune::default_storage;
 use super::worker::{serve_local, Args as WorkerArgs};
 use crate::{progress, Global};
 use anyhow::{bail, Context};
@@ -108,9 +107,12 @@ fn queue(
         ),
         e => e.into(),
     })?;
+    // Jobs with a complete, waiting or running trial are kept; the others (new, or failed
+    // before) are queued (again).
     let have: Vec<String> = store
         .trials(study.id)?
         .iter()
+        .filter(|t| t.state != TrialState::Fail)
         .filter_map(|t| {
             t.params
                 .get("run")
@@ -131,10 +133,22 @@ pub fn leaderboard(
 ) -> anyhow::Result<(Vec<String>, Vec<Vec<String>>)> {
     let mut metrics: Vec<String> = Vec::new();
     let mut rows: Vec<(BTreeMap<String, String>, BTreeMap<String, f64>)> = Vec::new();
+    let mut seen_runs: Vec<String> = Vec::new();
     for t in store.trials(study.id)? {
         if t.state != TrialState::Complete {
             continue;
         }
+        // One row per job, even if it was queued twice.
+        let run = t
+            .params
+            .get("run")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if seen_runs.contains(&run) {
+            continue;
+        }
+        seen_runs.push(run);
         let job = t.params.get("job").cloned().unwrap_or(Value::Null);
         let field = |k: &str| match job.get(k) {
             Some(Value::String(s)) => s.clone(),
@@ -216,6 +230,7 @@ pub fn print_leaderboard(header: &[String], rows: &[Vec<String>]) {
 
 /// Runs a suite and writes its outputs; returns the output directory's leaderboard path.
 pub fn run_suite(a: &Args, g: Global) -> anyhow::Result<PathBuf> {
+    super::worker::check_timing(a.heartbeat, a.stale_after)?;
     let (s, base) = suite::load(&a.suite, a.data_dir.as_deref())?;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;
@@ -224,7 +239,10 @@ pub fn run_suite(a: &Args, g: Global) -> anyhow::Result<PathBuf> {
     let jobs = suite::jobs(&s, &base, &out)?;
     let url = match &a.storage {
         Some(u) => u.clone(),
-        None => default_storage(&out)?.replace("study.db", "benchmark.db"),
+        None => format!(
+            "sqlite://{}",
+            std::path::absolute(out.join("benchmark.db"))?.display()
+        ),
     };
     let mut store = storage::open(&url)?;
     let name = a.study.clone().unwrap_or_else(|| s.name.clone());
@@ -240,7 +258,7 @@ pub fn run_suite(a: &Args, g: Global) -> anyhow::Result<PathBuf> {
     let left = store
         .trials(study.id)?
         .iter()
-        .filter(|t| t.state != TrialState::Complete)
+        .filter(|t| matches!(t.state, TrialState::Waiting | TrialState::Running))
         .count();
     if !g.quiet {
         eprintln!(
@@ -254,7 +272,8 @@ pub fn run_suite(a: &Args, g: Global) -> anyhow::Result<PathBuf> {
     if a.jobs == 0 {
         if !g.quiet {
             println!(
-                "queued; start workers with: perturbench worker --storage {url} --study {name}"
+                "queued; start workers with: perturbench worker --storage {} --study {name}",
+                storage::redact_url(&url)
             );
         }
         return Ok(out.join("leaderboard.csv"));
@@ -266,6 +285,7 @@ pub fn run_suite(a: &Args, g: Global) -> anyhow::Result<PathBuf> {
         heartbeat: a.heartbeat,
         stale_after: a.stale_after,
         poll: 1.0,
+        max_attempts: 3,
     };
     let stats = serve_local(&wa, a.jobs, left as u64, g)?;
     let (header, rows) = leaderboard(store.as_mut(), &study)?;
@@ -275,15 +295,29 @@ pub fn run_suite(a: &Args, g: Global) -> anyhow::Result<PathBuf> {
         Some(&header.iter().map(String::as_str).collect::<Vec<_>>()),
         rows.clone(),
     )?;
-    let failed: Vec<String> = store
-        .trials(study.id)?
+    // Jobs without a complete run (a job that failed once and then completed is not listed).
+    let trials = store.trials(study.id)?;
+    let run_of = |t: &storage::TrialRecord| {
+        t.params
+            .get("run")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    let complete: Vec<String> = trials
         .iter()
-        .filter(|t| t.state == TrialState::Fail)
+        .filter(|t| t.state == TrialState::Complete)
+        .map(run_of)
+        .collect();
+    let mut failed: Vec<String> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Fail && !complete.contains(&run_of(t)))
         .map(|t| {
-            let run = t.params.get("run").and_then(Value::as_str).unwrap_or("?");
+            let run = run_of(t);
             format!("{run} (log: {}/runs/{run}.log)", out.display())
         })
         .collect();
+    failed.dedup();
     let sp = progress::spinner("writing the report", g.quiet);
     let report = super::report::write(std::slice::from_ref(&out), &out.join("report.html"));
     sp.finish_and_clear();

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod benchmark;
 pub mod demo;
 pub mod evaluate;
+pub mod heartbeat;
 pub mod inspect;
 pub mod predict;
 pub mod preprocess;

@@ -135,12 +135,19 @@ pub fn objective_value(
     Ok(total)
 }
 
-/// The parameters of a new trial of `study` given its trials, or `None` for a study that does
-/// not sample (benchmarks) or whose space or configuration cannot be read.
-pub fn propose(study: &Study, trials: &[TrialRecord]) -> Option<Map<String, Value>> {
-    let cfg = StudyConfig::of(study).ok()?;
-    let sc = cfg.sampler?;
-    let space = SearchSpace::from_json(&study.spec.space).ok()?;
+/// The parameters of a new trial of `study` given its trials; `Ok(None)` for a study that does
+/// not sample (benchmarks), an error naming the study when its stored space or configuration
+/// cannot be read.
+pub fn propose(
+    study: &Study,
+    trials: &[TrialRecord],
+) -> Result<Option<Map<String, Value>>, String> {
+    let cfg = StudyConfig::of(study).map_err(|e| format!("{e:#}"))?;
+    let Some(sc) = cfg.sampler else {
+        return Ok(None);
+    };
+    let space = SearchSpace::from_json(&study.spec.space)
+        .map_err(|e| format!("study '{}': stored search space: {e}", study.spec.name))?;
     let done = trials
         .iter()
         .filter(|t| t.state == TrialState::Complete)
@@ -159,7 +166,7 @@ pub fn propose(study: &Study, trials: &[TrialRecord]) -> Option<Map<String, Valu
             },
         }),
     };
-    Some(space.sample(sampler.as_mut(), &history, &mut rng))
+    Ok(Some(space.sample(sampler.as_mut(), &history, &mut rng)))
 }
 
 /// Writes `trials.csv` (`study,number,state,value,params,attempts,worker,seconds`).

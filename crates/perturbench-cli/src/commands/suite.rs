@@ -164,7 +164,23 @@ pub fn load(name_or_file: &str, data_dir: Option<&Path>) -> anyhow::Result<(Suit
     if suite.models.is_empty() || suite.datasets.is_empty() || suite.seeds.is_empty() {
         bail!("{origin}: a suite needs at least one model, dataset and seed");
     }
+    let mut names: Vec<&str> = Vec::new();
     for d in &suite.datasets {
+        let safe = !d.name.is_empty()
+            && d.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            && !d.name.starts_with('.');
+        if !safe {
+            bail!(
+                "{origin}: dataset name '{}' must be letters, digits, '-', '_' or '.' (it names files)",
+                d.name
+            );
+        }
+        if names.contains(&d.name.as_str()) {
+            bail!("{origin}: dataset '{}' is listed twice", d.name);
+        }
+        names.push(&d.name);
         if d.path.is_some() == d.simulate.is_some() {
             bail!(
                 "{origin}: dataset '{}' needs exactly one of path and simulate",
@@ -179,6 +195,21 @@ pub fn load(name_or_file: &str, data_dir: Option<&Path>) -> anyhow::Result<(Suit
                 );
             }
         }
+    }
+    for (what, list) in [("model", &suite.models)] {
+        let mut seen: Vec<&String> = Vec::new();
+        for m in list.iter() {
+            if seen.contains(&m) {
+                bail!("{origin}: {what} '{m}' is listed twice");
+            }
+            seen.push(m);
+        }
+    }
+    let mut seeds = suite.seeds.clone();
+    seeds.sort_unstable();
+    seeds.dedup();
+    if seeds.len() != suite.seeds.len() {
+        bail!("{origin}: a seed is listed twice");
     }
     Ok((suite, base))
 }
@@ -234,7 +265,7 @@ pub fn jobs(suite: &Suite, base: &Path, out: &Path) -> anyhow::Result<Vec<Job>> 
                     args.push(format!("data.seed={seed}"));
                     args.push(format!("trainer.seed={seed}"));
                     jobs.push(Job {
-                        run: sanitize(&format!("{}-{t}-{m}-s{seed}", d.name)),
+                        run: super::trial::sanitize(&format!("{}-{t}-{m}-s{seed}", d.name)),
                         model: m.clone(),
                         dataset: d.name.clone(),
                         task: t.clone(),
@@ -246,19 +277,6 @@ pub fn jobs(suite: &Suite, base: &Path, out: &Path) -> anyhow::Result<Vec<Job>> 
         }
     }
     Ok(jobs)
-}
-
-/// A file-name-safe version of `s`.
-fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! heartbeats; intermediate values (the validation loss per epoch) are reported and, with the
 //! median pruner on, a trial worse than the median is stopped.
 
+use super::heartbeat::{die_with_parent, ChildGuard, Heartbeat};
 use super::study::{objective_value, read_summary, StudyConfig, SYNTHETIC_STEPS};
 use anyhow::Context;
 use perturbench_hpo::storage::{self, Study, TrialRecord, TrialState};
@@ -11,10 +12,8 @@ use perturbench_hpo::MedianPruner;
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// How a worker runs trials.
 #[derive(Debug, Clone)]
@@ -25,6 +24,9 @@ pub struct TrialSettings {
     pub worker: String,
     /// Seconds between heartbeats.
     pub heartbeat_s: f64,
+    /// Seconds without a heartbeat after which a trial is re-queued (this worker stops its
+    /// trial a little earlier when its heartbeats do not get through).
+    pub stale_after_s: f64,
 }
 
 /// How a trial ended.
@@ -36,62 +38,6 @@ pub struct Outcome {
     pub value: Option<f64>,
     /// Attributes stored with the trial (output directory, metrics, error).
     pub attrs: Map<String, Value>,
-}
-
-/// Sends heartbeats from its own connection until dropped; `lost` turns true when the store
-/// says the trial is no longer this worker's (it was declared dead and re-queued).
-struct Heartbeat {
-    stop: Arc<AtomicBool>,
-    lost: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Heartbeat {
-    fn start(s: &TrialSettings, trial_id: i64) -> anyhow::Result<Heartbeat> {
-        let mut store = storage::open(&s.url)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let lost = Arc::new(AtomicBool::new(false));
-        let (st, lo) = (stop.clone(), lost.clone());
-        let worker = s.worker.clone();
-        let every = Duration::from_secs_f64(s.heartbeat_s.max(0.05));
-        let handle = std::thread::spawn(move || {
-            let mut last = Instant::now();
-            while !st.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(50).min(every));
-                if last.elapsed() < every {
-                    continue;
-                }
-                last = Instant::now();
-                match store.heartbeat(trial_id, &worker) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        lo.store(true, Ordering::Relaxed);
-                        return;
-                    }
-                    // A transient store error: the next beat retries.
-                    Err(e) => eprintln!("warning: heartbeat of trial {trial_id}: {e}"),
-                }
-            }
-        });
-        Ok(Heartbeat {
-            stop,
-            lost,
-            handle: Some(handle),
-        })
-    }
-
-    fn lost(&self) -> bool {
-        self.lost.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
 }
 
 /// The value of a JSON parameter on a `KEY=VALUE` command line.
@@ -125,7 +71,32 @@ pub fn synthetic_value(p: &Map<String, Value>) -> f64 {
     (x / 1e-2).ln().powi(2) / 4.0 + (n - 5.0).powi(2) / 8.0 + if c == "b" { 0.0 } else { 1.0 }
 }
 
-/// Runs `trial` of `study` to its end (or until it is pruned or lost).
+/// The directory of a trial's run: `runs/NAME` for benchmark jobs, `trials/STUDY/NUMBER` for
+/// tuning trials (several studies may share one output directory).
+pub fn trial_dir(cfg: &StudyConfig, study: &Study, trial: &TrialRecord) -> (PathBuf, String) {
+    match trial.params.get("run").and_then(Value::as_str) {
+        Some(run) => (cfg.out.join("runs"), run.to_string()),
+        None => (
+            cfg.out.join("trials").join(sanitize(&study.spec.name)),
+            format!("{:04}", trial.number),
+        ),
+    }
+}
+
+/// A file-name-safe version of `s`.
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Runs `trial` of `study` to its end; `None` when it was lost to another worker.
 pub fn run_trial(
     store: &mut dyn storage::Storage,
     s: &TrialSettings,
@@ -133,37 +104,39 @@ pub fn run_trial(
     cfg: &StudyConfig,
     trial: &TrialRecord,
 ) -> anyhow::Result<Option<Outcome>> {
-    let hb = Heartbeat::start(s, trial.id)?;
+    let hb = Heartbeat::start(
+        &s.url,
+        &s.worker,
+        trial.id,
+        s.heartbeat_s,
+        0.8 * s.stale_after_s,
+    )?;
     let pruner = cfg.prune.then(MedianPruner::default);
     let mut reported: Vec<(i64, f64)> = Vec::new();
-    let check_prune = |store: &mut dyn storage::Storage,
-                       step: i64,
-                       value: f64,
-                       reported: &mut Vec<(i64, f64)>|
-     -> anyhow::Result<bool> {
-        if !value.is_finite() {
-            return Ok(false);
-        }
-        store.report(trial.id, step, value)?;
-        reported.push((step, value));
-        let Some(p) = &pruner else {
-            return Ok(false);
+    // Reports one intermediate value: Some(true) = prune, None = the trial was lost.
+    let mut step_done =
+        |store: &mut dyn storage::Storage, step: i64, value: f64| -> anyhow::Result<Option<bool>> {
+            if !value.is_finite() {
+                return Ok(Some(false));
+            }
+            if !store.report(trial.id, &s.worker, step, value)? {
+                return Ok(None);
+            }
+            reported.push((step, value));
+            let Some(p) = &pruner else {
+                return Ok(Some(false));
+            };
+            let completed: Vec<Vec<(i64, f64)>> = store
+                .trials(study.id)?
+                .into_iter()
+                .filter(|t| t.state == TrialState::Complete)
+                .map(|t| t.intermediate)
+                .collect();
+            Ok(Some(p.should_prune(step, &reported, &completed)))
         };
-        let completed: Vec<Vec<(i64, f64)>> = store
-            .trials(study.id)?
-            .into_iter()
-            .filter(|t| t.state == TrialState::Complete)
-            .map(|t| t.intermediate)
-            .collect();
-        Ok(p.should_prune(step, reported, &completed))
-    };
-    // Benchmark jobs go to runs/NAME, tuning trials to trials/NUMBER.
-    let run_name = trial.params.get("run").and_then(Value::as_str);
-    let dir = cfg
-        .out
-        .join(if run_name.is_some() { "runs" } else { "trials" });
-    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     if let Some(syn) = &cfg.synthetic {
+        std::fs::create_dir_all(&cfg.out)
+            .with_context(|| format!("{}: cannot create", cfg.out.display()))?;
         let log = cfg.out.join("synthetic.log");
         log_line(&log, &format!("start {} {}", trial.number, s.worker))?;
         let value = synthetic_value(&trial.params);
@@ -176,12 +149,16 @@ pub fn run_trial(
             }
             let remaining = (SYNTHETIC_STEPS - 1 - step) as f64 / (SYNTHETIC_STEPS - 1) as f64;
             let v = value + remaining;
-            if check_prune(store, step as i64, v, &mut reported)? {
-                return Ok(Some(Outcome {
-                    state: TrialState::Pruned,
-                    value: Some(v),
-                    attrs: Map::new(),
-                }));
+            match step_done(store, step as i64, v)? {
+                None => return Ok(None),
+                Some(true) => {
+                    return Ok(Some(Outcome {
+                        state: TrialState::Pruned,
+                        value: Some(v),
+                        attrs: Map::new(),
+                    }))
+                }
+                Some(false) => {}
             }
         }
         return Ok(Some(Outcome {
@@ -191,11 +168,11 @@ pub fn run_trial(
         }));
     }
     // A `perturbench train` child.
-    let name = run_name
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{:04}", trial.number));
+    let (dir, name) = trial_dir(cfg, study, trial);
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let out = dir.join(&name);
-    let state_json = dir.join(format!(".{name}.state")).join("state.json");
+    let state_dir = dir.join(format!(".{name}.state"));
+    let state_json = state_dir.join("state.json");
     let mut args: Vec<String> = vec!["--quiet".into(), "train".into()];
     args.extend(cfg.train_args.iter().cloned());
     match trial.params.get("args") {
@@ -210,45 +187,55 @@ pub fn run_trial(
     }
     args.push("--out".into());
     args.push(out.display().to_string());
+    // A re-queued trial continues from the epoch its last run saved.
     if state_json.exists() {
         args.push("--resume".into());
     }
     let log_path = dir.join(format!("{name}.log"));
-    let log = std::fs::File::create(&log_path)
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
         .with_context(|| format!("{}: cannot create", log_path.display()))?;
     let exe = std::env::current_exe().context("cannot locate the perturbench executable")?;
-    let mut child: Child = Command::new(&exe)
-        .args(&args)
+    let mut cmd = Command::new(&exe);
+    cmd.args(&args)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
-        .with_context(|| format!("cannot start {}", exe.display()))?;
+        .stderr(log);
+    die_with_parent(&mut cmd);
+    let mut child = ChildGuard(Some(
+        cmd.spawn()
+            .with_context(|| format!("cannot start {}", exe.display()))?,
+    ));
     let mut attrs = Map::new();
     attrs.insert("out".into(), Value::from(out.display().to_string()));
     attrs.insert("log".into(), Value::from(log_path.display().to_string()));
     let mut seen_epochs = 0usize;
     let status = loop {
-        if let Some(st) = child.try_wait()? {
+        if let Some(st) = child.child().try_wait()? {
             break st;
         }
         std::thread::sleep(Duration::from_millis(250));
         if hb.lost() {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(None);
+            return Ok(None); // the guard kills the child
         }
         // Intermediate values: the validation loss of each finished epoch.
         for (epoch, loss) in epochs(&state_json).into_iter().skip(seen_epochs) {
             seen_epochs += 1;
-            if check_prune(store, epoch, loss, &mut reported)? {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Ok(Some(Outcome {
-                    state: TrialState::Pruned,
-                    value: Some(loss),
-                    attrs,
-                }));
+            match step_done(store, epoch, loss)? {
+                None => return Ok(None),
+                Some(true) => {
+                    drop(child);
+                    // A pruned trial is never resumed.
+                    let _ = std::fs::remove_dir_all(&state_dir);
+                    return Ok(Some(Outcome {
+                        state: TrialState::Pruned,
+                        value: Some(loss),
+                        attrs,
+                    }));
+                }
+                Some(false) => {}
             }
         }
     };
@@ -269,8 +256,8 @@ pub fn run_trial(
         .into_iter()
         .skip(seen_epochs)
     {
-        if loss.is_finite() {
-            store.report(trial.id, epoch, loss)?;
+        if step_done(store, epoch, loss)?.is_none() {
+            return Ok(None);
         }
     }
     if let Some(job) = trial.params.get("job") {

@@ -8,7 +8,7 @@ use super::study::{
     best_trial, parse_objective, write_trials_csv, SamplerConfig, StudyConfig, Synthetic,
 };
 use super::trial::override_value;
-use super::worker::{serve_local, Args as WorkerArgs};
+use super::worker::{positive_seconds, serve_local, Args as WorkerArgs};
 use crate::{run_config, Global};
 use anyhow::{bail, Context};
 use perturbench_hpo::storage::{self, Direction, StudySpec, TrialState};
@@ -84,13 +84,13 @@ pub struct Args {
     force_new: bool,
     /// Optimise the synthetic benchmark function (SECONDS per trial) instead of training: for
     /// testing a store and its workers.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
     synthetic: Option<f64>,
-    /// Heartbeat and re-queue settings of this process's workers.
-    #[arg(long, default_value_t = 10.0)]
+    /// Seconds between heartbeats of this process's workers.
+    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
     heartbeat: f64,
     /// A running trial without a heartbeat for this many seconds is re-queued.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
     stale_after: f64,
     /// Keep every trial's predictions.h5ad and reference.h5ad (removed once evaluated by default).
     #[arg(long)]
@@ -166,6 +166,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         None => default_storage(&out)?,
     };
     let objective = parse_objective(&a.objective)?;
+    super::worker::check_timing(a.heartbeat, a.stale_after)?;
     // The store first: an unreachable one fails before anything else runs.
     let mut store = storage::open(&url)?;
     // Train arguments: data file and config files made absolute (workers run elsewhere).
@@ -259,6 +260,10 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
             }
             e => e.into(),
         })?;
+    if a.force_new {
+        // A replaced study's old trial directories (and resumable states) must not be reused.
+        let _ = std::fs::remove_dir_all(out.join("trials").join(super::trial::sanitize(&a.study)));
+    }
     let done = store.trials(study.id)?.len() as u32;
     if !g.quiet {
         eprintln!(
@@ -272,7 +277,8 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     if a.jobs == 0 {
         if !g.quiet {
             println!(
-                "created; start workers with: perturbench worker --storage {url} --study {}",
+                "created; start workers with: perturbench worker --storage {} --study {}",
+                storage::redact_url(&url),
                 a.study
             );
         }
@@ -285,6 +291,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         heartbeat: a.heartbeat,
         stale_after: a.stale_after,
         poll: 1.0,
+        max_attempts: 3,
     };
     let stats = serve_local(&wa, a.jobs, u64::from(a.trials.saturating_sub(done)), g)?;
     let trials = store.trials(study.id)?;

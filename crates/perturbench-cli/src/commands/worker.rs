@@ -3,7 +3,7 @@
 //! whatever launches processes (a shell loop, a Slurm array, a Kubernetes Job).
 
 use super::study::{propose, StudyConfig};
-use super::trial::{run_trial, TrialSettings};
+use super::trial::{run_trial, Outcome, TrialSettings};
 use crate::{progress, Global};
 use anyhow::Context;
 use perturbench_hpo::storage::{self, Storage, TrialState};
@@ -22,14 +22,48 @@ pub struct Args {
     #[arg(long)]
     pub worker_id: Option<String>,
     /// Seconds between heartbeats.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
     pub heartbeat: f64,
-    /// A running trial without a heartbeat for this many seconds is re-queued.
-    #[arg(long, default_value_t = 60.0)]
+    /// A running trial without a heartbeat for this many seconds is re-queued (use the same
+    /// value on every machine).
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
     pub stale_after: f64,
     /// Seconds to wait before looking again while other workers' trials are running.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
     pub poll: f64,
+    /// A trial whose runs were cut short (its worker died) this many times is marked FAIL
+    /// instead of being run again.
+    #[arg(long, default_value_t = 3)]
+    pub max_attempts: i64,
+}
+
+/// Parses a finite, positive number of seconds.
+pub fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e7 => Ok(v),
+        _ => Err(format!("expected a positive number of seconds, got '{s}'")),
+    }
+}
+
+/// Checks that heartbeats come often enough for the stale limit.
+pub fn check_timing(heartbeat: f64, stale_after: f64) -> anyhow::Result<()> {
+    if stale_after < 2.0 * heartbeat {
+        anyhow::bail!(
+            "--stale-after ({stale_after} s) must be at least twice --heartbeat ({heartbeat} s), or live trials are re-queued"
+        );
+    }
+    Ok(())
+}
+
+impl Args {
+    /// Checks that heartbeats come often enough for the stale limit.
+    pub fn check(&self) -> anyhow::Result<()> {
+        check_timing(self.heartbeat, self.stale_after)?;
+        if self.max_attempts < 1 {
+            anyhow::bail!("--max-attempts must be at least 1");
+        }
+        Ok(())
+    }
 }
 
 /// What a worker did.
@@ -45,12 +79,48 @@ pub struct Stats {
     pub lost: usize,
 }
 
-/// The default worker name: host name and process id.
+/// The default worker name: host name, process id and a random tag (a restarted container
+/// may get the same host name and process id; two live workers must never share a name).
 pub fn default_worker_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| "host".into());
-    format!("{}-{}", host.trim(), std::process::id())
+    let tag: u32 = rand::random();
+    format!("{}-{}-{:08x}", host.trim(), std::process::id(), tag)
+}
+
+/// Ends a trial, reconnecting and retrying when the store is briefly unreachable (the result
+/// of a finished run is worth a few seconds of retries).
+fn finish_with_retry(
+    store: &mut Box<dyn Storage>,
+    url: &str,
+    trial_id: i64,
+    worker: &str,
+    outcome: &Outcome,
+) -> anyhow::Result<bool> {
+    let mut wait = Duration::from_millis(500);
+    let mut attempt = 0;
+    loop {
+        match store.finish(
+            trial_id,
+            worker,
+            outcome.state,
+            outcome.value,
+            &outcome.attrs,
+        ) {
+            Ok(done) => return Ok(done),
+            Err(e) if attempt < 5 => {
+                eprintln!("warning: recording trial {trial_id} failed ({e}); retrying");
+                std::thread::sleep(wait);
+                wait *= 2;
+                attempt += 1;
+                if let Ok(s) = storage::open(url) {
+                    *store = s;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Runs trials until the served studies have neither waiting nor running trials and no room
@@ -66,10 +136,12 @@ pub fn serve(a: &Args, worker: &str, on_done: &mut dyn FnMut(TrialState)) -> any
         ),
         None => None,
     };
+    a.check()?;
     let settings = TrialSettings {
         url: a.storage.clone(),
         worker: worker.to_string(),
         heartbeat_s: a.heartbeat,
+        stale_after_s: a.stale_after,
     };
     let mut stats = Stats::default();
     loop {
@@ -80,7 +152,13 @@ pub fn serve(a: &Args, worker: &str, on_done: &mut dyn FnMut(TrialState)) -> any
                 requeued.len()
             );
         }
-        let claimed = store.claim(study_id, worker, &mut |s, t| propose(s, t))?;
+        let claimed = store.claim(study_id, worker, &mut |s, t| match propose(s, t) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("warning: no new trial for study '{}': {e}", s.spec.name);
+                None
+            }
+        })?;
         let Some(trial) = claimed else {
             if running_elsewhere(store.as_mut(), study_id)? {
                 std::thread::sleep(Duration::from_secs_f64(a.poll.max(0.05)));
@@ -94,17 +172,34 @@ pub fn serve(a: &Args, worker: &str, on_done: &mut dyn FnMut(TrialState)) -> any
             .find(|s| s.id == trial.study_id)
             .context("the claimed trial's study disappeared")?;
         let cfg = StudyConfig::of(&study);
-        let outcome = cfg
-            .as_ref()
-            .map_err(|e| anyhow::anyhow!("{e:#}"))
-            .and_then(|cfg| run_trial(store.as_mut(), &settings, &study, cfg, &trial));
+        let outcome = if trial.attempts > a.max_attempts {
+            Ok(Some(Outcome {
+                state: TrialState::Fail,
+                value: None,
+                attrs: [(
+                    "error".to_string(),
+                    format!(
+                        "its runs were cut short {} times (the worker died or lost the store); not run again (--max-attempts {})",
+                        trial.attempts - 1,
+                        a.max_attempts
+                    )
+                    .into(),
+                )]
+                .into_iter()
+                .collect(),
+            }))
+        } else {
+            cfg.as_ref()
+                .map_err(|e| anyhow::anyhow!("{e:#}"))
+                .and_then(|cfg| run_trial(store.as_mut(), &settings, &study, cfg, &trial))
+        };
         let outcome = match outcome {
             Ok(Some(o)) => o,
             Ok(None) => {
                 stats.lost += 1;
                 continue;
             }
-            Err(e) => super::trial::Outcome {
+            Err(e) => Outcome {
                 state: TrialState::Fail,
                 value: None,
                 attrs: [("error".to_string(), format!("{e:#}").into())]
@@ -121,13 +216,7 @@ pub fn serve(a: &Args, worker: &str, on_done: &mut dyn FnMut(TrialState)) -> any
             outcome.state = TrialState::Fail;
             outcome.value = None;
         }
-        let ended = store.finish(
-            trial.id,
-            worker,
-            outcome.state,
-            outcome.value,
-            &outcome.attrs,
-        )?;
+        let ended = finish_with_retry(&mut store, &a.storage, trial.id, worker, &outcome)?;
         if !ended {
             stats.lost += 1;
             continue;

@@ -271,16 +271,6 @@ pub enum StorageError {
         /// The store (URL without password).
         store: String,
     },
-    /// An operation that needs a RUNNING trial was asked of a trial in another state.
-    #[error("trial {trial_id} is {state}, not RUNNING: cannot {action}")]
-    NotRunning {
-        /// The trial.
-        trial_id: i64,
-        /// Its state.
-        state: TrialState,
-        /// What was asked.
-        action: &'static str,
-    },
     /// `finish` was asked to leave a trial WAITING or RUNNING.
     #[error("cannot end trial {trial_id} as {state}: a trial ends as COMPLETE, FAIL or PRUNED")]
     NotFinal {
@@ -370,8 +360,16 @@ pub trait Storage: Send {
     /// Updates the heartbeat; `Ok(false)` when the trial is no longer RUNNING for this worker.
     fn heartbeat(&mut self, trial_id: i64, worker: &str) -> Result<bool, StorageError>;
 
-    /// Records an intermediate value at `step` of a RUNNING trial; replaces an existing step.
-    fn report(&mut self, trial_id: i64, step: i64, value: f64) -> Result<(), StorageError>;
+    /// Records an intermediate value at `step` of a trial RUNNING for `worker`; replaces an
+    /// existing step. `Ok(false)` (and no change) when the trial is no longer this worker's,
+    /// so a worker declared dead cannot write into the re-run's values.
+    fn report(
+        &mut self,
+        trial_id: i64,
+        worker: &str,
+        step: i64,
+        value: f64,
+    ) -> Result<bool, StorageError>;
 
     /// Ends a trial (COMPLETE, FAIL or PRUNED) with an optional value and user attributes,
     /// only if it is still RUNNING for `worker`; `Ok(false)` and no change otherwise, so that a

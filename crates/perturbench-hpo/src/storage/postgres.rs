@@ -300,7 +300,13 @@ impl Storage for PostgresStorage {
         })
     }
 
-    fn report(&mut self, trial_id: i64, step: i64, value: f64) -> Result<(), StorageError> {
+    fn report(
+        &mut self,
+        trial_id: i64,
+        worker: &str,
+        step: i64,
+        value: f64,
+    ) -> Result<bool, StorageError> {
         if value.is_nan() {
             return Err(StorageError::NotANumber {
                 trial_id,
@@ -310,7 +316,7 @@ impl Storage for PostgresStorage {
         let store = self.described.clone();
         self.transaction(false, "report an intermediate value", |tx| {
             let row = tx.query_opt(
-                "SELECT state FROM trials WHERE trial_id = $1 FOR SHARE",
+                "SELECT state, worker FROM trials WHERE trial_id = $1 FOR SHARE",
                 &[&trial_id],
             )?;
             let Some(row) = row else {
@@ -321,20 +327,16 @@ impl Storage for PostgresStorage {
                 .into());
             };
             let state: TrialState = row.try_get::<_, String>(0)?.parse()?;
-            if state != TrialState::Running {
-                return Err(StorageError::NotRunning {
-                    trial_id,
-                    state,
-                    action: "report an intermediate value",
-                }
-                .into());
+            let holder: Option<String> = row.try_get(1)?;
+            if state != TrialState::Running || holder.as_deref() != Some(worker) {
+                return Ok(false);
             }
             tx.execute(
                 "INSERT INTO trial_intermediate_values (trial_id, step, value) VALUES ($1, $2, $3) \
                  ON CONFLICT (trial_id, step) DO UPDATE SET value = EXCLUDED.value",
                 &[&trial_id, &step, &value],
             )?;
-            Ok(())
+            Ok(true)
         })
     }
 

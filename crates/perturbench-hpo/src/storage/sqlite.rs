@@ -305,7 +305,13 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn report(&mut self, trial_id: i64, step: i64, value: f64) -> Result<(), StorageError> {
+    fn report(
+        &mut self,
+        trial_id: i64,
+        worker: &str,
+        step: i64,
+        value: f64,
+    ) -> Result<bool, StorageError> {
         if value.is_nan() {
             return Err(StorageError::NotANumber {
                 trial_id,
@@ -314,14 +320,14 @@ impl Storage for SqliteStorage {
         }
         let store = self.store();
         self.immediate("report an intermediate value", |tx| {
-            let state: Option<String> = tx
+            let row: Option<(String, Option<String>)> = tx
                 .query_row(
-                    "SELECT state FROM trials WHERE trial_id = ?1",
+                    "SELECT state, worker FROM trials WHERE trial_id = ?1",
                     [trial_id],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            let Some(state) = state else {
+            let Some((state, holder)) = row else {
                 return Err(StorageError::NoSuchTrial {
                     trial_id,
                     store: store.clone(),
@@ -329,20 +335,15 @@ impl Storage for SqliteStorage {
                 .into());
             };
             let state: TrialState = state.parse()?;
-            if state != TrialState::Running {
-                return Err(StorageError::NotRunning {
-                    trial_id,
-                    state,
-                    action: "report an intermediate value",
-                }
-                .into());
+            if state != TrialState::Running || holder.as_deref() != Some(worker) {
+                return Ok(false);
             }
             tx.execute(
                 "INSERT INTO trial_intermediate_values (trial_id, step, value) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (trial_id, step) DO UPDATE SET value = excluded.value",
                 params![trial_id, step, value],
             )?;
-            Ok(())
+            Ok(true)
         })
     }
 
