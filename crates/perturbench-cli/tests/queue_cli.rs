@@ -89,8 +89,9 @@ fn in_flight(out: &Path, worker: &str) -> Option<i64> {
         .find(|n| w[n] == worker && e.get(n).copied().unwrap_or(0) < s[n])
 }
 
-fn queue_survives_killed_workers(url: &str, out: &Path) {
-    let r = perturbench(&[
+/// `tune` of the 40-trial synthetic study "queue" (0.5 s per trial).
+fn tune_synthetic(url: &str, out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
         "--quiet",
         "tune",
         "--synthetic",
@@ -101,13 +102,17 @@ fn queue_survives_killed_workers(url: &str, out: &Path) {
         "queue",
         "--storage",
         url,
-        "--jobs",
-        "0",
         "--seed",
         "3",
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    perturbench(&args)
+}
+
+fn queue_survives_killed_workers(url: &str, out: &Path) {
+    let r = tune_synthetic(url, out, &["--jobs", "0"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let mut workers: Vec<(String, Child)> = (0..4)
         .map(|i| (format!("w{i}"), spawn_worker(url, &format!("w{i}"))))
@@ -183,22 +188,7 @@ fn queue_survives_killed_workers(url: &str, out: &Path) {
         assert_eq!(trials[*n as usize].attempts, k + 1, "trial {n}");
     }
     // A resumed `tune` with no trials left exports the study.
-    let r = perturbench(&[
-        "--quiet",
-        "tune",
-        "--synthetic",
-        "0.5",
-        "--trials",
-        "40",
-        "--study",
-        "queue",
-        "--storage",
-        url,
-        "--seed",
-        "3",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let r = tune_synthetic(url, out, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let csv = std::fs::read_to_string(out.join("trials.csv")).unwrap();
     assert_eq!(csv.lines().count(), TRIALS + 1);

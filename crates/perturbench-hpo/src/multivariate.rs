@@ -5,7 +5,7 @@
 //! follow Optuna's multivariate rule `0.2 · n^(−1/(d+4)) · (high − low)`.
 
 use crate::distribution::Distribution;
-use crate::parzen::{default_gamma, default_weights};
+use crate::parzen::{default_weights, normal_cdf, split_below};
 use crate::sampler::{uniform, Trial};
 use crate::tpe::TpeSettings;
 use rand::Rng;
@@ -33,25 +33,9 @@ struct Joint {
 }
 
 fn log_normal_truncated(x: f64, mu: f64, s: f64, low: f64, high: f64) -> f64 {
-    let cdf = |z: f64| 0.5 * (1.0 + erf(z / std::f64::consts::SQRT_2));
-    let mass = (cdf((high - mu) / s) - cdf((low - mu) / s)).max(1e-12);
+    let mass = (normal_cdf((high - mu) / s) - normal_cdf((low - mu) / s)).max(1e-12);
     let z = (x - mu) / s;
     -0.5 * z * z - (s * (2.0 * std::f64::consts::PI).sqrt()).ln() - mass.ln()
-}
-
-fn erf(x: f64) -> f64 {
-    // Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
-    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
-    let y = 1.0
-        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t
-            + 0.254_829_592)
-            * t
-            * (-x * x).exp();
-    if x >= 0.0 {
-        y
-    } else {
-        -y
-    }
 }
 
 impl Joint {
@@ -207,13 +191,8 @@ pub fn sample_joint(
             })
             .collect()
     };
-    let n_below = default_gamma(seen.len());
-    let mut order: Vec<usize> = (0..seen.len()).collect();
-    order.sort_by(|&a, &b| seen[a].1.total_cmp(&seen[b].1).then(a.cmp(&b)));
-    let mut is_below = vec![false; seen.len()];
-    for &i in &order[..n_below] {
-        is_below[i] = true;
-    }
+    let values: Vec<f64> = seen.iter().map(|s| s.1).collect();
+    let is_below = split_below(&values);
     let below: Vec<Vec<f64>> = (0..seen.len())
         .filter(|&i| is_below[i])
         .map(|i| seen[i].0.clone())

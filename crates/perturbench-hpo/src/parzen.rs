@@ -30,6 +30,19 @@ pub fn default_gamma(n: usize) -> usize {
     (n as f64 * 0.1).ceil().min(25.0) as usize
 }
 
+/// Which finished trials are "below" (the best `default_gamma(n)` by value, ties broken by
+/// trial order), given their values in trial order.
+pub fn split_below(values: &[f64]) -> Vec<bool> {
+    let n_below = default_gamma(values.len());
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]).then(a.cmp(&b)));
+    let mut is_below = vec![false; values.len()];
+    for &i in &order[..n_below] {
+        is_below[i] = true;
+    }
+    is_below
+}
+
 fn erf(x: f64) -> f64 {
     // Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
     let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
@@ -45,7 +58,8 @@ fn erf(x: f64) -> f64 {
     }
 }
 
-fn normal_cdf(z: f64) -> f64 {
+/// The standard normal CDF.
+pub fn normal_cdf(z: f64) -> f64 {
     0.5 * (1.0 + erf(z / std::f64::consts::SQRT_2))
 }
 

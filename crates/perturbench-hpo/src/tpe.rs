@@ -5,7 +5,7 @@
 //! keeping the one with the largest `log l(x) − log g(x)` (expected improvement).
 
 use crate::distribution::Distribution;
-use crate::parzen::{default_gamma, default_weights, Categorical, Numerical};
+use crate::parzen::{default_weights, split_below, Categorical, Numerical};
 use crate::sampler::{uniform, Sampler, Trial};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -69,13 +69,8 @@ impl Sampler for TpeSampler {
         if seen.len() < self.settings.n_startup_trials {
             return uniform(dist, rng);
         }
-        let n_below = default_gamma(seen.len());
-        let mut order: Vec<usize> = (0..seen.len()).collect();
-        order.sort_by(|&a, &b| seen[a].1.total_cmp(&seen[b].1).then(a.cmp(&b)));
-        let mut is_below = vec![false; seen.len()];
-        for &i in &order[..n_below] {
-            is_below[i] = true;
-        }
+        let values: Vec<f64> = seen.iter().map(|s| s.1).collect();
+        let is_below = split_below(&values);
         let below: Vec<f64> = (0..seen.len())
             .filter(|&i| is_below[i])
             .map(|i| seen[i].0)
