@@ -16,7 +16,7 @@ fn train(data: &Path, model: &str, out: &Path) -> Run {
 }
 
 /// Small networks trained briefly (the reference widths take minutes on this data).
-const SMALL_NETS: [(&str, &[&str]); 8] = [
+const SMALL_NETS: [(&str, &[&str]); 9] = [
     (
         "linear-additive",
         &["model.lr=0.01", "model.softplus_output=false"],
@@ -78,6 +78,17 @@ const SMALL_NETS: [(&str, &[&str]); 8] = [
         &[
             "model.encoder_width=128",
             "model.n_layers=1",
+            "model.lr=0.001",
+        ],
+    ),
+    (
+        "sams-vae-modified",
+        &[
+            "model.hidden_dim_x=128",
+            "model.latent_dim=32",
+            "model.n_layers_encoder_x=1",
+            "model.n_layers_encoder_e=1",
+            "model.n_layers_decoder=1",
             "model.lr=0.001",
         ],
     ),
@@ -269,6 +280,7 @@ fn checkpoint_round_trip_gives_identical_predictions() {
         (SMALL_NETS[3].0, SMALL_NETS[3].1),
         (SMALL_NETS[4].0, SMALL_NETS[4].1),
         (SMALL_NETS[7].0, SMALL_NETS[7].1),
+        (SMALL_NETS[8].0, SMALL_NETS[8].1),
     ] {
         round_trip(model, extra);
     }

@@ -363,6 +363,7 @@ fn every_builtin_search_space_resolves_against_its_model() {
         ("decoder_only", 5),
         ("cpa", 13),
         ("sams_vae", 12),
+        ("sams_vae_modified", 10),
         ("biolord", 7),
     ] {
         let r = perturbench(&[

@@ -32,7 +32,8 @@ pub struct Args {
     #[arg(value_name = "KEY=VALUE")]
     overrides: Vec<String>,
     /// Model (same as model=NAME): average, control-mean, train-mean, additive,
-    /// linear-additive, latent-additive, decoder-only.
+    /// linear-additive, latent-additive, decoder-only, cpa, cpa-no-adv, sams-vae,
+    /// sams-vae-modified, biolord.
     #[arg(long)]
     model: Option<String>,
     /// A YAML or TOML file with the sections data, model, trainer, evaluation (repeatable).

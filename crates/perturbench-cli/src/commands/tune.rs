@@ -32,6 +32,10 @@ pub const SPACES: &[(&str, &str)] = &[
     ),
     ("cpa", include_str!("../../presets/hpo/cpa.yaml")),
     ("sams_vae", include_str!("../../presets/hpo/sams_vae.yaml")),
+    (
+        "sams_vae_modified",
+        include_str!("../../presets/hpo/sams_vae_modified.yaml"),
+    ),
     ("biolord", include_str!("../../presets/hpo/biolord.yaml")),
 ];
 
@@ -39,7 +43,7 @@ pub const SPACES: &[(&str, &str)] = &[
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// `hpo=NAME` (a built-in search space: linear_additive, latent_additive, decoder_only,
-    /// cpa, sams_vae, biolord), the data file, and `train`'s items (`model=`, `experiment=`,
+    /// cpa, sams_vae, sams_vae_modified, biolord), the data file, and `train`'s items (`model=`, `experiment=`,
     /// `KEY=VALUE`) shared by every trial.
     #[arg(value_name = "ITEMS")]
     items: Vec<String>,

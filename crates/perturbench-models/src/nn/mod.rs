@@ -12,6 +12,7 @@ pub mod linear_additive;
 pub mod net;
 pub mod predictor;
 pub mod sams_vae;
+pub mod sams_vae_modified;
 pub mod scheduler;
 pub mod trainer;
 

@@ -7,6 +7,7 @@ use super::inputs::Inputs;
 use super::latent_additive::LatentAdditive;
 use super::linear_additive::LinearAdditive;
 use super::sams_vae::SamsVae;
+use super::sams_vae_modified::SamsVaeModified;
 use crate::config::ModelConfig;
 use crate::ModelError;
 use burn::module::Module;
@@ -44,6 +45,8 @@ pub enum Net {
     Cpa(Cpa),
     /// §3.8.
     SamsVae(SamsVae),
+    /// §3.8 [newer].
+    SamsVaeModified(SamsVaeModified),
     /// §3.9.
     Biolord(Biolord),
 }
@@ -117,6 +120,24 @@ impl Net {
                 }
                 Net::SamsVae(SamsVae::new(cfg, g, p, c, rng, device))
             }
+            ModelConfig::SamsVaeModified(cfg) => {
+                check_dropout(cfg.dropout)?;
+                if cfg.latent_dim == 0 || cfg.hidden_dim_x == 0 {
+                    return Err(ModelError::Config(
+                        "model.latent_dim and model.hidden_dim_x must be positive".into(),
+                    ));
+                }
+                let valid = (0.0..=1.0).contains(&cfg.mask_prior_probability)
+                    && cfg.mask_temperature > 0.0
+                    && cfg.mask_temperature.is_finite();
+                if !valid {
+                    return Err(ModelError::Config(format!(
+                        "model.mask_prior_probability must be in [0, 1] (got {}) and model.mask_temperature positive (got {})",
+                        cfg.mask_prior_probability, cfg.mask_temperature
+                    )));
+                }
+                Net::SamsVaeModified(SamsVaeModified::new(cfg, g, p, c, rng, device))
+            }
             ModelConfig::Biolord(cfg) => {
                 check_dropout(cfg.dropout)?;
                 if cfg.latent_dim == 0 || cfg.encoder_width == 0 {
@@ -149,6 +170,7 @@ impl Net {
         match self {
             Net::Cpa(m) => m.training_loss(x, target, epoch, batch, Some(drop), noise),
             Net::SamsVae(m) => (Update::All, m.loss(x, target, Some(drop), noise)),
+            Net::SamsVaeModified(m) => (Update::All, m.loss(x, target, Some(drop), noise)),
             Net::Biolord(m) => (Update::All, m.losses(x, target, Some(drop), noise).0),
             _ => (Update::All, mse(self.forward(x, Some(drop), noise), target)),
         }
@@ -164,6 +186,7 @@ impl Net {
         match self {
             Net::Cpa(m) => m.validation_loss(x, target, noise),
             Net::SamsVae(m) => m.loss::<ChaCha8Rng, _>(x, target, None, noise),
+            Net::SamsVaeModified(m) => m.loss::<ChaCha8Rng, _>(x, target, None, noise),
             Net::Biolord(m) => m.losses::<ChaCha8Rng, _>(x, target, None, noise).1,
             _ => mse(self.forward::<ChaCha8Rng, _>(x, None, noise), target),
         }
@@ -188,6 +211,7 @@ impl Net {
             Net::DecoderOnly(m) => m.forward(x, rng),
             Net::Cpa(m) => m.predict(x, mask_rng),
             Net::SamsVae(m) => m.predict(x, mask_rng),
+            Net::SamsVaeModified(m) => m.predict(x, mask_rng),
             Net::Biolord(m) => m.forward(x, rng, mask_rng).0,
         }
     }
