@@ -38,4 +38,6 @@ run cpa --model cpa model.hidden_dim=256 model.n_latent=64 model.lr=1e-3
 run cpa-no-adv --model cpa-no-adv model.hidden_dim=256 model.n_latent=64 model.lr=1e-3
 run sams-vae --model sams-vae model.hidden_dim_x=512 model.hidden_dim_cond=64 model.latent_dim=32 \
   model.n_layers_encoder_x=1 model.n_layers_encoder_e=1 model.n_layers_decoder=1 model.lr=1e-3
+run sams-vae-modified --model sams-vae-modified model.hidden_dim_x=512 model.latent_dim=32 \
+  model.n_layers_encoder_x=1 model.n_layers_encoder_e=1 model.n_layers_decoder=1 model.lr=1e-3
 run biolord --model biolord model.encoder_width=512 model.n_layers=1 model.lr=1e-3
