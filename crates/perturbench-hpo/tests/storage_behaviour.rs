@@ -109,6 +109,7 @@ on_both_backends!(
     report_finish_and_errors,
     claim_without_study_takes_any_study,
     concurrent_opens_and_creates_agree,
+    concurrent_enqueue_missing_queues_each_job_once,
 );
 
 fn spec(name: &str, space: Value, n_trials: Option<u32>) -> StudySpec {
@@ -509,4 +510,52 @@ fn concurrent_opens_and_creates_agree(fx: &Fixture) {
     });
     assert!(ids.iter().all(|&id| id == ids[0]), "{ids:?}");
     assert_eq!(fx.open().studies().unwrap().len(), 1);
+}
+
+fn concurrent_enqueue_missing_queues_each_job_once(fx: &Fixture) {
+    let mut store = fx.open();
+    let study = store
+        .create_study(&spec("bench", json!(["jobs"]), None), false)
+        .unwrap();
+    let batch: Vec<JsonMap> = (0..20)
+        .map(|i| params(json!({"run": format!("job-{i}"), "seed": i})))
+        .collect();
+    // Four processes' worth of connections queue the same suite at once.
+    let queued: Vec<usize> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let mut store = fx.open();
+                let batch = &batch;
+                scope.spawn(move || store.enqueue_missing(study.id, "run", batch).unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(queued.iter().sum::<usize>(), 20, "{queued:?}");
+    let trials = store.trials(study.id).unwrap();
+    assert_eq!(trials.len(), 20);
+    let mut runs: Vec<&str> = trials
+        .iter()
+        .map(|t| t.params["run"].as_str().unwrap())
+        .collect();
+    runs.sort_unstable();
+    runs.dedup();
+    assert_eq!(runs.len(), 20);
+    assert_eq!(
+        trials.iter().map(|t| t.number).collect::<Vec<_>>(),
+        (0..20).collect::<Vec<i64>>()
+    );
+    // A failed job is queued again; the others are not.
+    let t = store
+        .claim(Some(study.id), "w", &mut no_sampling)
+        .unwrap()
+        .unwrap();
+    assert!(store
+        .finish(t.id, "w", TrialState::Fail, None, &JsonMap::new())
+        .unwrap());
+    assert_eq!(store.enqueue_missing(study.id, "run", &batch).unwrap(), 1);
+    let trials = store.trials(study.id).unwrap();
+    assert_eq!(trials.len(), 21);
+    assert_eq!(trials[20].params, t.params);
+    assert_eq!(trials[20].state, TrialState::Waiting);
 }

@@ -108,21 +108,9 @@ fn queue(
         e => e.into(),
     })?;
     // Jobs with a complete, waiting or running trial are kept; the others (new, or failed
-    // before) are queued (again).
-    let have: Vec<String> = store
-        .trials(study.id)?
-        .iter()
-        .filter(|t| t.state != TrialState::Fail)
-        .filter_map(|t| {
-            t.params
-                .get("run")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .collect();
-    for j in jobs.iter().filter(|j| !have.contains(&j.run)) {
-        store.enqueue(study.id, &j.params())?;
-    }
+    // before) are queued (again), atomically: two machines queueing at once queue each once.
+    let batch: Vec<_> = jobs.iter().map(Job::params).collect();
+    store.enqueue_missing(study.id, "run", &batch)?;
     Ok(study)
 }
 

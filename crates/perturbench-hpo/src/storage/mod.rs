@@ -360,6 +360,16 @@ pub trait Storage: Send {
     /// Updates the heartbeat; `Ok(false)` when the trial is no longer RUNNING for this worker.
     fn heartbeat(&mut self, trial_id: i64, worker: &str) -> Result<bool, StorageError>;
 
+    /// Queues, atomically, every entry of `batch` whose value of parameter `key` no trial of
+    /// the study (other than FAILed ones) has yet; returns how many were queued. Two processes
+    /// queueing the same batch at once queue each entry once.
+    fn enqueue_missing(
+        &mut self,
+        study_id: i64,
+        key: &str,
+        batch: &[JsonMap],
+    ) -> Result<usize, StorageError>;
+
     /// Records an intermediate value at `step` of a trial RUNNING for `worker`; replaces an
     /// existing step. `Ok(false)` (and no change) when the trial is no longer this worker's,
     /// so a worker declared dead cannot write into the re-run's values.

@@ -211,6 +211,51 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn enqueue_missing(
+        &mut self,
+        study_id: i64,
+        key: &str,
+        batch: &[JsonMap],
+    ) -> Result<usize, StorageError> {
+        let store = self.described.clone();
+        self.transaction(false, "enqueue missing trials", |tx| {
+            // The study row's lock serialises concurrent callers.
+            if lock_studies(tx, &store, "study_id = $1", &[&study_id])?.is_empty() {
+                return Err(StorageError::NoSuchStudy {
+                    study_id,
+                    store: store.clone(),
+                }
+                .into());
+            }
+            let have: Vec<String> = tx
+                .query(
+                    "SELECT p.value_json FROM trial_params p JOIN trials t ON t.trial_id = p.trial_id \
+                     WHERE t.study_id = $1 AND t.state <> 'FAIL' AND p.param_name = $2",
+                    &[&study_id, &key],
+                )?
+                .iter()
+                .map(|r| r.try_get::<_, String>(0))
+                .collect::<Result<_, _>>()?;
+            let mut number: i64 = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(number) + 1, 0)::BIGINT FROM trials WHERE study_id = $1",
+                    &[&study_id],
+                )?
+                .try_get(0)?;
+            let mut queued = 0;
+            for p in batch {
+                let Some(v) = p.get(key) else { continue };
+                if have.contains(&v.to_string()) {
+                    continue;
+                }
+                insert_trial(tx, study_id, number, p, None)?;
+                number += 1;
+                queued += 1;
+            }
+            Ok(queued)
+        })
+    }
+
     fn claim(
         &mut self,
         study_id: Option<i64>,
