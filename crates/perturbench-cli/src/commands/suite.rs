@@ -196,13 +196,9 @@ pub fn load(name_or_file: &str, data_dir: Option<&Path>) -> anyhow::Result<(Suit
             }
         }
     }
-    for (what, list) in [("model", &suite.models)] {
-        let mut seen: Vec<&String> = Vec::new();
-        for m in list.iter() {
-            if seen.contains(&m) {
-                bail!("{origin}: {what} '{m}' is listed twice");
-            }
-            seen.push(m);
+    for (i, m) in suite.models.iter().enumerate() {
+        if suite.models[..i].contains(m) {
+            bail!("{origin}: model '{m}' is listed twice");
         }
     }
     let mut seeds = suite.seeds.clone();

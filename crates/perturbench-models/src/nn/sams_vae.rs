@@ -28,8 +28,9 @@ pub struct GaussianEncoder {
 }
 
 impl GaussianEncoder {
+    /// An encoder of `input` (plus a `condition` of (width, hidden width)) to `out` dimensions.
     #[allow(clippy::too_many_arguments)]
-    fn new<R: Rng>(
+    pub fn new<R: Rng>(
         input: usize,
         condition: Option<(usize, usize)>,
         hidden: usize,
@@ -48,6 +49,17 @@ impl GaussianEncoder {
         }
     }
 
+    /// (mean, log-variance).
+    pub fn moments(&self, x: Tensor<2>, c: Option<Tensor<2>>) -> (Tensor<2>, Tensor<2>) {
+        let none: Option<&mut rand_chacha::ChaCha8Rng> = None;
+        let mut h = self.body.forward(x, none);
+        if let (Some(net), Some(c)) = (&self.cond, c) {
+            let none: Option<&mut rand_chacha::ChaCha8Rng> = None;
+            h = h + net.forward(c, none);
+        }
+        (self.mu.forward(h.clone()), self.logvar.forward(h))
+    }
+
     /// (sample, mean, log-variance).
     fn forward<N: Rng>(
         &self,
@@ -55,14 +67,7 @@ impl GaussianEncoder {
         c: Option<Tensor<2>>,
         noise: &mut N,
     ) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
-        let none: Option<&mut N> = None;
-        let mut h = self.body.forward(x, none);
-        if let (Some(net), Some(c)) = (&self.cond, c) {
-            let none: Option<&mut N> = None;
-            h = h + net.forward(c, none);
-        }
-        let mu = self.mu.forward(h.clone());
-        let logvar = self.logvar.forward(h);
+        let (mu, logvar) = self.moments(x, c);
         let [n, l] = mu.dims();
         let eps = standard_normal(n, l, noise, &mu.device());
         (
@@ -96,13 +101,17 @@ pub struct SamsVae {
     pub softplus_output: bool,
 }
 
-fn kl_normal(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<1> {
+/// KL(N(μ, σ²) ‖ N(0, 1)) summed over dimensions, one value per row.
+pub fn kl_normal_rows(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<2> {
     (logvar.clone().exp() + mu.square() - logvar)
         .sub_scalar(1.0)
         .mul_scalar(0.5)
         .sum_dim(1)
-        .mean()
-        .reshape([1])
+}
+
+/// [`kl_normal_rows`] averaged over rows.
+fn kl_normal(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<1> {
+    kl_normal_rows(mu, logvar).mean().reshape([1])
 }
 
 impl SamsVae {

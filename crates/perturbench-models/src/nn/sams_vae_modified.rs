@@ -12,48 +12,13 @@
 //! target's expected effect `Σ_t sigmoid(logits_t) ⊙ μ_t`.
 
 use super::inputs::{concat, Inputs};
-use super::layers::{dense, softplus, standard_normal, Mlp};
+use super::layers::{softplus, standard_normal, Mlp};
+use super::sams_vae::{kl_normal_rows, GaussianEncoder};
 use crate::config::SamsVaeModifiedConfig;
 use burn::module::{Module, Param};
-use burn::nn::Linear;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
-
-/// A Gaussian encoder: an MLP body, then mean and log-variance heads.
-#[derive(Module, Debug)]
-pub struct Gaussian {
-    /// Body.
-    pub body: Mlp,
-    /// Mean head.
-    pub mu: Linear,
-    /// Log-variance head.
-    pub logvar: Linear,
-}
-
-impl Gaussian {
-    fn new<R: Rng>(
-        input: usize,
-        hidden: usize,
-        out: usize,
-        n_layers: usize,
-        rng: &mut R,
-        device: &Device,
-    ) -> Self {
-        Gaussian {
-            body: Mlp::new(input, hidden, hidden, n_layers, 0.0, rng, device),
-            mu: dense(hidden, out, rng, device),
-            logvar: dense(hidden, out, rng, device),
-        }
-    }
-
-    /// (mean, log-variance).
-    fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        let none: Option<&mut rand_chacha::ChaCha8Rng> = None;
-        let h = self.body.forward(x, none);
-        (self.mu.forward(h.clone()), self.logvar.forward(h))
-    }
-}
 
 /// The fitted weights.
 #[derive(Module, Debug)]
@@ -61,9 +26,9 @@ pub struct SamsVaeModified {
     /// Mask logits, perturbations × latent.
     pub mask_logits: Param<Tensor<2>>,
     /// q(e_t | [m_t ; onehot_t]).
-    pub encoder_e: Gaussian,
+    pub encoder_e: GaussianEncoder,
     /// q(z_basal | [x ; covs ; z_p]).
-    pub encoder_x: Gaussian,
+    pub encoder_x: GaussianEncoder,
     /// Decoder.
     pub decoder: Mlp,
     /// Covariates into the basal encoder.
@@ -80,13 +45,6 @@ pub struct SamsVaeModified {
     pub disable_e_dist: bool,
     /// Softplus output (ReLU otherwise).
     pub softplus_output: bool,
-}
-
-fn kl_normal_rows(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<2> {
-    (logvar.clone().exp() + mu.square() - logvar)
-        .sub_scalar(1.0)
-        .mul_scalar(0.5)
-        .sum_dim(1)
 }
 
 impl SamsVaeModified {
@@ -108,15 +66,24 @@ impl SamsVaeModified {
         );
         SamsVaeModified {
             mask_logits: Param::from_tensor(logits),
-            encoder_e: Gaussian::new(
+            encoder_e: GaussianEncoder::new(
                 l + perts,
+                None,
                 c.hidden_dim_x,
                 l,
                 c.n_layers_encoder_e,
                 rng,
                 device,
             ),
-            encoder_x: Gaussian::new(x_in, c.hidden_dim_x, l, c.n_layers_encoder_x, rng, device),
+            encoder_x: GaussianEncoder::new(
+                x_in,
+                None,
+                c.hidden_dim_x,
+                l,
+                c.n_layers_encoder_x,
+                rng,
+                device,
+            ),
             decoder: Mlp::new(
                 d_in,
                 c.hidden_dim_x,
@@ -176,7 +143,7 @@ impl SamsVaeModified {
         let onehot = Tensor::<2>::eye(p, device);
         let (mu, logvar) = self
             .encoder_e
-            .forward(Tensor::cat(vec![m.clone(), onehot], 1));
+            .moments(Tensor::cat(vec![m.clone(), onehot], 1), None);
         let e = if self.disable_e_dist {
             mu
         } else {
@@ -214,7 +181,7 @@ impl SamsVaeModified {
         if self.inject_covariates_encoder {
             enc_in = concat(enc_in, x.covariates.clone());
         }
-        let (mu, logvar) = self.encoder_x.forward(enc_in);
+        let (mu, logvar) = self.encoder_x.moments(enc_in, None);
         let [_, l] = mu.dims();
         let z_basal = mu.clone()
             + standard_normal(n, l, noise, &device) * logvar.clone().mul_scalar(0.5).exp();
