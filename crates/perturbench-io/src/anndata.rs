@@ -151,6 +151,19 @@ impl AnnData {
         }
     }
 
+    /// Keeps only the genes `cols` (strictly increasing), subsetting every per-gene part in
+    /// place; the same result as [`AnnData::select_vars`] without a second copy of the matrices.
+    pub fn retain_vars(&mut self, cols: &[usize]) {
+        self.x.retain_cols(cols);
+        for l in self.layers.values_mut() {
+            l.retain_cols(cols);
+        }
+        self.var = self.var.select(cols);
+        for m in self.varm.values_mut() {
+            *m = m.select_rows(cols);
+        }
+    }
+
     /// The genes `cols` (in that order) with all per-gene parts subset alike.
     pub fn select_vars(&self, cols: &[usize]) -> AnnData {
         AnnData {

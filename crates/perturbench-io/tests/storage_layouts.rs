@@ -24,22 +24,36 @@ fn object() -> AnnData {
     )
 }
 
-/// Rewrites X/data and X/indices with the given chunking and filters (values f64, indices i64).
-fn restore_with(path: &std::path::Path, chunk: Option<usize>, filters: &[Filter], x: &Csr) {
+/// Rewrites X/data and X/indices with the given chunking and filters: values f64 and indices
+/// i64 (converted on reading), or with `native` f32 and i32 (read straight into memory).
+fn restore_with(
+    path: &std::path::Path,
+    chunk: Option<usize>,
+    filters: &[Filter],
+    x: &Csr,
+    native: bool,
+) {
+    fn put<T: hdf5::H5Type>(g: &hdf5::Group, name: &str, v: &[T], c: Option<usize>, f: &[Filter]) {
+        let mut b = g.new_dataset::<T>().shape(v.len());
+        if let Some(c) = c {
+            b = b.chunk(c).set_filters(f);
+        }
+        b.create(name).unwrap().write_raw(v).unwrap();
+    }
     let f = hdf5::File::open_rw(path).unwrap();
     let g = f.group("X").unwrap();
     g.unlink("data").unwrap();
     g.unlink("indices").unwrap();
-    let data: Vec<f64> = x.data().iter().map(|&v| v as f64).collect();
-    let idx: Vec<i64> = x.indices().iter().map(|&v| v as i64).collect();
-    let mut b = g.new_dataset::<f64>().shape(data.len());
-    let mut bi = g.new_dataset::<i64>().shape(idx.len());
-    if let Some(c) = chunk {
-        b = b.chunk(c).set_filters(filters);
-        bi = bi.chunk(c).set_filters(filters);
+    if native {
+        let idx: Vec<i32> = x.indices().iter().map(|&v| v as i32).collect();
+        put(&g, "data", x.data(), chunk, filters);
+        put(&g, "indices", &idx, chunk, filters);
+    } else {
+        let data: Vec<f64> = x.data().iter().map(|&v| v as f64).collect();
+        let idx: Vec<i64> = x.indices().iter().map(|&v| v as i64).collect();
+        put(&g, "data", &data, chunk, filters);
+        put(&g, "indices", &idx, chunk, filters);
     }
-    b.create("data").unwrap().write_raw(&data[..]).unwrap();
-    bi.create("indices").unwrap().write_raw(&idx[..]).unwrap();
 }
 
 #[test]
@@ -61,7 +75,11 @@ fn every_layout_reads_back_identically() {
             vec![Filter::Deflate(1), Filter::Fletcher32],
         ),
     ];
-    for (name, chunk, filters) in cases {
+    let both = cases
+        .into_iter()
+        .flat_map(|c| [(c.clone(), false), (c, true)]);
+    for ((name, chunk, filters), native) in both {
+        let name = format!("{name}{}", if native { "_native" } else { "" });
         let p = dir.path().join(format!("{name}.h5ad"));
         write_h5ad(
             &p,
@@ -71,7 +89,7 @@ fn every_layout_reads_back_identically() {
             },
         )
         .unwrap();
-        restore_with(&p, chunk, &filters, &ad.x);
+        restore_with(&p, chunk, &filters, &ad.x, native);
         let back = read_h5ad(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(back.x, ad.x, "{name}");
         // Row blocks (7 rows, so blocks cross chunk boundaries) put together give X again.
@@ -99,7 +117,7 @@ fn corrupt_compressed_chunk_is_an_error_naming_the_key() {
         },
     )
     .unwrap();
-    restore_with(&p, Some(100), &[Filter::Deflate(4)], &ad.x);
+    restore_with(&p, Some(100), &[Filter::Deflate(4)], &ad.x, false);
     // Overwrite the first compressed chunk of X/data with garbage.
     let addr = {
         let f = hdf5::File::open(&p).unwrap();

@@ -145,14 +145,14 @@ pub fn preprocess(
         ),
     );
     if keep.len() < adata.n_vars() {
-        adata = adata.select_vars(&keep);
+        adata.retain_vars(&keep);
     }
 
     // 2–3. Counts layer, normalisation, log1p.
     if opts.input == InputKind::Counts {
         adata
             .layers
-            .insert(opts.counts_layer.clone(), adata.x.clone());
+            .insert(opts.counts_layer.clone(), adata.x.par_clone());
         let t = normalize_total(&mut adata.x, opts.target_sum);
         log1p(&mut adata.x);
         stamp(
@@ -289,6 +289,7 @@ pub fn preprocess(
 
     // 6. Perturbed genes ∪ HVGs ∪ DEGs, in the original order.
     let keep: Vec<usize> = selected.into_iter().collect();
+    adata.retain_vars(&keep);
     stamp(
         &mut log,
         format!(
@@ -297,6 +298,5 @@ pub fn preprocess(
             perturbed.len()
         ),
     );
-    let adata = adata.select_vars(&keep);
     Ok(Preprocessed { adata, log })
 }

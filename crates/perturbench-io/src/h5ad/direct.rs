@@ -138,12 +138,13 @@ const PIECE: usize = 1 << 20;
 pub(crate) enum Layout {
     /// One contiguous block at a byte offset.
     Contiguous { offset: u64, elem: Elem, n: usize },
-    /// Deflate (optionally shuffled) chunks of `chunk` elements, sorted by position:
-    /// (first element, filter mask, file address, stored bytes).
+    /// Chunks of `chunk` elements, stored as they are or deflated (optionally shuffled),
+    /// sorted by position: (first element, filter mask, file address, stored bytes).
     Chunked {
         chunks: Vec<(usize, u32, u64, usize)>,
         chunk: usize,
         elem: Elem,
+        deflate: bool,
         shuffle: bool,
         n: usize,
     },
@@ -168,9 +169,10 @@ impl Layout {
             }
             return Some(Layout::Contiguous { offset, elem, n });
         }
-        let shuffle = match filters.as_slice() {
-            [Filter::Deflate(_)] => false,
-            [Filter::Shuffle, Filter::Deflate(_)] => true,
+        let (deflate, shuffle) = match filters.as_slice() {
+            [] => (false, false),
+            [Filter::Deflate(_)] => (true, false),
+            [Filter::Shuffle, Filter::Deflate(_)] => (true, true),
             _ => return None,
         };
         let chunk = ds.chunk()?.first().copied()?;
@@ -196,6 +198,7 @@ impl Layout {
             chunks,
             chunk,
             elem,
+            deflate,
             shuffle,
             n,
         })
@@ -253,6 +256,7 @@ impl Layout {
                 chunks,
                 chunk,
                 elem,
+                deflate,
                 shuffle,
                 ..
             } => {
@@ -271,6 +275,20 @@ impl Layout {
                 }
                 pieces.into_par_iter().try_for_each(|(slot, c, skip)| {
                     let (start, mask, addr, stored) = chunks[c];
+                    if !*deflate {
+                        // Unfiltered chunks hold `chunk` elements as they are.
+                        let at = addr + (skip * size) as u64;
+                        if let Some(bytes) = as_bytes_if_same(*elem, slot) {
+                            return file
+                                .read_exact_at(bytes, at)
+                                .map_err(|e| format!("chunk at element {start}: {e}"));
+                        }
+                        let mut buf = vec![0u8; slot.len() * size];
+                        file.read_exact_at(&mut buf, at)
+                            .map_err(|e| format!("chunk at element {start}: {e}"))?;
+                        T::decode(*elem, &buf, slot);
+                        return Ok(());
+                    }
                     let mut raw = vec![0u8; stored];
                     file.read_exact_at(&mut raw, addr)
                         .map_err(|e| format!("chunk at element {start}: {e}"))?;
