@@ -62,6 +62,42 @@ pub const PRESETS: &[(&str, &str)] = &[
         "experiment/mcfaline23/decoder_only",
         include_str!("../presets/experiment/mcfaline23/decoder_only.yaml"),
     ),
+    (
+        "experiment/norman19/cpa",
+        include_str!("../presets/experiment/norman19/cpa.yaml"),
+    ),
+    (
+        "experiment/norman19/cpa_no_adv",
+        include_str!("../presets/experiment/norman19/cpa_no_adv.yaml"),
+    ),
+    (
+        "experiment/norman19/sams_vae",
+        include_str!("../presets/experiment/norman19/sams_vae.yaml"),
+    ),
+    (
+        "experiment/norman19/biolord",
+        include_str!("../presets/experiment/norman19/biolord.yaml"),
+    ),
+    (
+        "experiment/sciplex3/cpa",
+        include_str!("../presets/experiment/sciplex3/cpa.yaml"),
+    ),
+    (
+        "experiment/sciplex3/cpa_no_adv",
+        include_str!("../presets/experiment/sciplex3/cpa_no_adv.yaml"),
+    ),
+    (
+        "experiment/sciplex3/sams_vae",
+        include_str!("../presets/experiment/sciplex3/sams_vae.yaml"),
+    ),
+    (
+        "experiment/sciplex3/biolord",
+        include_str!("../presets/experiment/sciplex3/biolord.yaml"),
+    ),
+    (
+        "experiment/mcfaline23/cpa",
+        include_str!("../presets/experiment/mcfaline23/cpa.yaml"),
+    ),
 ];
 
 /// The sections of the tree.
@@ -295,5 +331,26 @@ mod tests {
             let v = parse_text(text, k).unwrap();
             check_sections(&v, k).unwrap();
         }
+    }
+
+    #[test]
+    fn every_experiment_preset_resolves_to_typed_settings() {
+        let mut n = 0;
+        for (k, _) in PRESETS.iter().filter(|(k, _)| k.starts_with("experiment/")) {
+            let name = k.trim_start_matches("experiment/");
+            let t = resolve(&[Item::Set("experiment".into(), name.into())]).unwrap();
+            let (model, trainer) = crate::commands::train_config::model_and_trainer(&t)
+                .unwrap_or_else(|e| panic!("{k}: {e:#}"));
+            assert_eq!(trainer.max_epochs, 500, "{k}");
+            // Every key of the preset's model section reached the typed config.
+            let typed = serde_json::to_value(&model).unwrap();
+            for (key, v) in t["model"].as_object().unwrap() {
+                assert_eq!(&typed[key], v, "{k}: model.{key}");
+            }
+            n += 1;
+        }
+        // 3 + 4 + 3 networks of the paper's first benchmark version, plus cpa, cpa without
+        // adversary, sams-vae and biolord for norman19 and sciplex3, and cpa for mcfaline23.
+        assert_eq!(n, 19);
     }
 }

@@ -134,3 +134,43 @@ fn corrupt_compressed_chunk_is_an_error_naming_the_key() {
     let err = read_h5ad(&p).unwrap_err().to_string();
     assert!(err.contains("bad.h5ad") && err.contains("X/data"), "{err}");
 }
+
+#[test]
+fn large_uncompressed_arrays_written_after_closing_read_back() {
+    // 2,000 x 3,000 at density 1/2: data and indices of 12 MB each pass the size above which
+    // uncompressed arrays are placed with positioned writes after HDF5 closes the file.
+    let (nrows, ncols) = (2000usize, 3000usize);
+    let mut indptr = vec![0u64];
+    let (mut indices, mut data) = (Vec::new(), Vec::new());
+    for r in 0..nrows {
+        for c in (r % 2..ncols).step_by(2) {
+            indices.push(c as u32);
+            data.push((r * 7 + c) as f32 * 0.25);
+        }
+        indptr.push(indices.len() as u64);
+    }
+    let x = Csr::from_parts(nrows, ncols, indptr, indices, data).unwrap();
+    let mut ad = AnnData::new(
+        x.clone(),
+        (0..nrows).map(|i| format!("c{i}")).collect(),
+        (0..ncols).map(|j| format!("g{j}")).collect(),
+    );
+    ad.layers.insert("counts".into(), x.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("large.h5ad");
+    write_h5ad(
+        &p,
+        &ad,
+        &WriteOptions {
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
+    let back = read_h5ad(&p).unwrap();
+    assert_eq!(back.x, x);
+    assert_eq!(back.layers["counts"], x);
+    assert_eq!(back.obs_names(), ad.obs_names());
+    // The arrays sit in contiguous (unchunked) datasets, as h5py writes them.
+    let f = hdf5::File::open(&p).unwrap();
+    assert!(!f.dataset("X/data").unwrap().is_chunked());
+}

@@ -37,6 +37,22 @@ impl Default for WriteOptions {
 /// Elements per chunk of a compressed 1-D dataset (1 MiB of f32).
 const CHUNK_ELEMS: usize = 1 << 18;
 
+/// Uncompressed matrix arrays at least this large are placed after HDF5 has closed the file,
+/// with positioned writes on all cores into the space HDF5 reserved for them.
+const DEFER_MIN_BYTES: usize = 8 << 20;
+
+/// Bytes written per task of the deferred writes.
+const DEFER_PIECE: usize = 8 << 20;
+
+/// Raw array bytes and the file offsets they belong at, written once HDF5 has closed the file.
+type Deferred<'a> = Vec<(u64, &'a [u8])>;
+
+/// Numeric element types whose memory is their native HDF5 representation (no padding).
+trait Plain: H5Type + Copy {}
+impl Plain for f32 {}
+impl Plain for i32 {}
+impl Plain for i64 {}
+
 type WResult<T> = Result<T, String>;
 
 fn h5<T>(r: hdf5::Result<T>, what: &str) -> WResult<T> {
@@ -66,8 +82,9 @@ pub fn write_h5ad(
                 .create(&tmp),
             "cannot create file",
         )?;
-        write_all(&file, ad, opts)?;
+        let deferred = write_all(&file, ad, opts)?;
         h5(file.close(), "closing file")?;
+        write_deferred(&tmp, &deferred)?;
         std::fs::rename(&tmp, path)
             .map_err(|e| format!("cannot move the finished file into place: {e}"))
     })();
@@ -78,15 +95,42 @@ pub fn write_h5ad(
     Ok(())
 }
 
-fn write_all(file: &hdf5::File, ad: &AnnData, opts: &WriteOptions) -> WResult<()> {
+/// Places the deferred array bytes into the closed file `path`, in parallel.
+fn write_deferred(path: &Path, deferred: &Deferred<'_>) -> WResult<()> {
+    use rayon::prelude::*;
+    use std::os::unix::fs::FileExt;
+    if deferred.is_empty() {
+        return Ok(());
+    }
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("cannot reopen the file to write arrays: {e}"))?;
+    let pieces: Vec<(u64, &[u8])> = deferred
+        .iter()
+        .flat_map(|&(off, bytes)| {
+            bytes
+                .chunks(DEFER_PIECE)
+                .enumerate()
+                .map(move |(i, b)| (off + (i * DEFER_PIECE) as u64, b))
+        })
+        .collect();
+    pieces
+        .par_iter()
+        .try_for_each(|&(off, b)| f.write_all_at(b, off))
+        .map_err(|e| format!("writing array data: {e}"))
+}
+
+fn write_all<'a>(file: &hdf5::File, ad: &'a AnnData, opts: &WriteOptions) -> WResult<Deferred<'a>> {
     let c = opts.compression;
+    let mut deferred = Deferred::new();
     set_encoding(file, "anndata", "0.1.0")?;
-    write_csr(file, "X", &ad.x, c)?;
+    write_csr(file, "X", &ad.x, c, &mut deferred)?;
     write_frame(file, "obs", &ad.obs, c)?;
     write_frame(file, "var", &ad.var, c)?;
     let layers = dict_group(file, "layers")?;
     for (k, m) in &ad.layers {
-        write_csr(&layers, k, m, c)?;
+        write_csr(&layers, k, m, c, &mut deferred)?;
     }
     for (name, map) in [("obsm", &ad.obsm), ("varm", &ad.varm)] {
         let g = dict_group(file, name)?;
@@ -98,7 +142,7 @@ fn write_all(file: &hdf5::File, ad: &AnnData, opts: &WriteOptions) -> WResult<()
     dict_group(file, "varp")?;
     let uns = dict_group(file, "uns")?;
     write_uns_dict(&uns, &ad.uns, c)?;
-    Ok(())
+    Ok(deferred)
 }
 
 fn vstr(s: &str) -> WResult<VarLenUnicode> {
@@ -139,6 +183,37 @@ fn write_1d<T: H5Type>(
     Ok(ds)
 }
 
+/// Like [`write_1d`]; large uncompressed arrays are only reserved in the file and their bytes
+/// queued in `deferred` (written by [`write_deferred`] after HDF5 closes the file).
+fn write_1d_plain<'a, T: Plain>(
+    g: &Group,
+    name: &str,
+    data: &'a [T],
+    c: Compression,
+    deferred: &mut Deferred<'a>,
+) -> WResult<hdf5::Dataset> {
+    let bytes = std::mem::size_of_val(data);
+    if c != Compression::None || bytes < DEFER_MIN_BYTES {
+        return write_1d(g, name, data, c);
+    }
+    let ds = h5(
+        g.new_dataset::<T>()
+            .shape(data.len())
+            .alloc_time(Some(hdf5::plist::dataset_create::AllocTime::Early))
+            .fill_time(hdf5::plist::dataset_create::FillTime::Never)
+            .create(name),
+        name,
+    )?;
+    let offset = ds
+        .offset()
+        .ok_or_else(|| format!("{name}: HDF5 reserved no contiguous space for the array"))?;
+    // SAFETY: T is f32, i32 or i64 (Plain): every byte of its memory is initialised data, and
+    // the byte view covers exactly `data`, borrowed for 'a.
+    let raw = unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<u8>(), bytes) };
+    deferred.push((offset, raw));
+    Ok(ds)
+}
+
 fn write_2d<T: H5Type>(
     g: &Group,
     name: &str,
@@ -159,20 +234,26 @@ fn write_2d<T: H5Type>(
     Ok(ds)
 }
 
-fn write_csr(parent: &Group, name: &str, m: &Csr, c: Compression) -> WResult<()> {
+fn write_csr<'a>(
+    parent: &Group,
+    name: &str,
+    m: &'a Csr,
+    c: Compression,
+    deferred: &mut Deferred<'a>,
+) -> WResult<()> {
     let g = h5(parent.create_group(name), name)?;
     set_encoding(&g, "csr_matrix", "0.1.0")?;
     let shape = [m.nrows() as i64, m.ncols() as i64];
     let a = h5(g.new_attr::<i64>().shape(2).create("shape"), "shape")?;
     h5(a.write_raw(&shape[..]), "shape")?;
-    write_1d(&g, "data", m.data(), c)?;
+    write_1d_plain(&g, "data", m.data(), c, deferred)?;
     // Column indices are < ncols <= i32::MAX and row pointers < 2^63: write the stored
     // integers as int32 / int64 without converting (same bits).
     if m.ncols() <= i32::MAX as usize {
         // SAFETY: u32 and i32 have the same size and alignment; every index is <= i32::MAX.
         let idx =
             unsafe { std::slice::from_raw_parts(m.indices().as_ptr().cast::<i32>(), m.nnz()) };
-        write_1d(&g, "indices", idx, c)?;
+        write_1d_plain(&g, "indices", idx, c, deferred)?;
     } else {
         let idx: Vec<i64> = m.indices().iter().map(|&i| i as i64).collect();
         write_1d(&g, "indices", &idx, c)?;
@@ -180,7 +261,7 @@ fn write_csr(parent: &Group, name: &str, m: &Csr, c: Compression) -> WResult<()>
     // SAFETY: u64 and i64 have the same size and alignment; row pointers are < 2^63.
     let indptr =
         unsafe { std::slice::from_raw_parts(m.indptr().as_ptr().cast::<i64>(), m.indptr().len()) };
-    write_1d(&g, "indptr", indptr, c)?;
+    write_1d_plain(&g, "indptr", indptr, c, deferred)?;
     Ok(())
 }
 
