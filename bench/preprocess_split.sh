@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # preprocess and split on the norman-like preset (~100k cells x 5k genes), perturbench next to
 # scanpy (preprocess) and PerturBench's splitter (split, when PERTURBENCH_REF is set), in one run.
-# Usage: bench/preprocess_split.sh [WORK_DIR]
+# Usage: [REPS=3] bench/preprocess_split.sh [WORK_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$root/bench-out/preprocess}"
@@ -19,11 +19,14 @@ if [ ! -f "$counts" ]; then
   "$py" -c "import anndata as ad,sys; a=ad.read_h5ad(sys.argv[1]); a.X=a.layers.pop('counts'); a.write_h5ad(sys.argv[2])" "$data" "$counts"
 fi
 echo "step,tool,wall_s,peak_rss_mib"
-/usr/bin/time -f "%e,%M" -o "$work/t" "$bin" preprocess "$counts" "$work/ours_pp.h5ad" --compression none > "$work/ours_pp.log"
-echo "preprocess,perturbench,$(awk -F, '{printf "%s,%.0f", $1, $2/1024}' "$work/t")"
-sed 's/^/  perturbench: /' "$work/ours_pp.log" >&2
-r=$("$py" "$root/bench/preprocess_split.py" preprocess "$counts")
-echo "preprocess,scanpy,$r"
+# REPS alternating runs of each (this machine is shared and noisy: compare runs side by side).
+for _ in $(seq "${REPS:-3}"); do
+  /usr/bin/time -f "%e,%M" -o "$work/t" "$bin" preprocess "$counts" "$work/ours_pp.h5ad" --compression none > "$work/ours_pp.log"
+  echo "preprocess,perturbench,$(awk -F, '{printf "%s,%.0f", $1, $2/1024}' "$work/t")"
+  sed 's/^/  perturbench: /' "$work/ours_pp.log" >&2
+  r=$("$py" "$root/bench/preprocess_split.py" preprocess "$counts")
+  echo "preprocess,scanpy,$r"
+done
 /usr/bin/time -f "%e,%M" -o "$work/t" "$bin" --quiet split "$data" --task combination --max-heldout-fraction 0.7 --out "$work/ours_split.csv"
 echo "split,perturbench,$(awk -F, '{printf "%s,%.0f", $1, $2/1024}' "$work/t")"
 if [ -n "${PERTURBENCH_REF:-}" ]; then

@@ -96,7 +96,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// mimalloc's `mi_option_purge_delay` (the same index in its v2 and v3 option enums).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps freed memory in the process for reuse instead of handing it back to the kernel after
+/// 10 ms (mimalloc's default): a training batch frees and reallocates tens of megabytes, and on
+/// virtual machines every page faulted back in is zeroed again, which cost 15-20 % of training
+/// time (latent-additive, reference width). Peak memory is unchanged. `MIMALLOC_PURGE_DELAY`
+/// in the environment still wins.
+fn keep_freed_memory() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: mi_option_set only stores an integer option; mimalloc reads it when it
+        // decides whether to purge, from any thread.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    }
+}
+
 fn main() {
+    keep_freed_memory();
     let argv = match commands::train_config::expand_argv(std::env::args().collect()) {
         Ok(a) => a,
         Err(e) => {
