@@ -24,6 +24,10 @@ fn object() -> AnnData {
     )
 }
 
+fn write_with(p: &std::path::Path, ad: &AnnData, compression: Compression) {
+    write_h5ad(p, ad, &WriteOptions { compression }).unwrap();
+}
+
 /// Rewrites X/data and X/indices with the given chunking and filters: values f64 and indices
 /// i64 (converted on reading), or with `native` f32 and i32 (read straight into memory).
 fn restore_with(
@@ -81,14 +85,7 @@ fn every_layout_reads_back_identically() {
     for ((name, chunk, filters), native) in both {
         let name = format!("{name}{}", if native { "_native" } else { "" });
         let p = dir.path().join(format!("{name}.h5ad"));
-        write_h5ad(
-            &p,
-            &ad,
-            &WriteOptions {
-                compression: Compression::Gzip(4),
-            },
-        )
-        .unwrap();
+        write_with(&p, &ad, Compression::Gzip(4));
         restore_with(&p, chunk, &filters, &ad.x, native);
         let back = read_h5ad(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(back.x, ad.x, "{name}");
@@ -109,14 +106,7 @@ fn corrupt_compressed_chunk_is_an_error_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let ad = object();
     let p = dir.path().join("bad.h5ad");
-    write_h5ad(
-        &p,
-        &ad,
-        &WriteOptions {
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
+    write_with(&p, &ad, Compression::None);
     restore_with(&p, Some(100), &[Filter::Deflate(4)], &ad.x, false);
     // Overwrite the first compressed chunk of X/data with garbage.
     let addr = {
@@ -158,14 +148,7 @@ fn large_uncompressed_arrays_written_after_closing_read_back() {
     ad.layers.insert("counts".into(), x.clone());
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("large.h5ad");
-    write_h5ad(
-        &p,
-        &ad,
-        &WriteOptions {
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
+    write_with(&p, &ad, Compression::None);
     let back = read_h5ad(&p).unwrap();
     assert_eq!(back.x, x);
     assert_eq!(back.layers["counts"], x);

@@ -130,6 +130,23 @@ fn elem_of(ds: &Dataset) -> Option<Elem> {
     })
 }
 
+/// Reads `slot.len()` elements of type `elem` stored unfiltered at byte `at` of `file`:
+/// straight into `slot` when its memory has the same form, decoded otherwise.
+fn read_stored_at<T: Target>(
+    file: &std::fs::File,
+    elem: Elem,
+    at: u64,
+    slot: &mut [T],
+) -> std::io::Result<()> {
+    if let Some(bytes) = as_bytes_if_same(elem, slot) {
+        return file.read_exact_at(bytes, at);
+    }
+    let mut buf = vec![0u8; slot.len() * elem.size()];
+    file.read_exact_at(&mut buf, at)?;
+    T::decode(elem, &buf, slot);
+    Ok(())
+}
+
 /// Elements decoded per task of a contiguous read.
 const PIECE: usize = 1 << 20;
 
@@ -240,16 +257,7 @@ impl Layout {
                     .enumerate()
                     .try_for_each(|(i, slot)| {
                         let at = offset + ((range.start + i * PIECE) * size) as u64;
-                        if let Some(bytes) = as_bytes_if_same(*elem, slot) {
-                            return file
-                                .read_exact_at(bytes, at)
-                                .map_err(|e| format!("read: {e}"));
-                        }
-                        let mut buf = vec![0u8; slot.len() * size];
-                        file.read_exact_at(&mut buf, at)
-                            .map_err(|e| format!("read: {e}"))?;
-                        T::decode(*elem, &buf, slot);
-                        Ok::<(), String>(())
+                        read_stored_at(file, *elem, at, slot).map_err(|e| format!("read: {e}"))
                     })?;
             }
             Layout::Chunked {
@@ -278,16 +286,8 @@ impl Layout {
                     if !*deflate {
                         // Unfiltered chunks hold `chunk` elements as they are.
                         let at = addr + (skip * size) as u64;
-                        if let Some(bytes) = as_bytes_if_same(*elem, slot) {
-                            return file
-                                .read_exact_at(bytes, at)
-                                .map_err(|e| format!("chunk at element {start}: {e}"));
-                        }
-                        let mut buf = vec![0u8; slot.len() * size];
-                        file.read_exact_at(&mut buf, at)
-                            .map_err(|e| format!("chunk at element {start}: {e}"))?;
-                        T::decode(*elem, &buf, slot);
-                        return Ok(());
+                        return read_stored_at(file, *elem, at, slot)
+                            .map_err(|e| format!("chunk at element {start}: {e}"));
                     }
                     let mut raw = vec![0u8; stored];
                     file.read_exact_at(&mut raw, addr)
