@@ -109,6 +109,29 @@ pub fn kl_normal_rows(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<2> {
         .sum_dim(1)
 }
 
+/// The decoder step of both SAMS-VAEs: `decoder([z ; covariates])` (covariates only when
+/// injected), then softplus or ReLU.
+pub fn decode<R: Rng>(
+    decoder: &Mlp,
+    z: Tensor<2>,
+    x: &Inputs,
+    inject_covariates: bool,
+    softplus_output: bool,
+    rng: Option<&mut R>,
+) -> Tensor<2> {
+    let d_in = if inject_covariates {
+        concat(z, x.covariates.clone())
+    } else {
+        z
+    };
+    let y = decoder.forward(d_in, rng);
+    if softplus_output {
+        softplus(y)
+    } else {
+        relu(y)
+    }
+}
+
 /// [`kl_normal_rows`] averaged over rows.
 fn kl_normal(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<1> {
     kl_normal_rows(mu, logvar).mean().reshape([1])
@@ -230,18 +253,14 @@ impl SamsVae {
         let cond = (!self.mean_field).then(|| z_p.clone());
         let (z_basal, mu, logvar) = self.encoder_x.forward(x_in, cond, noise);
         kl = kl + kl_normal(mu, logvar);
-        let z = z_basal + z_p;
-        let d_in = if self.inject_covariates_decoder {
-            concat(z, x.covariates.clone())
-        } else {
-            z
-        };
-        let y = self.decoder.forward(d_in, rng);
-        let y = if self.softplus_output {
-            softplus(y)
-        } else {
-            relu(y)
-        };
+        let y = decode(
+            &self.decoder,
+            z_basal + z_p,
+            x,
+            self.inject_covariates_decoder,
+            self.softplus_output,
+            rng,
+        );
         (y, kl)
     }
 

@@ -12,11 +12,11 @@
 //! target's expected effect `Σ_t sigmoid(logits_t) ⊙ μ_t`.
 
 use super::inputs::{concat, Inputs};
-use super::layers::{softplus, standard_normal, Mlp};
-use super::sams_vae::{kl_normal_rows, GaussianEncoder};
+use super::layers::{standard_normal, Mlp};
+use super::sams_vae::{decode, kl_normal_rows, GaussianEncoder};
 use crate::config::SamsVaeModifiedConfig;
 use burn::module::{Module, Param};
-use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 
@@ -192,18 +192,14 @@ impl SamsVaeModified {
             .matmul(kl_t)
             .reshape([1])
             .div_scalar(n.max(1) as f64);
-        let z = z_basal + z_target;
-        let d_in = if self.inject_covariates_decoder {
-            concat(z, x.covariates.clone())
-        } else {
-            z
-        };
-        let y = self.decoder.forward(d_in, rng);
-        let y = if self.softplus_output {
-            softplus(y)
-        } else {
-            relu(y)
-        };
+        let y = decode(
+            &self.decoder,
+            z_basal + z_target,
+            x,
+            self.inject_covariates_decoder,
+            self.softplus_output,
+            rng,
+        );
         (y, kl_basal + kl_global)
     }
 
