@@ -1,7 +1,11 @@
 //! The preprocessing pipeline: what it keeps and records, and that the result does not depend
 //! on the number of threads or on the order of the cells in the file.
 
-use perturbench_data::preprocess::{preprocess, HvgFlavor, InputKind, PreprocessOptions};
+use perturbench_data::de::DeMethod;
+use perturbench_data::preprocess::{
+    genes_in_min_cells, log1p, normalize_total, preprocess, HvgFlavor, InputKind,
+    PreprocessOptions, TargetSum,
+};
 use perturbench_data::simulator::{simulate, Preset, SimConfig};
 use perturbench_data::PerturbationSpec;
 use perturbench_io::AnnData;
@@ -59,6 +63,57 @@ fn keeps_perturbed_hvg_and_deg_genes_in_file_order() {
     assert_eq!(out.adata.layers["counts"].ncols(), kept.len());
     assert!(out.adata.var.column("highly_variable").is_some());
     assert!(out.adata.obs.column("cov_merged").is_some());
+}
+
+#[test]
+fn counts_input_equals_normalising_first() {
+    // Counts in X (log values computed on the fly) against the same counts normalised and
+    // log1p-transformed beforehand and given as log-normalised input with a counts layer:
+    // the same matrices, genes, HVG columns and DEG lists, bit for bit.
+    let mut raw = simulated();
+    raw.x = raw.layers.remove("counts").unwrap();
+    // Genes are filtered before normalising, as the pipeline does.
+    raw.retain_vars(&genes_in_min_cells(&raw.x, opts().min_cells));
+    let counts = raw.x.clone();
+    let spec = PerturbationSpec::with_covariates(["cell_type"]);
+    for target in [TargetSum::Fixed(1e4), TargetSum::Median] {
+        let mut logged = raw.clone();
+        normalize_total(&mut logged.x, target);
+        log1p(&mut logged.x);
+        logged.layers.insert("counts".into(), counts.clone());
+        for (flavor, de_method) in [
+            (HvgFlavor::SeuratV3, DeMethod::TTest),
+            (HvgFlavor::Seurat, DeMethod::TTestOverestimVar),
+            (
+                HvgFlavor::SeuratV3,
+                DeMethod::Wilcoxon { tie_correct: false },
+            ),
+        ] {
+            let o = PreprocessOptions {
+                input: InputKind::Counts,
+                target_sum: target,
+                hvg_flavor: flavor,
+                de_method,
+                ..opts()
+            };
+            let from_counts = preprocess(raw.clone(), &spec, &o, "s").unwrap().adata;
+            let o = PreprocessOptions {
+                input: InputKind::LogNormalized,
+                ..o
+            };
+            let from_log = preprocess(logged.clone(), &spec, &o, "s").unwrap().adata;
+            let what = format!("{target:?} {flavor:?} {de_method:?}");
+            assert_eq!(from_counts.var_names(), from_log.var_names(), "{what}");
+            assert_eq!(from_counts.x, from_log.x, "{what}");
+            assert_eq!(
+                from_counts.layers["counts"], from_log.layers["counts"],
+                "{what}"
+            );
+            assert_eq!(deg_lists(&from_counts), deg_lists(&from_log), "{what}");
+            assert!(!deg_lists(&from_counts).is_empty());
+            assert_eq!(from_counts.var, from_log.var, "{what}");
+        }
+    }
 }
 
 #[test]

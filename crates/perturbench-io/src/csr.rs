@@ -396,6 +396,54 @@ impl Csr {
         }
     }
 
+    /// Whether `other` has the same shape and the same stored positions (values may differ).
+    pub fn same_pattern(&self, other: &Csr) -> bool {
+        const PIECE: usize = 1 << 20;
+        self.nrows == other.nrows
+            && self.ncols == other.ncols
+            && self.indices.len() == other.indices.len()
+            && self.indptr == other.indptr
+            && self
+                .indices
+                .par_chunks(PIECE)
+                .zip(other.indices.par_chunks(PIECE))
+                .all(|(a, b)| a == b)
+    }
+
+    /// A matrix with this one's sparsity pattern whose row `r` holds the values `f(r, values,
+    /// out)` writes into `out` from this row's `values`; rows are computed on all cores.
+    pub fn map_rows<F>(&self, f: F) -> Csr
+    where
+        F: Fn(usize, &[f32], &mut [f32]) + Sync,
+    {
+        let mut data = crate::bigvec::big_vec::<f32>(self.data.len());
+        // Blocks of whole rows, a few per core.
+        let n_blocks = (rayon::current_num_threads() * 8).clamp(1, self.nrows.max(1));
+        let bounds: Vec<usize> = (0..=n_blocks).map(|b| b * self.nrows / n_blocks).collect();
+        let mut jobs = Vec::with_capacity(n_blocks);
+        let mut rest: &mut [f32] = &mut data;
+        for w in bounds.windows(2) {
+            let len = (self.indptr[w[1]] - self.indptr[w[0]]) as usize;
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            jobs.push((w[0], w[1], head));
+            rest = tail;
+        }
+        jobs.into_par_iter().for_each(|(r0, r1, out)| {
+            let base = self.indptr[r0] as usize;
+            for r in r0..r1 {
+                let (s, e) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
+                f(r, &self.data[s..e], &mut out[s - base..e - base]);
+            }
+        });
+        Csr {
+            nrows: self.nrows,
+            ncols: self.ncols,
+            indptr: crate::bigvec::big_copy(&self.indptr),
+            indices: crate::bigvec::big_copy(&self.indices),
+            data,
+        }
+    }
+
     /// Keeps only the columns `cols` (strictly increasing), renumbered 0.., in place: the
     /// same result as [`Csr::select_cols`] without allocating a second matrix.
     ///
@@ -439,13 +487,13 @@ impl Csr {
                 let mut k = 0;
                 for (j, count) in cnt.iter_mut().enumerate() {
                     let start = k;
+                    // Branch-free: every entry is written at k (k <= p, so nothing unread
+                    // is overwritten) and only kept entries advance k.
                     for p in indptr[r0 + j] as usize - base..indptr[r0 + j + 1] as usize - base {
                         let m = map[idx[p] as usize];
-                        if m != u32::MAX {
-                            idx[k] = m;
-                            dat[k] = dat[p];
-                            k += 1;
-                        }
+                        idx[k] = m;
+                        dat[k] = dat[p];
+                        k += (m != u32::MAX) as usize;
                     }
                     *count = (k - start) as u64;
                 }

@@ -130,30 +130,47 @@ fn large_uncompressed_arrays_written_after_closing_read_back() {
     // 2,000 x 3,000 at density 1/2: data and indices of 12 MB each pass the size above which
     // uncompressed arrays are placed with positioned writes after HDF5 closes the file.
     let (nrows, ncols) = (2000usize, 3000usize);
-    let mut indptr = vec![0u64];
-    let (mut indices, mut data) = (Vec::new(), Vec::new());
-    for r in 0..nrows {
-        for c in (r % 2..ncols).step_by(2) {
-            indices.push(c as u32);
-            data.push((r * 7 + c) as f32 * 0.25);
+    // Row r holds the columns of parity (r + shift) % 2.
+    let pattern = |shift: usize| {
+        let mut indptr = vec![0u64];
+        let (mut indices, mut data) = (Vec::new(), Vec::new());
+        for r in 0..nrows {
+            for c in ((r + shift) % 2..ncols).step_by(2) {
+                indices.push(c as u32);
+                data.push((r * 7 + c) as f32 * 0.25);
+            }
+            indptr.push(indices.len() as u64);
         }
-        indptr.push(indices.len() as u64);
-    }
-    let x = Csr::from_parts(nrows, ncols, indptr, indices, data).unwrap();
+        Csr::from_parts(nrows, ncols, indptr, indices, data).unwrap()
+    };
+    let x = pattern(0);
     let mut ad = AnnData::new(
         x.clone(),
         (0..nrows).map(|i| format!("c{i}")).collect(),
         (0..ncols).map(|j| format!("g{j}")).collect(),
     );
-    ad.layers.insert("counts".into(), x.clone());
+    // A layer with X's pattern and other values, and one with a pattern of its own.
+    let doubled = x.map_rows(|_, v, out| out.iter_mut().zip(v).for_each(|(o, v)| *o = 2.0 * v));
+    let other = pattern(1);
+    ad.layers.insert("counts".into(), doubled.clone());
+    ad.layers.insert("other".into(), other.clone());
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("large.h5ad");
     write_with(&p, &ad, Compression::None);
     let back = read_h5ad(&p).unwrap();
     assert_eq!(back.x, x);
-    assert_eq!(back.layers["counts"], x);
+    assert_eq!(back.layers["counts"], doubled);
+    assert_ne!(back.layers["counts"], x);
+    assert_eq!(back.layers["other"], other);
     assert_eq!(back.obs_names(), ad.obs_names());
-    // The arrays sit in contiguous (unchunked) datasets, as h5py writes them.
+    // The arrays sit in contiguous (unchunked) datasets, as h5py writes them. The layer with
+    // X's pattern stores only its values: its indices and indptr are X's datasets.
     let f = hdf5::File::open(&p).unwrap();
+    let offset = |k: &str| f.dataset(k).unwrap().offset().unwrap();
     assert!(!f.dataset("X/data").unwrap().is_chunked());
+    assert_eq!(offset("layers/counts/indices"), offset("X/indices"));
+    assert_eq!(offset("layers/counts/indptr"), offset("X/indptr"));
+    assert_ne!(offset("layers/counts/data"), offset("X/data"));
+    assert_ne!(offset("layers/other/indices"), offset("X/indices"));
+    assert_ne!(offset("layers/other/indptr"), offset("X/indptr"));
 }

@@ -9,11 +9,33 @@ mod stats;
 mod ttest;
 mod wilcoxon;
 
+pub(crate) use stats::add_in_order;
 pub use stats::{group_stats, stats_from_sums, sums, GroupStats};
 pub use ttest::{two_sided_t, welch_t_scores, welch_t_test};
 pub use wilcoxon::{sorted_columns, wilcoxon, SortedColumns};
 
 use perturbench_io::Csr;
+
+/// Expression values that differential expression reads row by row: a stored matrix, or one
+/// whose values are computed from another on the fly (e.g. log-normalised from counts).
+pub trait Expression: Sync {
+    /// Number of genes.
+    fn ncols(&self) -> usize;
+    /// Calls `f(gene, value)` for every stored entry of cell `r`, in gene order.
+    fn visit_row(&self, r: usize, f: impl FnMut(u32, f32));
+}
+
+impl Expression for Csr {
+    fn ncols(&self) -> usize {
+        Csr::ncols(self)
+    }
+    fn visit_row(&self, r: usize, mut f: impl FnMut(u32, f32)) {
+        let (idx, val) = self.row(r);
+        for (&j, &v) in idx.iter().zip(val) {
+            f(j, v);
+        }
+    }
+}
 
 /// A test method of `rank_genes_groups`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +86,7 @@ pub struct Reference {
 
 impl Reference {
     /// Prepares the reference cells `rows` of `x` for `method`.
-    pub fn new(x: &Csr, rows: &[u32], method: DeMethod) -> Self {
+    pub fn new<E: Expression>(x: &E, rows: &[u32], method: DeMethod) -> Self {
         let sorted = matches!(method, DeMethod::Wilcoxon { .. }).then(|| sorted_columns(x, rows));
         Reference {
             stats: group_stats(x, rows),
@@ -78,7 +100,12 @@ impl Reference {
 }
 
 /// Tests the cells `rows` of `x` against `reference`.
-pub fn test_group(x: &Csr, rows: &[u32], reference: &Reference, method: DeMethod) -> DeResult {
+pub fn test_group<E: Expression>(
+    x: &E,
+    rows: &[u32],
+    reference: &Reference,
+    method: DeMethod,
+) -> DeResult {
     let stats = group_stats(x, rows);
     let (scores, pvals) = match method {
         DeMethod::TTest => welch_t_test(&stats, &reference.stats, false),
@@ -109,7 +136,12 @@ pub fn test_group(x: &Csr, rows: &[u32], reference: &Reference, method: DeMethod
 
 /// Only the test statistics of the cells `rows` against `reference` (what ranking genes needs;
 /// no p-values are computed).
-pub fn group_scores(x: &Csr, rows: &[u32], reference: &Reference, method: DeMethod) -> Vec<f64> {
+pub fn group_scores<E: Expression>(
+    x: &E,
+    rows: &[u32],
+    reference: &Reference,
+    method: DeMethod,
+) -> Vec<f64> {
     match method {
         DeMethod::TTest | DeMethod::TTestOverestimVar => {
             let stats = group_stats(x, rows);
@@ -144,7 +176,7 @@ pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
 }
 
 /// Indices of the `n` largest scores (by absolute value when `by_abs`), best first; NaN
-/// scores count as 0 (scanpy sets them to 0 before ranking).
+/// scores count as 0 (scanpy sets them to 0 before ranking), and equal scores keep gene order.
 pub fn top_n(scores: &[f64], n: usize, by_abs: bool) -> Vec<usize> {
     let key = |i: usize| {
         let s = if scores[i].is_nan() { 0.0 } else { scores[i] };
@@ -154,8 +186,59 @@ pub fn top_n(scores: &[f64], n: usize, by_abs: bool) -> Vec<usize> {
             s
         }
     };
+    // A total order (ties broken by index), so selecting then sorting the first n gives what
+    // a stable sort of all genes gives.
+    let order = |a: &usize, b: &usize| key(*b).total_cmp(&key(*a)).then(a.cmp(b));
+    let n = n.min(scores.len());
     let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| key(b).total_cmp(&key(a)));
-    idx.truncate(n.min(scores.len()));
+    if n == 0 {
+        return Vec::new();
+    }
+    if n < idx.len() {
+        idx.select_nth_unstable_by(n - 1, order);
+        idx.truncate(n);
+    }
+    idx.sort_unstable_by(order);
     idx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::top_n;
+
+    #[test]
+    fn top_n_equals_a_stable_sort_of_all_genes() {
+        // Ties (equal and opposite scores), NaN (counts as 0) and both zero signs.
+        let scores = [
+            1.5,
+            -2.0,
+            2.0,
+            f64::NAN,
+            0.0,
+            -0.0,
+            1.5,
+            -1.5,
+            3.25,
+            -3.25,
+            0.5,
+            2.0,
+        ];
+        for by_abs in [true, false] {
+            let key = |i: usize| {
+                let s = if scores[i].is_nan() { 0.0 } else { scores[i] };
+                if by_abs {
+                    s.abs()
+                } else {
+                    s
+                }
+            };
+            let mut all: Vec<usize> = (0..scores.len()).collect();
+            all.sort_by(|&a, &b| key(b).total_cmp(&key(a)));
+            for n in 0..=scores.len() + 2 {
+                let want: Vec<usize> = all.iter().copied().take(n).collect();
+                assert_eq!(top_n(&scores, n, by_abs), want, "n {n}, by_abs {by_abs}");
+            }
+        }
+        assert_eq!(top_n(&scores, 3, true), vec![8, 9, 1]);
+    }
 }

@@ -3,7 +3,7 @@
 //! float32 matrix (float64 sums of the values and of their float32 squares, then
 //! `var = (Σx²/n − mean²) · n/(n−1)`), so that test statistics agree to the last digits.
 
-use perturbench_io::Csr;
+use super::Expression;
 use rayon::prelude::*;
 
 /// Mean and variance (ddof = 1) of every gene over a set of cells.
@@ -18,32 +18,39 @@ pub struct GroupStats {
 }
 
 /// Per gene Σx and Σx² (x² rounded to float32, as numba computes it for float32 data).
-pub fn sums(x: &Csr, rows: &[u32]) -> (Vec<f64>, Vec<f64>) {
+/// Blocks of cells are summed on all cores and the block sums added in block order, so the
+/// result does not depend on scheduling.
+pub fn sums<E: Expression>(x: &E, rows: &[u32]) -> (Vec<f64>, Vec<f64>) {
     let g = x.ncols();
     let chunk = (rows.len() / (4 * rayon::current_num_threads()).max(1)).max(512);
-    rows.par_chunks(chunk)
+    let parts: Vec<(Vec<f64>, Vec<f64>)> = rows
+        .par_chunks(chunk)
         .map(|part| {
             let mut s = vec![0f64; g];
             let mut q = vec![0f64; g];
             for &r in part {
-                let (idx, val) = x.row(r as usize);
-                for (&j, &v) in idx.iter().zip(val) {
+                x.visit_row(r as usize, |j, v| {
                     s[j as usize] += v as f64;
                     q[j as usize] += (v * v) as f64;
-                }
+                });
             }
             (s, q)
         })
-        .reduce(
-            || (vec![0f64; g], vec![0f64; g]),
-            |(mut a, mut aq), (b, bq)| {
-                for j in 0..g {
-                    a[j] += b[j];
-                    aq[j] += bq[j];
-                }
-                (a, aq)
-            },
-        )
+        .collect();
+    add_in_order(parts, g)
+}
+
+/// Element-wise sums of per-block vector pairs, added in block order.
+pub(crate) fn add_in_order(parts: Vec<(Vec<f64>, Vec<f64>)>, g: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut it = parts.into_iter();
+    let Some((mut a, mut aq)) = it.next() else {
+        return (vec![0f64; g], vec![0f64; g]);
+    };
+    for (b, bq) in it {
+        a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+        aq.iter_mut().zip(&bq).for_each(|(a, b)| *a += b);
+    }
+    (a, aq)
 }
 
 /// Statistics from per-gene sums over `n` cells.
@@ -69,7 +76,7 @@ pub fn stats_from_sums(n: usize, sum: &[f64], sum_sq: &[f64]) -> GroupStats {
 }
 
 /// Statistics of the cells `rows` of `x`.
-pub fn group_stats(x: &Csr, rows: &[u32]) -> GroupStats {
+pub fn group_stats<E: Expression>(x: &E, rows: &[u32]) -> GroupStats {
     let (s, q) = sums(x, rows);
     stats_from_sums(rows.len(), &s, &q)
 }

@@ -4,7 +4,7 @@
 //! p-value is two-sided. Sparse-aware: per gene, only the non-zero values are sorted; zeros
 //! form one tie block.
 
-use perturbench_io::Csr;
+use super::Expression;
 use rayon::prelude::*;
 use statrs::function::erf::erfc;
 
@@ -18,15 +18,14 @@ pub struct SortedColumns {
 }
 
 /// Sorted non-zero values of every gene over the cells `rows`.
-pub fn sorted_columns(x: &Csr, rows: &[u32]) -> SortedColumns {
+pub fn sorted_columns<E: Expression>(x: &E, rows: &[u32]) -> SortedColumns {
     let mut values: Vec<Vec<f32>> = vec![Vec::new(); x.ncols()];
     for &r in rows {
-        let (idx, val) = x.row(r as usize);
-        for (&j, &v) in idx.iter().zip(val) {
+        x.visit_row(r as usize, |j, v| {
             if v != 0.0 {
                 values[j as usize].push(v);
             }
-        }
+        });
     }
     values
         .par_iter_mut()

@@ -4,8 +4,9 @@
 //! combines batches.
 
 use super::loess::loess_fit;
-use crate::de::{stats_from_sums, sums};
+use crate::de::{add_in_order, stats_from_sums, sums};
 use perturbench_io::Csr;
+use rayon::prelude::*;
 
 /// The selection method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,6 +259,29 @@ fn seurat(x: &Csr, batches: &[Vec<u32>], gene_names: &[String], n_top: usize) ->
     }
 }
 
+/// Per gene Σ min(x, clip) and Σ min(x, clip)² over the cells `rows`, in blocks of cells on
+/// all cores, added in block order.
+fn clipped_sums(x: &Csr, rows: &[u32], clip: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let g = x.ncols();
+    let chunk = (rows.len() / (4 * rayon::current_num_threads()).max(1)).max(512);
+    let parts = rows
+        .par_chunks(chunk)
+        .map(|part| {
+            let (mut cs, mut cq) = (vec![0.0; g], vec![0.0; g]);
+            for &r in part {
+                let (idx, val) = x.row(r as usize);
+                for (&j, &v) in idx.iter().zip(val) {
+                    let e = (v as f64).min(clip[j as usize]);
+                    cs[j as usize] += e;
+                    cq[j as usize] += e * e;
+                }
+            }
+            (cs, cq)
+        })
+        .collect();
+    add_in_order(parts, g)
+}
+
 fn seurat_v3(x: &Csr, batches: &[Vec<u32>], n_top: usize) -> HvgResult {
     let g = x.ncols();
     let n_top = n_top.min(g);
@@ -277,15 +301,7 @@ fn seurat_v3(x: &Csr, batches: &[Vec<u32>], n_top: usize) -> HvgResult {
         let reg_std: Vec<f64> = estimated.iter().map(|e| 10f64.powf(*e).sqrt()).collect();
         let vmax = (n as f64).sqrt();
         let clip: Vec<f64> = (0..g).map(|j| reg_std[j] * vmax + st.mean[j]).collect();
-        let (mut cs, mut cq) = (vec![0.0; g], vec![0.0; g]);
-        for &r in rows {
-            let (idx, val) = x.row(r as usize);
-            for (&j, &v) in idx.iter().zip(val) {
-                let e = (v as f64).min(clip[j as usize]);
-                cs[j as usize] += e;
-                cq[j as usize] += e * e;
-            }
-        }
+        let (cs, cq) = clipped_sums(x, rows, &clip);
         let nf = n as f64;
         let norm_var: Vec<f64> = (0..g)
             .map(|j| {

@@ -1,6 +1,7 @@
 //! Gene filtering, per-cell normalisation and log1p, with scanpy's arithmetic (float32 values,
 //! per-cell totals summed in float64 and stored as float32, as `normalize_total` does).
 
+use crate::de::Expression;
 use perturbench_io::Csr;
 use rayon::prelude::*;
 
@@ -28,13 +29,26 @@ impl std::str::FromStr for TargetSum {
 
 /// Number of cells with a positive value, per gene.
 pub fn cells_per_gene(x: &Csr) -> Vec<u32> {
-    let mut n = vec![0u32; x.ncols()];
-    for (&j, &v) in x.indices().iter().zip(x.data()) {
-        if v > 0.0 {
-            n[j as usize] += 1;
-        }
-    }
-    n
+    let g = x.ncols();
+    x.indices()
+        .par_chunks(1 << 20)
+        .zip(x.data().par_chunks(1 << 20))
+        .fold(
+            || vec![0u32; g],
+            |mut n, (idx, val)| {
+                for (&j, &v) in idx.iter().zip(val) {
+                    n[j as usize] += (v > 0.0) as u32;
+                }
+                n
+            },
+        )
+        .reduce(
+            || vec![0u32; g],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                a
+            },
+        )
 }
 
 /// Genes detected (value > 0) in at least `min_cells` cells, in order.
@@ -70,18 +84,25 @@ fn median_f32(v: &[f32]) -> f32 {
     }
 }
 
-/// Scales every cell to `target` total in place; returns the target used. Cells with a zero
-/// total are left as they are.
-pub fn normalize_total(x: &mut Csr, target: TargetSum) -> f32 {
+/// Per-cell divisors that scale every cell to the target total (scanpy's `normalize_total`:
+/// `total / target` in float32, 1 for cells with a zero total), and the target used.
+pub fn size_factors(x: &Csr, target: TargetSum) -> (Vec<f32>, f32) {
     let totals = cell_totals(x);
     let t = match target {
         TargetSum::Fixed(v) => v as f32,
         TargetSum::Median => median_f32(&totals),
     };
-    let scale: Vec<f32> = totals
+    let scale = totals
         .iter()
         .map(|&c| if c == 0.0 { 1.0 } else { c / t })
         .collect();
+    (scale, t)
+}
+
+/// Scales every cell to `target` total in place; returns the target used. Cells with a zero
+/// total are left as they are.
+pub fn normalize_total(x: &mut Csr, target: TargetSum) -> f32 {
+    let (scale, t) = size_factors(x, target);
     let indptr = x.indptr().to_vec();
     let data = x.data_mut();
     let mut rows: Vec<(&mut [f32], f32)> = Vec::with_capacity(scale.len());
@@ -98,6 +119,95 @@ pub fn normalize_total(x: &mut Csr, target: TargetSum) -> f32 {
         }
     });
     t
+}
+
+/// One normalised, log1p-transformed value: exactly what [`normalize_total`] then [`log1p`]
+/// store for the count `v` of a cell with divisor `s`.
+fn log_norm(v: f32, s: f32) -> f32 {
+    ((v / s) as f64).ln_1p() as f32
+}
+
+/// Counts below this have their log-normalised value looked up in a per-cell table.
+const SMALL_COUNTS: usize = 16;
+
+/// Per-cell normalisation of a counts matrix: the divisors of [`size_factors`], and per cell
+/// the log-normalised values of the small counts (most stored counts are small).
+pub struct SizeFactors {
+    scale: Vec<f32>,
+    target: f32,
+    small: Vec<[f32; SMALL_COUNTS]>,
+}
+
+impl SizeFactors {
+    /// The factors that normalise every cell of `counts` to `target`.
+    pub fn new(counts: &Csr, target: TargetSum) -> Self {
+        let (scale, target) = size_factors(counts, target);
+        let small = scale
+            .par_iter()
+            .map(|&s| std::array::from_fn(|k| log_norm(k as f32, s)))
+            .collect();
+        SizeFactors {
+            scale,
+            target,
+            small,
+        }
+    }
+    /// The per-cell target total used.
+    pub fn target(&self) -> f32 {
+        self.target
+    }
+    /// The log-normalised value of the count `v` of cell `r`.
+    fn value(&self, r: usize, v: f32) -> f32 {
+        let k = v as usize;
+        if k < SMALL_COUNTS && k as f32 == v {
+            self.small[r][k]
+        } else {
+            log_norm(v, self.scale[r])
+        }
+    }
+}
+
+/// The log-normalised view of a counts matrix (what [`normalize_total`] followed by [`log1p`]
+/// store, bit for bit), computed on the fly so the counts need not be copied. The factors may
+/// come from the matrix before some of its genes were dropped.
+pub struct LogNormalized<'a> {
+    counts: &'a Csr,
+    factors: &'a SizeFactors,
+}
+
+impl<'a> LogNormalized<'a> {
+    /// The view of `counts` under `factors`.
+    ///
+    /// # Panics
+    /// When `factors` has not one entry per cell of `counts`.
+    pub fn new(counts: &'a Csr, factors: &'a SizeFactors) -> Self {
+        assert_eq!(
+            counts.nrows(),
+            factors.scale.len(),
+            "one size factor per cell"
+        );
+        LogNormalized { counts, factors }
+    }
+    /// The log-normalised matrix, stored.
+    pub fn to_csr(&self) -> Csr {
+        self.counts.map_rows(|r, vals, out| {
+            for (o, &v) in out.iter_mut().zip(vals) {
+                *o = self.factors.value(r, v);
+            }
+        })
+    }
+}
+
+impl Expression for LogNormalized<'_> {
+    fn ncols(&self) -> usize {
+        self.counts.ncols()
+    }
+    fn visit_row(&self, r: usize, mut f: impl FnMut(u32, f32)) {
+        let (idx, val) = self.counts.row(r);
+        for (&j, &v) in idx.iter().zip(val) {
+            f(j, self.factors.value(r, v));
+        }
+    }
 }
 
 /// Natural log1p of every value in place, computed in float64 and rounded to float32. numpy's
@@ -126,5 +236,44 @@ mod tests {
         assert_eq!(x.row(0).1[0], 2500f64.ln_1p() as f32);
         assert_eq!(genes_in_min_cells(&x, 2), vec![0]);
         assert!("median".parse::<TargetSum>().is_ok() && "-3".parse::<TargetSum>().is_err());
+    }
+
+    #[test]
+    fn log_normalised_view_equals_normalising_in_place() {
+        // Small counts (table lookups), large ones (computed) and a row of zeros.
+        let (n, g) = (40usize, 9usize);
+        let dense: Vec<f32> = (0..n * g)
+            .map(|i| match (i * 37) % 11 {
+                0..=4 => 0.0,
+                5..=8 => ((i * 13) % 15 + 1) as f32,
+                _ => ((i * 7) % 900 + 16) as f32,
+            })
+            .collect();
+        let mut dense = dense;
+        dense[..g].iter_mut().for_each(|v| *v = 0.0);
+        let counts = Csr::from_dense(n, g, &dense).unwrap();
+        for target in [TargetSum::Fixed(1e4), TargetSum::Median] {
+            let mut stored = counts.clone();
+            let t = normalize_total(&mut stored, target);
+            log1p(&mut stored);
+            let factors = SizeFactors::new(&counts, target);
+            assert_eq!(factors.target(), t);
+            let view = LogNormalized::new(&counts, &factors);
+            assert_eq!(view.to_csr(), stored);
+            let mut seen = Vec::new();
+            for r in 0..n {
+                view.visit_row(r, |j, v| seen.push((r, j, v.to_bits())));
+            }
+            let expected: Vec<(usize, u32, u32)> = (0..n)
+                .flat_map(|r| {
+                    let (idx, val) = stored.row(r);
+                    idx.iter()
+                        .zip(val)
+                        .map(move |(&j, &v)| (r, j, v.to_bits()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            assert_eq!(seen, expected);
+        }
     }
 }

@@ -6,12 +6,12 @@
 //! reference uses scanpy's median default; `TargetSum::Median` restores it) and genes keep their
 //! file order (the reference's order comes from a Python set).
 
-use super::{
-    genes_in_min_cells, highly_variable_genes, log1p, normalize_total, HvgFlavor, TargetSum,
-};
-use crate::de::{group_scores, top_n, DeMethod, Reference};
+use super::normalize::{LogNormalized, SizeFactors};
+use super::{genes_in_min_cells, highly_variable_genes, HvgFlavor, TargetSum};
+use crate::de::{group_scores, top_n, DeMethod, Expression, Reference};
 use crate::{DataError, Design, GroupIndex, PerturbationSpec};
 use perturbench_io::{AnnData, Column, Uns};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// What X holds on input.
@@ -85,8 +85,19 @@ pub struct Preprocessed {
     pub log: Vec<String>,
 }
 
+/// A non-negative integer (every finite float32 from 2^24 on is one).
+fn is_count(v: f32) -> bool {
+    if v < 16_777_216.0 {
+        v >= 0.0 && v as u32 as f32 == v
+    } else {
+        v.is_finite()
+    }
+}
+
 fn is_counts(values: &[f32]) -> bool {
-    values.iter().all(|&v| v >= 0.0 && v.fract() == 0.0)
+    values
+        .par_chunks(1 << 20)
+        .all(|c| c.iter().all(|&v| is_count(v)))
 }
 
 /// Runs the pipeline on `adata` (read from `source`, named in errors).
@@ -148,20 +159,22 @@ pub fn preprocess(
         adata.retain_vars(&keep);
     }
 
-    // 2–3. Counts layer, normalisation, log1p.
-    if opts.input == InputKind::Counts {
-        adata
-            .layers
-            .insert(opts.counts_layer.clone(), adata.x.par_clone());
-        let t = normalize_total(&mut adata.x, opts.target_sum);
-        log1p(&mut adata.x);
+    // 2–3. Normalisation and log1p. Counts stay in X until the genes are chosen: the
+    // log-normalised values are computed from them where needed (bit for bit what normalising
+    // and log1p in place store), so the full matrix is never held twice.
+    let factors = (opts.input == InputKind::Counts).then(|| {
+        let f = SizeFactors::new(&adata.x, opts.target_sum);
         stamp(
             &mut log,
             format!(
-            "normalised every cell to {t} counts and applied log1p; counts kept in layers['{}']",
-            opts.counts_layer
-        ),
+                "normalised every cell to {} counts and applied log1p; counts kept in layers['{}']",
+                f.target(),
+                opts.counts_layer
+            ),
         );
+        f
+    });
+    if factors.is_some() {
         adata.uns.insert("log1p".into(), Uns::Dict(BTreeMap::new()));
     } else {
         log.push("input is log-normalised: normalisation and log1p skipped".into());
@@ -195,6 +208,9 @@ pub fn preprocess(
 
     if opts.n_hvg == 0 {
         log.push("no HVG/DEG selection (--hvg 0): all genes kept".into());
+        if let Some(f) = &factors {
+            store_log_normalized(&mut adata, f, &opts.counts_layer);
+        }
         return Ok(Preprocessed { adata, log });
     }
 
@@ -209,9 +225,15 @@ pub fn preprocess(
                 .collect()
         })
         .collect();
-    let hvg_input = match opts.hvg_flavor {
-        HvgFlavor::Seurat => Some(&adata.x),
-        HvgFlavor::SeuratV3 => adata.layers.get(&opts.counts_layer),
+    let stored_log;
+    let hvg_input = match (opts.hvg_flavor, &factors) {
+        (HvgFlavor::Seurat, Some(f)) => {
+            stored_log = LogNormalized::new(&adata.x, f).to_csr();
+            Some(&stored_log)
+        }
+        (HvgFlavor::Seurat, None) => Some(&adata.x),
+        (HvgFlavor::SeuratV3, Some(_)) => Some(&adata.x),
+        (HvgFlavor::SeuratV3, None) => adata.layers.get(&opts.counts_layer),
     };
     let mut selected: BTreeSet<usize> = perturbed.clone();
     match hvg_input {
@@ -230,42 +252,18 @@ pub fn preprocess(
     }
 
     // 5. DEGs of every perturbation against its covariate's controls.
-    let groups = GroupIndex::build(&design);
-    let control = design.control.expect("design has a control");
-    let mut deg_lists: BTreeMap<String, Uns> = BTreeMap::new();
-    let mut skipped = Vec::new();
-    let no_cov = spec.covariate_keys.is_empty();
-    for (c, label) in cov_label.iter().enumerate() {
-        let Some(ctrl) = groups.get(c as u32, control) else {
-            skipped.push(format!("{label}: no control cells"));
-            continue;
-        };
-        let reference = Reference::new(&adata.x, &ctrl.rows, opts.de_method);
-        for g in groups
-            .groups()
-            .iter()
-            .filter(|g| g.covariate == c as u32 && g.perturbation != control)
-        {
-            let pert = design.perturbations[g.perturbation as usize]
-                .names()
-                .join(&spec.delimiter);
-            if g.rows.len() < 2 {
-                skipped.push(format!("{label}/{pert}: a single cell"));
-                continue;
-            }
-            let scores = group_scores(&adata.x, &g.rows, &reference, opts.de_method);
-            let top = top_n(&scores, opts.n_degs, true);
-            selected.extend(top.iter().copied());
-            let key = if no_cov {
-                pert
-            } else {
-                format!("{label}_{pert}")
-            };
-            deg_lists.insert(
-                key,
-                Uns::StrList(top.iter().map(|&j| adata.var_names()[j].clone()).collect()),
-            );
-        }
+    let degs = match &factors {
+        Some(f) => top_degs(
+            &LogNormalized::new(&adata.x, f),
+            &design,
+            spec,
+            opts,
+            &cov_label,
+        ),
+        None => top_degs(&adata.x, &design, spec, opts, &cov_label),
+    };
+    for list in degs.lists.values() {
+        selected.extend(list.iter().copied());
     }
     stamp(
         &mut log,
@@ -273,16 +271,26 @@ pub fn preprocess(
             "found the top {} DEGs ({:?}) of {} perturbation groups",
             opts.n_degs,
             opts.de_method,
-            deg_lists.len()
+            degs.lists.len()
         ),
     );
-    if !skipped.is_empty() {
+    if !degs.skipped.is_empty() {
         log.push(format!(
             "DE skipped for {} groups: {}",
-            skipped.len(),
-            skipped.join("; ")
+            degs.skipped.len(),
+            degs.skipped.join("; ")
         ));
     }
+    let deg_lists: BTreeMap<String, Uns> = degs
+        .lists
+        .into_iter()
+        .map(|(k, top)| {
+            (
+                k,
+                Uns::StrList(top.iter().map(|&j| adata.var_names()[j].clone()).collect()),
+            )
+        })
+        .collect();
     adata
         .uns
         .insert("rank_genes_groups_cov".into(), Uns::Dict(deg_lists));
@@ -290,6 +298,9 @@ pub fn preprocess(
     // 6. Perturbed genes ∪ HVGs ∪ DEGs, in the original order.
     let keep: Vec<usize> = selected.into_iter().collect();
     adata.retain_vars(&keep);
+    if let Some(f) = &factors {
+        store_log_normalized(&mut adata, f, &opts.counts_layer);
+    }
     stamp(
         &mut log,
         format!(
@@ -299,4 +310,86 @@ pub fn preprocess(
         ),
     );
     Ok(Preprocessed { adata, log })
+}
+
+/// Moves the counts in X to `layer` and puts their log-normalised values in X.
+fn store_log_normalized(adata: &mut AnnData, factors: &SizeFactors, layer: &str) {
+    let x = LogNormalized::new(&adata.x, factors).to_csr();
+    let counts = std::mem::replace(&mut adata.x, x);
+    adata.layers.insert(layer.to_string(), counts);
+}
+
+/// The top DEGs of every (covariate, perturbation) group, and the groups without a test.
+struct Degs {
+    /// Gene indices, best first, keyed `{covariates}_{perturbation}` (or the perturbation).
+    lists: BTreeMap<String, Vec<usize>>,
+    /// Why groups were skipped, for the user.
+    skipped: Vec<String>,
+}
+
+/// Tests every perturbed group of `x` against its covariate's controls; groups are tested
+/// on all cores.
+fn top_degs<E: Expression>(
+    x: &E,
+    design: &Design,
+    spec: &PerturbationSpec,
+    opts: &PreprocessOptions,
+    cov_label: &[String],
+) -> Degs {
+    let groups = GroupIndex::build(design);
+    let control = design.control.expect("design has a control");
+    let no_cov = spec.covariate_keys.is_empty();
+    let mut lists = BTreeMap::new();
+    let mut skipped = Vec::new();
+    for (c, label) in cov_label.iter().enumerate() {
+        let Some(ctrl) = groups.get(c as u32, control) else {
+            skipped.push(format!("{label}: no control cells"));
+            continue;
+        };
+        let reference = Reference::new(x, &ctrl.rows, opts.de_method);
+        let tests: Vec<(String, Option<Vec<usize>>)> = groups
+            .groups()
+            .par_iter()
+            .filter(|g| g.covariate == c as u32 && g.perturbation != control)
+            .map(|g| {
+                let pert = design.perturbations[g.perturbation as usize]
+                    .names()
+                    .join(&spec.delimiter);
+                if g.rows.len() < 2 {
+                    return (format!("{label}/{pert}"), None);
+                }
+                let scores = group_scores(x, &g.rows, &reference, opts.de_method);
+                let key = if no_cov {
+                    pert
+                } else {
+                    format!("{label}_{pert}")
+                };
+                (key, Some(top_n(&scores, opts.n_degs, true)))
+            })
+            .collect();
+        for (key, top) in tests {
+            match top {
+                Some(top) => {
+                    lists.insert(key, top);
+                }
+                None => skipped.push(format!("{key}: a single cell")),
+            }
+        }
+    }
+    Degs { lists, skipped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_count;
+
+    #[test]
+    fn counts_are_non_negative_integers() {
+        for v in [0.0, -0.0, 1.0, 15.0, 16_777_215.0, 16_777_216.0, 3e9, 1e30] {
+            assert!(is_count(v), "{v}");
+        }
+        for v in [-1.0, 0.5, 2.25, 8_388_607.5, f32::NAN, f32::INFINITY, -3e9] {
+            assert!(!is_count(v), "{v}");
+        }
+    }
 }

@@ -125,12 +125,15 @@ fn write_all<'a>(file: &hdf5::File, ad: &'a AnnData, opts: &WriteOptions) -> WRe
     let c = opts.compression;
     let mut deferred = Deferred::new();
     set_encoding(file, "anndata", "0.1.0")?;
-    write_csr(file, "X", &ad.x, c, &mut deferred)?;
+    write_csr(file, "X", &ad.x, c, None, &mut deferred)?;
     write_frame(file, "obs", &ad.obs, c)?;
     write_frame(file, "var", &ad.var, c)?;
     let layers = dict_group(file, "layers")?;
     for (k, m) in &ad.layers {
-        write_csr(&layers, k, m, c, &mut deferred)?;
+        // A layer with X's sparsity pattern (e.g. the counts behind log-normalised values)
+        // stores it once: its `indices` and `indptr` are hard links to X's datasets.
+        let shared = (m.same_pattern(&ad.x)).then_some("/X");
+        write_csr(&layers, k, m, c, shared, &mut deferred)?;
     }
     for (name, map) in [("obsm", &ad.obsm), ("varm", &ad.varm)] {
         let g = dict_group(file, name)?;
@@ -234,11 +237,15 @@ fn write_2d<T: H5Type>(
     Ok(ds)
 }
 
+/// Writes `m` as the CSR group `name`; with `pattern_of`, the path of an already written CSR
+/// group with the same sparsity pattern, its `indices` and `indptr` are hard links to that
+/// group's (readers see ordinary datasets).
 fn write_csr<'a>(
     parent: &Group,
     name: &str,
     m: &'a Csr,
     c: Compression,
+    pattern_of: Option<&str>,
     deferred: &mut Deferred<'a>,
 ) -> WResult<()> {
     let g = h5(parent.create_group(name), name)?;
@@ -247,6 +254,15 @@ fn write_csr<'a>(
     let a = h5(g.new_attr::<i64>().shape(2).create("shape"), "shape")?;
     h5(a.write_raw(&shape[..]), "shape")?;
     write_1d_plain(&g, "data", m.data(), c, deferred)?;
+    if let Some(src) = pattern_of {
+        for part in ["indices", "indptr"] {
+            h5(
+                g.link_hard(&format!("{src}/{part}"), part),
+                &format!("{name}/{part} (link to {src}/{part})"),
+            )?;
+        }
+        return Ok(());
+    }
     // Column indices are < ncols <= i32::MAX and row pointers < 2^63: write the stored
     // integers as int32 / int64 without converting (same bits).
     if m.ncols() <= i32::MAX as usize {
