@@ -4,6 +4,7 @@
 mod direct;
 mod frame;
 mod matrix;
+mod placed;
 mod uns;
 mod write;
 

@@ -41,11 +41,8 @@ const CHUNK_ELEMS: usize = 1 << 18;
 /// with positioned writes on all cores into the space HDF5 reserved for them.
 const DEFER_MIN_BYTES: usize = 8 << 20;
 
-/// Bytes written per task of the deferred writes.
-const DEFER_PIECE: usize = 8 << 20;
-
 /// Raw array bytes and the file offsets they belong at, written once HDF5 has closed the file.
-type Deferred<'a> = Vec<(u64, &'a [u8])>;
+type Deferred<'a> = super::placed::Placed<'a>;
 
 /// Numeric element types whose memory is their native HDF5 representation (no padding).
 trait Plain: H5Type + Copy {}
@@ -84,7 +81,7 @@ pub fn write_h5ad(
         )?;
         let deferred = write_all(&file, ad, opts)?;
         h5(file.close(), "closing file")?;
-        write_deferred(&tmp, &deferred)?;
+        super::placed::write_placed(&tmp, &deferred)?;
         std::fs::rename(&tmp, path)
             .map_err(|e| format!("cannot move the finished file into place: {e}"))
     })();
@@ -93,32 +90,6 @@ pub fn write_h5ad(
         return Err(werr(m));
     }
     Ok(())
-}
-
-/// Places the deferred array bytes into the closed file `path`, in parallel.
-fn write_deferred(path: &Path, deferred: &Deferred<'_>) -> WResult<()> {
-    use rayon::prelude::*;
-    use std::os::unix::fs::FileExt;
-    if deferred.is_empty() {
-        return Ok(());
-    }
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| format!("cannot reopen the file to write arrays: {e}"))?;
-    let pieces: Vec<(u64, &[u8])> = deferred
-        .iter()
-        .flat_map(|&(off, bytes)| {
-            bytes
-                .chunks(DEFER_PIECE)
-                .enumerate()
-                .map(move |(i, b)| (off + (i * DEFER_PIECE) as u64, b))
-        })
-        .collect();
-    pieces
-        .par_iter()
-        .try_for_each(|&(off, b)| f.write_all_at(b, off))
-        .map_err(|e| format!("writing array data: {e}"))
 }
 
 fn write_all<'a>(file: &hdf5::File, ad: &'a AnnData, opts: &WriteOptions) -> WResult<Deferred<'a>> {
@@ -187,7 +158,7 @@ fn write_1d<T: H5Type>(
 }
 
 /// Like [`write_1d`]; large uncompressed arrays are only reserved in the file and their bytes
-/// queued in `deferred` (written by [`write_deferred`] after HDF5 closes the file).
+/// queued in `deferred` (written by `placed::write_placed` after HDF5 closes the file).
 fn write_1d_plain<'a, T: Plain>(
     g: &Group,
     name: &str,
