@@ -1,6 +1,7 @@
 //! Compressed sparse row matrix of `f32`, the in-memory form of every expression matrix.
 
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// Why a set of CSR arrays could not form a matrix.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -32,13 +33,29 @@ pub enum CsrError {
 
 /// A canonical CSR matrix: rows are cells, columns are genes; within each row the column
 /// indices are strictly increasing (sorted, no duplicates). Explicit zeros are kept as stored.
+/// Matrices made from one another with the same sparsity pattern (clones, [`Csr::map_rows`])
+/// share its arrays until one of them changes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Csr {
     nrows: usize,
     ncols: usize,
-    indptr: Vec<u64>,
-    indices: Vec<u32>,
+    indptr: Arc<Vec<u64>>,
+    indices: Arc<Vec<u32>>,
     data: Vec<f32>,
+}
+
+/// The vector behind `a`, copied only when it is shared.
+fn unshare<T: Clone>(a: Arc<Vec<T>>) -> Vec<T> {
+    Arc::try_unwrap(a).unwrap_or_else(|a| a.as_ref().clone())
+}
+
+/// A vector `a` that no other matrix shares, so it can be changed in place: a shared one is
+/// first copied on all cores.
+fn owned<T: Copy + Send + Sync>(a: &mut Arc<Vec<T>>) -> &mut Vec<T> {
+    if Arc::strong_count(a) > 1 {
+        *a = Arc::new(crate::bigvec::big_copy(a));
+    }
+    Arc::get_mut(a).expect("just made unique")
 }
 
 impl Csr {
@@ -78,8 +95,8 @@ impl Csr {
         let mut m = Csr {
             nrows,
             ncols,
-            indptr,
-            indices,
+            indptr: Arc::new(indptr),
+            indices: Arc::new(indices),
             data,
         };
         m.check_indices()?;
@@ -92,8 +109,8 @@ impl Csr {
         Csr {
             nrows,
             ncols,
-            indptr: vec![0; nrows + 1],
-            indices: Vec::new(),
+            indptr: Arc::new(vec![0; nrows + 1]),
+            indices: Arc::new(Vec::new()),
             data: Vec::new(),
         }
     }
@@ -123,8 +140,8 @@ impl Csr {
         Ok(Csr {
             nrows,
             ncols,
-            indptr,
-            indices,
+            indptr: Arc::new(indptr),
+            indices: Arc::new(indices),
             data,
         })
     }
@@ -169,7 +186,7 @@ impl Csr {
         }
         // Sort every row in place (parallel over disjoint row slices).
         {
-            let mut idx_rows = split_rows_mut(&mut self.indices, &self.indptr);
+            let mut idx_rows = split_rows_mut(owned(&mut self.indices), &self.indptr);
             let mut dat_rows = split_rows_mut(&mut self.data, &self.indptr);
             idx_rows
                 .par_iter_mut()
@@ -198,25 +215,26 @@ impl Csr {
         let mut write = 0usize;
         let mut new_indptr = Vec::with_capacity(nrows + 1);
         new_indptr.push(0u64);
+        let indices = owned(&mut self.indices);
         for r in 0..nrows {
             let (s, e) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
             let row_start = write;
             for k in s..e {
-                let c = self.indices[k];
+                let c = indices[k];
                 let v = self.data[k];
-                if write > row_start && self.indices[write - 1] == c {
+                if write > row_start && indices[write - 1] == c {
                     self.data[write - 1] += v;
                 } else {
-                    self.indices[write] = c;
+                    indices[write] = c;
                     self.data[write] = v;
                     write += 1;
                 }
             }
             new_indptr.push(write as u64);
         }
-        self.indices.truncate(write);
+        indices.truncate(write);
         self.data.truncate(write);
-        self.indptr = new_indptr;
+        self.indptr = Arc::new(new_indptr);
     }
 
     /// Number of rows (cells).
@@ -254,7 +272,13 @@ impl Csr {
     }
     /// Decomposes the matrix into `(nrows, ncols, indptr, indices, data)`.
     pub fn into_parts(self) -> (usize, usize, Vec<u64>, Vec<u32>, Vec<f32>) {
-        (self.nrows, self.ncols, self.indptr, self.indices, self.data)
+        (
+            self.nrows,
+            self.ncols,
+            unshare(self.indptr),
+            unshare(self.indices),
+            self.data,
+        )
     }
 
     /// Sum of all values, accumulated in `f64`.
@@ -265,7 +289,7 @@ impl Csr {
     /// The transposed matrix (also canonical).
     pub fn transpose(&self) -> Csr {
         let mut counts = vec![0u64; self.ncols + 1];
-        for &c in &self.indices {
+        for &c in self.indices.iter() {
             counts[c as usize + 1] += 1;
         }
         for i in 0..self.ncols {
@@ -287,8 +311,8 @@ impl Csr {
         Csr {
             nrows: self.ncols,
             ncols: self.nrows,
-            indptr,
-            indices,
+            indptr: Arc::new(indptr),
+            indices: Arc::new(indices),
             data,
         }
     }
@@ -312,8 +336,8 @@ impl Csr {
         Csr {
             nrows: rows.len(),
             ncols: self.ncols,
-            indptr,
-            indices,
+            indptr: Arc::new(indptr),
+            indices: Arc::new(indices),
             data,
         }
     }
@@ -378,20 +402,21 @@ impl Csr {
         Csr {
             nrows: self.nrows,
             ncols: cols.len(),
-            indptr,
-            indices,
+            indptr: Arc::new(indptr),
+            indices: Arc::new(indices),
             data,
         }
     }
 
-    /// A copy of the matrix made on all cores (large matrices copy several times faster than
-    /// with `clone`, which fills fresh memory on one core).
+    /// A copy of the matrix whose values are copied on all cores (large matrices copy several
+    /// times faster than with `clone`, which fills fresh memory on one core); the sparsity
+    /// pattern is shared, as with `clone`.
     pub fn par_clone(&self) -> Csr {
         Csr {
             nrows: self.nrows,
             ncols: self.ncols,
-            indptr: crate::bigvec::big_copy(&self.indptr),
-            indices: crate::bigvec::big_copy(&self.indices),
+            indptr: Arc::clone(&self.indptr),
+            indices: Arc::clone(&self.indices),
             data: crate::bigvec::big_copy(&self.data),
         }
     }
@@ -399,6 +424,9 @@ impl Csr {
     /// Whether `other` has the same shape and the same stored positions (values may differ).
     pub fn same_pattern(&self, other: &Csr) -> bool {
         const PIECE: usize = 1 << 20;
+        if Arc::ptr_eq(&self.indices, &other.indices) && Arc::ptr_eq(&self.indptr, &other.indptr) {
+            return self.nrows == other.nrows && self.ncols == other.ncols;
+        }
         self.nrows == other.nrows
             && self.ncols == other.ncols
             && self.indices.len() == other.indices.len()
@@ -438,8 +466,8 @@ impl Csr {
         Csr {
             nrows: self.nrows,
             ncols: self.ncols,
-            indptr: crate::bigvec::big_copy(&self.indptr),
-            indices: crate::bigvec::big_copy(&self.indices),
+            indptr: Arc::clone(&self.indptr),
+            indices: Arc::clone(&self.indices),
             data,
         }
     }
@@ -466,8 +494,9 @@ impl Csr {
         let n_blocks = (rayon::current_num_threads() * 4).clamp(1, self.nrows.max(1));
         let bounds: Vec<usize> = (0..=n_blocks).map(|b| b * self.nrows / n_blocks).collect();
         let mut new_counts = vec![0u64; self.nrows];
+        let indices = owned(&mut self.indices);
         {
-            let mut idx_rest: &mut [u32] = &mut self.indices;
+            let mut idx_rest: &mut [u32] = indices;
             let mut dat_rest: &mut [f32] = &mut self.data;
             let mut cnt_rest: &mut [u64] = &mut new_counts;
             let mut jobs = Vec::with_capacity(n_blocks);
@@ -504,16 +533,17 @@ impl Csr {
             let src = self.indptr[w[0]] as usize;
             let len: u64 = new_counts[w[0]..w[1]].iter().sum();
             let len = len as usize;
-            self.indices.copy_within(src..src + len, dest);
+            indices.copy_within(src..src + len, dest);
             self.data.copy_within(src..src + len, dest);
             dest += len;
         }
+        let indptr = owned(&mut self.indptr);
         let mut total = 0u64;
         for (r, c) in new_counts.iter().enumerate() {
             total += c;
-            self.indptr[r + 1] = total;
+            indptr[r + 1] = total;
         }
-        self.indices.truncate(dest);
+        indices.truncate(dest);
         self.data.truncate(dest);
         self.ncols = cols.len();
     }
@@ -554,8 +584,8 @@ impl Csr {
         Ok(Csr {
             nrows,
             ncols,
-            indptr,
-            indices,
+            indptr: Arc::new(indptr),
+            indices: Arc::new(indices),
             data,
         })
     }
@@ -599,10 +629,24 @@ mod tests {
                 vec![0, 1, 2, 3, 4],
                 vec![3, 4],
             ] {
+                // The clone shares m's pattern: changing it must leave m as it was.
                 let mut r = m.clone();
                 r.retain_cols(&cols);
+                assert_eq!(
+                    m.to_dense(),
+                    dense,
+                    "retain_cols on a clone changed the original"
+                );
                 assert_eq!(r, m.select_cols(&cols), "{n} rows, cols {cols:?}");
                 assert_eq!(r.par_clone(), r);
+                let doubled =
+                    r.map_rows(|_, v, o| o.iter_mut().zip(v).for_each(|(o, v)| *o = 2.0 * v));
+                assert!(doubled.same_pattern(&r));
+                assert_eq!(
+                    doubled.data(),
+                    r.data().iter().map(|v| 2.0 * v).collect::<Vec<_>>()
+                );
+                assert_eq!(m.same_pattern(&r), cols.len() == 5);
             }
         }
     }
