@@ -204,8 +204,15 @@ impl Expression for LogNormalized<'_> {
     }
     fn visit_row(&self, r: usize, mut f: impl FnMut(u32, f32)) {
         let (idx, val) = self.counts.row(r);
+        let (small, s) = (&self.factors.small[r], self.factors.scale[r]);
         for (&j, &v) in idx.iter().zip(val) {
-            f(j, self.factors.value(r, v));
+            let k = v as usize;
+            let y = if k < SMALL_COUNTS && k as f32 == v {
+                small[k]
+            } else {
+                log_norm(v, s)
+            };
+            f(j, y);
         }
     }
 }
