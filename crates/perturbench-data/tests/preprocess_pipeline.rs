@@ -3,7 +3,7 @@
 
 use perturbench_data::de::DeMethod;
 use perturbench_data::preprocess::{
-    genes_in_min_cells, log1p, normalize_total, preprocess, HvgFlavor, InputKind,
+    cells_per_gene, genes_in_min_cells, log1p, normalize_total, preprocess, HvgFlavor, InputKind,
     PreprocessOptions, TargetSum,
 };
 use perturbench_data::simulator::{simulate, Preset, SimConfig};
@@ -112,6 +112,42 @@ fn counts_input_equals_normalising_first() {
             assert_eq!(deg_lists(&from_counts), deg_lists(&from_log), "{what}");
             assert!(!deg_lists(&from_counts).is_empty());
             assert_eq!(from_counts.var, from_log.var, "{what}");
+        }
+    }
+}
+
+#[test]
+fn dropping_rare_genes_equals_giving_them_removed() {
+    // Genes under min_cells are removed first (seurat) or ignored until the final selection
+    // (seurat_v3): either way the result must equal running on a file without those genes.
+    let sim = simulated();
+    let mut raw = sim.clone();
+    raw.x = raw.layers.remove("counts").unwrap();
+    let spec = PerturbationSpec::with_covariates(["cell_type"]);
+    let mut detected = cells_per_gene(&raw.x);
+    detected.sort_unstable();
+    let min_cells = detected[detected.len() / 10] + 1;
+    let keep = genes_in_min_cells(&raw.x, min_cells);
+    assert!(keep.len() < raw.n_vars() && !keep.is_empty());
+    for (input, ad) in [(InputKind::Counts, &raw), (InputKind::LogNormalized, &sim)] {
+        for flavor in [HvgFlavor::SeuratV3, HvgFlavor::Seurat] {
+            let o = PreprocessOptions {
+                input,
+                min_cells,
+                hvg_flavor: flavor,
+                ..opts()
+            };
+            let dropped = preprocess(ad.clone(), &spec, &o, "s").unwrap().adata;
+            let given = preprocess(ad.select_vars(&keep), &spec, &o, "s")
+                .unwrap()
+                .adata;
+            let what = format!("{input:?} {flavor:?}");
+            assert_eq!(dropped.var_names(), given.var_names(), "{what}");
+            assert!(dropped.x == given.x, "{what}: X differs");
+            assert!(dropped.layers == given.layers, "{what}: layers differ");
+            assert_eq!(dropped.var, given.var, "{what}");
+            assert_eq!(deg_lists(&dropped), deg_lists(&given), "{what}");
+            assert!(!deg_lists(&dropped).is_empty(), "{what}");
         }
     }
 }

@@ -282,15 +282,31 @@ fn clipped_sums(x: &Csr, rows: &[u32], clip: &[f64]) -> (Vec<f64>, Vec<f64>) {
     add_in_order(parts, g)
 }
 
+/// `seurat_v3` selection among the genes marked in `active` only, as if the others were not in
+/// `x` at all (they are never selected and count in no batch): the genes a `min_cells` filter
+/// keeps can be chosen without first removing the others from the matrix.
+pub fn seurat_v3_among(x: &Csr, batches: &[Vec<u32>], n_top: usize, active: &[bool]) -> HvgResult {
+    assert_eq!(active.len(), x.ncols(), "one flag per gene");
+    seurat_v3_on(x, batches, n_top, Some(active))
+}
+
 fn seurat_v3(x: &Csr, batches: &[Vec<u32>], n_top: usize) -> HvgResult {
+    seurat_v3_on(x, batches, n_top, None)
+}
+
+fn seurat_v3_on(x: &Csr, batches: &[Vec<u32>], n_top: usize, active: Option<&[bool]>) -> HvgResult {
     let g = x.ncols();
-    let n_top = n_top.min(g);
+    let is_active = |j: usize| active.is_none_or(|a| a[j]);
+    let n_active = (0..g).filter(|&j| is_active(j)).count();
+    let n_top = n_top.min(n_active);
     let mut ranks: Vec<Vec<usize>> = Vec::with_capacity(batches.len());
     for rows in batches {
         let n = rows.len();
         let (s, q) = sums(x, rows);
         let st = stats_from_sums(n, &s, &q);
-        let not_const: Vec<usize> = (0..g).filter(|&j| st.var[j] > 0.0).collect();
+        let not_const: Vec<usize> = (0..g)
+            .filter(|&j| st.var[j] > 0.0 && is_active(j))
+            .collect();
         let lx: Vec<f64> = not_const.iter().map(|&j| st.mean[j].log10()).collect();
         let ly: Vec<f64> = not_const.iter().map(|&j| st.var[j].log10()).collect();
         let fitted = loess_fit(&lx, &ly, 0.3);
@@ -310,10 +326,10 @@ fn seurat_v3(x: &Csr, batches: &[Vec<u32>], n_top: usize) -> HvgResult {
                     * (nf * m * m + cq[j] - 2.0 * cs[j] * m)
             })
             .collect();
-        // Rank of every gene by decreasing normalised variance.
-        let mut order: Vec<usize> = (0..g).collect();
+        // Rank of every (active) gene by decreasing normalised variance; others rank last.
+        let mut order: Vec<usize> = (0..g).filter(|&j| is_active(j)).collect();
         order.sort_by(|&a, &b| norm_var[b].total_cmp(&norm_var[a]));
-        let mut rank = vec![0usize; g];
+        let mut rank = vec![usize::MAX; g];
         for (r, &j) in order.iter().enumerate() {
             rank[j] = r;
         }

@@ -1,7 +1,7 @@
 //! PerturBench's preprocessing (spec §1.4) with scanpy's arithmetic.
 mod hvg;
 mod loess;
-pub use hvg::{highly_variable_genes, HvgFlavor, HvgResult};
+pub use hvg::{highly_variable_genes, seurat_v3_among, HvgFlavor, HvgResult};
 mod normalize;
 mod pipeline;
 pub use loess::{loess_fit, loess_fit_direct};

@@ -69,6 +69,24 @@ pub fn cell_totals(x: &Csr) -> Vec<f32> {
         .collect()
 }
 
+/// [`cell_totals`] over the genes marked in `active` only (the same sums, in the same order,
+/// as over the matrix without the other genes).
+fn cell_totals_among(x: &Csr, active: &[bool]) -> Vec<f32> {
+    (0..x.nrows())
+        .into_par_iter()
+        .map(|r| {
+            let (idx, val) = x.row(r);
+            let mut t = 0f64;
+            for (&j, &v) in idx.iter().zip(val) {
+                if active[j as usize] {
+                    t += v as f64;
+                }
+            }
+            t as f32
+        })
+        .collect()
+}
+
 /// numpy's median of float32 values (the mean of the two middle values in float32).
 fn median_f32(v: &[f32]) -> f32 {
     if v.is_empty() {
@@ -87,7 +105,15 @@ fn median_f32(v: &[f32]) -> f32 {
 /// Per-cell divisors that scale every cell to the target total (scanpy's `normalize_total`:
 /// `total / target` in float32, 1 for cells with a zero total), and the target used.
 pub fn size_factors(x: &Csr, target: TargetSum) -> (Vec<f32>, f32) {
-    let totals = cell_totals(x);
+    size_factors_among(x, target, None)
+}
+
+/// [`size_factors`] over the genes marked in `active` (all when `None`).
+fn size_factors_among(x: &Csr, target: TargetSum, active: Option<&[bool]>) -> (Vec<f32>, f32) {
+    let totals = match active {
+        None => cell_totals(x),
+        Some(a) => cell_totals_among(x, a),
+    };
     let t = match target {
         TargetSum::Fixed(v) => v as f32,
         TargetSum::Median => median_f32(&totals),
@@ -139,9 +165,10 @@ pub struct SizeFactors {
 }
 
 impl SizeFactors {
-    /// The factors that normalise every cell of `counts` to `target`.
-    pub fn new(counts: &Csr, target: TargetSum) -> Self {
-        let (scale, target) = size_factors(counts, target);
+    /// The factors that normalise every cell of `counts` to `target`, counting only the genes
+    /// marked in `active` (all when `None`), as if the others had been removed.
+    pub fn new(counts: &Csr, target: TargetSum, active: Option<&[bool]>) -> Self {
+        let (scale, target) = size_factors_among(counts, target, active);
         let small = scale
             .par_iter()
             .map(|&s| std::array::from_fn(|k| log_norm(k as f32, s)))
@@ -263,7 +290,7 @@ mod tests {
             let mut stored = counts.clone();
             let t = normalize_total(&mut stored, target);
             log1p(&mut stored);
-            let factors = SizeFactors::new(&counts, target);
+            let factors = SizeFactors::new(&counts, target, None);
             assert_eq!(factors.target(), t);
             let view = LogNormalized::new(&counts, &factors);
             assert_eq!(view.to_csr(), stored);

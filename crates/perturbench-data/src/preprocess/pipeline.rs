@@ -7,7 +7,7 @@
 //! file order (the reference's order comes from a Python set).
 
 use super::normalize::{LogNormalized, SizeFactors};
-use super::{genes_in_min_cells, highly_variable_genes, HvgFlavor, TargetSum};
+use super::{genes_in_min_cells, highly_variable_genes, seurat_v3_among, HvgFlavor, TargetSum};
 use crate::de::{group_scores, top_n, DeMethod, Expression, Reference};
 use crate::{DataError, Design, GroupIndex, PerturbationSpec};
 use perturbench_io::{AnnData, Column, Uns};
@@ -155,15 +155,26 @@ pub fn preprocess(
             opts.min_cells
         ),
     );
+    // With seurat_v3 HVGs the genes below the threshold stay in the matrix, ignored by every
+    // step, and leave with the final gene selection (one pass over the data fewer); otherwise
+    // they are removed now.
+    let mut active: Option<Vec<bool>> = None;
     if keep.len() < adata.n_vars() {
-        adata.retain_vars(&keep);
+        if opts.n_hvg > 0 && opts.hvg_flavor == HvgFlavor::SeuratV3 {
+            let mut a = vec![false; adata.n_vars()];
+            keep.iter().for_each(|&j| a[j] = true);
+            active = Some(a);
+        } else {
+            adata.retain_vars(&keep);
+        }
     }
+    let is_active = |j: usize| active.as_ref().is_none_or(|a| a[j]);
 
     // 2–3. Normalisation and log1p. Counts stay in X until the genes are chosen: the
     // log-normalised values are computed from them where needed (bit for bit what normalising
     // and log1p in place store), so the full matrix is never held twice.
     let factors = (opts.input == InputKind::Counts).then(|| {
-        let f = SizeFactors::new(&adata.x, opts.target_sum);
+        let f = SizeFactors::new(&adata.x, opts.target_sum, active.as_deref());
         stamp(
             &mut log,
             format!(
@@ -202,7 +213,7 @@ pub fn preprocess(
         .var_names()
         .iter()
         .enumerate()
-        .filter(|(_, g)| names.contains(g.as_str()))
+        .filter(|(j, g)| is_active(*j) && names.contains(g.as_str()))
         .map(|(j, _)| j)
         .collect();
 
@@ -238,7 +249,10 @@ pub fn preprocess(
     let mut selected: BTreeSet<usize> = perturbed.clone();
     match hvg_input {
         Some(x) => {
-            let hv = highly_variable_genes(x, &batches, adata.var_names(), opts.hvg_flavor, opts.n_hvg);
+            let hv = match &active {
+                Some(a) => seurat_v3_among(x, &batches, opts.n_hvg, a),
+                None => highly_variable_genes(x, &batches, adata.var_names(), opts.hvg_flavor, opts.n_hvg),
+            };
             let n = hv.highly_variable.iter().filter(|&&b| b).count();
             stamp(&mut log, format!("selected {n} highly variable genes ({:?}) over {} covariate batches", opts.hvg_flavor, batches.len()));
             selected.extend((0..hv.highly_variable.len()).filter(|&j| hv.highly_variable[j]));
@@ -259,8 +273,9 @@ pub fn preprocess(
             spec,
             opts,
             &cov_label,
+            active.as_deref(),
         ),
-        None => top_degs(&adata.x, &design, spec, opts, &cov_label),
+        None => top_degs(&adata.x, &design, spec, opts, &cov_label, active.as_deref()),
     };
     for list in degs.lists.values() {
         selected.extend(list.iter().copied());
@@ -327,15 +342,29 @@ struct Degs {
     skipped: Vec<String>,
 }
 
-/// Tests every perturbed group of `x` against its covariate's controls; groups are tested
-/// on all cores.
+/// Tests every perturbed group of `x` against its covariate's controls (groups on all cores);
+/// DEGs are chosen among the genes marked in `active` (all when `None`).
 fn top_degs<E: Expression>(
     x: &E,
     design: &Design,
     spec: &PerturbationSpec,
     opts: &PreprocessOptions,
     cov_label: &[String],
+    active: Option<&[bool]>,
 ) -> Degs {
+    // Ranking the active genes' scores in gene order gives what ranking a matrix without the
+    // others gives (ties keep gene order).
+    let candidates: Option<Vec<usize>> = active.map(|a| (0..a.len()).filter(|&j| a[j]).collect());
+    let best = |scores: Vec<f64>| match &candidates {
+        None => top_n(&scores, opts.n_degs, true),
+        Some(c) => {
+            let sub: Vec<f64> = c.iter().map(|&j| scores[j]).collect();
+            top_n(&sub, opts.n_degs, true)
+                .into_iter()
+                .map(|k| c[k])
+                .collect()
+        }
+    };
     let groups = GroupIndex::build(design);
     let control = design.control.expect("design has a control");
     let no_cov = spec.covariate_keys.is_empty();
@@ -364,7 +393,7 @@ fn top_degs<E: Expression>(
                 } else {
                     format!("{label}_{pert}")
                 };
-                (key, Some(top_n(&scores, opts.n_degs, true)))
+                (key, Some(best(scores)))
             })
             .collect();
         for (key, top) in tests {
