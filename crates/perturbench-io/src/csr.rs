@@ -408,34 +408,21 @@ impl Csr {
         }
     }
 
-    /// A copy of the matrix whose values are copied on all cores (large matrices copy several
-    /// times faster than with `clone`, which fills fresh memory on one core); the sparsity
-    /// pattern is shared, as with `clone`.
-    pub fn par_clone(&self) -> Csr {
-        Csr {
-            nrows: self.nrows,
-            ncols: self.ncols,
-            indptr: Arc::clone(&self.indptr),
-            indices: Arc::clone(&self.indices),
-            data: crate::bigvec::big_copy(&self.data),
-        }
-    }
-
     /// Whether `other` has the same shape and the same stored positions (values may differ).
     pub fn same_pattern(&self, other: &Csr) -> bool {
         const PIECE: usize = 1 << 20;
-        if Arc::ptr_eq(&self.indices, &other.indices) && Arc::ptr_eq(&self.indptr, &other.indptr) {
-            return self.nrows == other.nrows && self.ncols == other.ncols;
-        }
+        let shared =
+            Arc::ptr_eq(&self.indices, &other.indices) && Arc::ptr_eq(&self.indptr, &other.indptr);
         self.nrows == other.nrows
             && self.ncols == other.ncols
-            && self.indices.len() == other.indices.len()
-            && self.indptr == other.indptr
-            && self
-                .indices
-                .par_chunks(PIECE)
-                .zip(other.indices.par_chunks(PIECE))
-                .all(|(a, b)| a == b)
+            && (shared
+                || (self.indptr == other.indptr
+                    && self.indices.len() == other.indices.len()
+                    && self
+                        .indices
+                        .par_chunks(PIECE)
+                        .zip(other.indices.par_chunks(PIECE))
+                        .all(|(a, b)| a == b)))
     }
 
     /// A matrix with this one's sparsity pattern whose row `r` holds the values `f(r, values,
@@ -445,17 +432,13 @@ impl Csr {
         F: Fn(usize, &[f32], &mut [f32]) + Sync,
     {
         let mut data = crate::bigvec::big_vec::<f32>(self.data.len());
-        // Blocks of whole rows, a few per core.
-        let n_blocks = (rayon::current_num_threads() * 8).clamp(1, self.nrows.max(1));
-        let bounds: Vec<usize> = (0..=n_blocks).map(|b| b * self.nrows / n_blocks).collect();
-        let mut jobs = Vec::with_capacity(n_blocks);
-        let mut rest: &mut [f32] = &mut data;
-        for w in bounds.windows(2) {
-            let len = (self.indptr[w[1]] - self.indptr[w[0]]) as usize;
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
-            jobs.push((w[0], w[1], head));
-            rest = tail;
-        }
+        let bounds = self.row_blocks(8);
+        let outs = split_rows_mut(&mut data, &self.block_ptr(&bounds));
+        let jobs: Vec<_> = bounds
+            .windows(2)
+            .zip(outs)
+            .map(|(w, out)| (w[0], w[1], out))
+            .collect();
         jobs.into_par_iter().for_each(|(r0, r1, out)| {
             let base = self.indptr[r0] as usize;
             for r in r0..r1 {
@@ -491,25 +474,19 @@ impl Csr {
         }
         // Blocks of whole rows compact their own storage in parallel (each block writes only
         // within its old range, from its start); the blocks are then moved down in order.
-        let n_blocks = (rayon::current_num_threads() * 4).clamp(1, self.nrows.max(1));
-        let bounds: Vec<usize> = (0..=n_blocks).map(|b| b * self.nrows / n_blocks).collect();
+        let bounds = self.row_blocks(4);
+        let block_ptr = self.block_ptr(&bounds);
         let mut new_counts = vec![0u64; self.nrows];
         let indices = owned(&mut self.indices);
         {
-            let mut idx_rest: &mut [u32] = indices;
-            let mut dat_rest: &mut [f32] = &mut self.data;
-            let mut cnt_rest: &mut [u64] = &mut new_counts;
-            let mut jobs = Vec::with_capacity(n_blocks);
-            for w in bounds.windows(2) {
-                let len = (self.indptr[w[1]] - self.indptr[w[0]]) as usize;
-                let (i, it) = std::mem::take(&mut idx_rest).split_at_mut(len);
-                let (d, dt) = std::mem::take(&mut dat_rest).split_at_mut(len);
-                let (c, ct) = std::mem::take(&mut cnt_rest).split_at_mut(w[1] - w[0]);
-                idx_rest = it;
-                dat_rest = dt;
-                cnt_rest = ct;
-                jobs.push((w[0], i, d, c));
-            }
+            let counts_ptr: Vec<u64> = bounds.iter().map(|&r| r as u64).collect();
+            let jobs: Vec<_> = bounds
+                .iter()
+                .zip(split_rows_mut(indices, &block_ptr))
+                .zip(split_rows_mut(&mut self.data, &block_ptr))
+                .zip(split_rows_mut(&mut new_counts, &counts_ptr))
+                .map(|(((&r0, i), d), c)| (r0, i, d, c))
+                .collect();
             let indptr = &self.indptr;
             jobs.into_par_iter().for_each(|(r0, idx, dat, cnt)| {
                 let base = indptr[r0] as usize;
@@ -592,6 +569,19 @@ impl Csr {
 }
 
 /// Splits `buf` into one mutable slice per row according to `indptr`.
+impl Csr {
+    /// Row boundaries of about `per_thread` blocks of whole rows per thread (first 0, last
+    /// `nrows`).
+    fn row_blocks(&self, per_thread: usize) -> Vec<usize> {
+        let n = (rayon::current_num_threads() * per_thread).clamp(1, self.nrows.max(1));
+        (0..=n).map(|b| b * self.nrows / n).collect()
+    }
+    /// The stored-entry offsets of row boundaries `bounds`.
+    fn block_ptr(&self, bounds: &[usize]) -> Vec<u64> {
+        bounds.iter().map(|&r| self.indptr[r]).collect()
+    }
+}
+
 fn split_rows_mut<'a, T>(mut buf: &'a mut [T], indptr: &[u64]) -> Vec<&'a mut [T]> {
     let mut out = Vec::with_capacity(indptr.len().saturating_sub(1));
     for w in indptr.windows(2) {
@@ -638,7 +628,6 @@ mod tests {
                     "retain_cols on a clone changed the original"
                 );
                 assert_eq!(r, m.select_cols(&cols), "{n} rows, cols {cols:?}");
-                assert_eq!(r.par_clone(), r);
                 let doubled =
                     r.map_rows(|_, v, o| o.iter_mut().zip(v).for_each(|(o, v)| *o = 2.0 * v));
                 assert!(doubled.same_pattern(&r));

@@ -9,7 +9,7 @@ mod stats;
 mod ttest;
 mod wilcoxon;
 
-pub(crate) use stats::add_in_order;
+pub(crate) use stats::{add_in_order, SUM_BLOCK};
 pub use stats::{group_stats, stats_from_sums, sums, GroupStats};
 pub use ttest::{two_sided_t, welch_t_scores, welch_t_test};
 pub use wilcoxon::{sorted_columns, wilcoxon, SortedColumns};

@@ -17,14 +17,17 @@ pub struct GroupStats {
     pub var: Vec<f64>,
 }
 
+/// Cells per block of the per-gene sums. Fixed, so that the order of the additions, and with
+/// it every bit of the result, does not depend on the number of threads.
+pub(crate) const SUM_BLOCK: usize = 1024;
+
 /// Per gene Σx and Σx² (x² rounded to float32, as numba computes it for float32 data).
-/// Blocks of cells are summed on all cores and the block sums added in block order, so the
-/// result does not depend on scheduling.
+/// Blocks of `SUM_BLOCK` cells are summed on all cores and the block sums added in block
+/// order, so the result depends neither on scheduling nor on the number of threads.
 pub fn sums<E: Expression>(x: &E, rows: &[u32]) -> (Vec<f64>, Vec<f64>) {
     let g = x.ncols();
-    let chunk = (rows.len() / (4 * rayon::current_num_threads()).max(1)).max(512);
     let parts: Vec<(Vec<f64>, Vec<f64>)> = rows
-        .par_chunks(chunk)
+        .par_chunks(SUM_BLOCK)
         .map(|part| {
             // Σx and Σx² of a gene side by side: one cache line and one bounds check per entry.
             let mut sq = vec![[0f64; 2]; g];

@@ -4,7 +4,7 @@
 //! combines batches.
 
 use super::loess::loess_fit;
-use crate::de::{add_in_order, stats_from_sums, sums};
+use crate::de::{add_in_order, stats_from_sums, sums, SUM_BLOCK};
 use perturbench_io::Csr;
 use rayon::prelude::*;
 
@@ -259,13 +259,12 @@ fn seurat(x: &Csr, batches: &[Vec<u32>], gene_names: &[String], n_top: usize) ->
     }
 }
 
-/// Per gene Σ min(x, clip) and Σ min(x, clip)² over the cells `rows`, in blocks of cells on
-/// all cores, added in block order.
+/// Per gene Σ min(x, clip) and Σ min(x, clip)² over the cells `rows`, in blocks of
+/// `SUM_BLOCK` cells on all cores, added in block order (as [`sums`] does).
 fn clipped_sums(x: &Csr, rows: &[u32], clip: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let g = x.ncols();
-    let chunk = (rows.len() / (4 * rayon::current_num_threads()).max(1)).max(512);
     let parts = rows
-        .par_chunks(chunk)
+        .par_chunks(SUM_BLOCK)
         .map(|part| {
             let (mut cs, mut cq) = (vec![0.0; g], vec![0.0; g]);
             for &r in part {

@@ -63,22 +63,19 @@ pub fn genes_in_min_cells(x: &Csr, min_cells: u32) -> Vec<usize> {
 
 /// Per-cell totals: float64 sums stored as float32 (scanpy's `_normalize_csr`).
 pub fn cell_totals(x: &Csr) -> Vec<f32> {
-    (0..x.nrows())
-        .into_par_iter()
-        .map(|r| x.row(r).1.iter().map(|&v| v as f64).sum::<f64>() as f32)
-        .collect()
+    cell_totals_among(x, None)
 }
 
-/// [`cell_totals`] over the genes marked in `active` only (the same sums, in the same order,
-/// as over the matrix without the other genes).
-fn cell_totals_among(x: &Csr, active: &[bool]) -> Vec<f32> {
+/// [`cell_totals`] over the genes marked in `active` only (all when `None`): the same sums, in
+/// the same order, as over the matrix without the other genes.
+fn cell_totals_among(x: &Csr, active: Option<&[bool]>) -> Vec<f32> {
     (0..x.nrows())
         .into_par_iter()
         .map(|r| {
             let (idx, val) = x.row(r);
             let mut t = 0f64;
             for (&j, &v) in idx.iter().zip(val) {
-                if active[j as usize] {
+                if active.is_none_or(|a| a[j as usize]) {
                     t += v as f64;
                 }
             }
@@ -110,10 +107,7 @@ pub fn size_factors(x: &Csr, target: TargetSum) -> (Vec<f32>, f32) {
 
 /// [`size_factors`] over the genes marked in `active` (all when `None`).
 fn size_factors_among(x: &Csr, target: TargetSum, active: Option<&[bool]>) -> (Vec<f32>, f32) {
-    let totals = match active {
-        None => cell_totals(x),
-        Some(a) => cell_totals_among(x, a),
-    };
+    let totals = cell_totals_among(x, active);
     let t = match target {
         TargetSum::Fixed(v) => v as f32,
         TargetSum::Median => median_f32(&totals),
@@ -183,13 +177,16 @@ impl SizeFactors {
     pub fn target(&self) -> f32 {
         self.target
     }
-    /// The log-normalised value of the count `v` of cell `r`.
-    fn value(&self, r: usize, v: f32) -> f32 {
-        let k = v as usize;
-        if k < SMALL_COUNTS && k as f32 == v {
-            self.small[r][k]
-        } else {
-            log_norm(v, self.scale[r])
+    /// The log-normalised value of a count of cell `r`.
+    fn of_cell(&self, r: usize) -> impl Fn(f32) -> f32 + '_ {
+        let (small, s) = (&self.small[r], self.scale[r]);
+        move |v| {
+            let k = v as usize;
+            if k < SMALL_COUNTS && k as f32 == v {
+                small[k]
+            } else {
+                log_norm(v, s)
+            }
         }
     }
 }
@@ -218,8 +215,9 @@ impl<'a> LogNormalized<'a> {
     /// The log-normalised matrix, stored.
     pub fn to_csr(&self) -> Csr {
         self.counts.map_rows(|r, vals, out| {
+            let value = self.factors.of_cell(r);
             for (o, &v) in out.iter_mut().zip(vals) {
-                *o = self.factors.value(r, v);
+                *o = value(v);
             }
         })
     }
@@ -231,15 +229,9 @@ impl Expression for LogNormalized<'_> {
     }
     fn visit_row(&self, r: usize, mut f: impl FnMut(u32, f32)) {
         let (idx, val) = self.counts.row(r);
-        let (small, s) = (&self.factors.small[r], self.factors.scale[r]);
+        let value = self.factors.of_cell(r);
         for (&j, &v) in idx.iter().zip(val) {
-            let k = v as usize;
-            let y = if k < SMALL_COUNTS && k as f32 == v {
-                small[k]
-            } else {
-                log_norm(v, s)
-            };
-            f(j, y);
+            f(j, value(v));
         }
     }
 }
