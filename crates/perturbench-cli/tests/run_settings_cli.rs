@@ -314,6 +314,40 @@ fn benchmark_refuses_an_unpredictable_evaluation_split_before_queueing() {
     assert!(!out.exists(), "nothing queued or written");
 }
 
+#[test]
+fn benchmark_checks_simulated_datasets_once_simulated() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("suite.yaml");
+    // On the small simulation, combination prediction with the default held-out fraction
+    // holds out nothing: every job would fail.
+    std::fs::write(
+        &suite,
+        "name: s
+models: [additive]
+seeds: [42]
+tasks:
+  combo: [data.task=combination]
+datasets:
+  - name: sim
+    simulate: {preset: small}
+    tasks: [combo]
+",
+    )
+    .unwrap();
+    let out = dir.path().join("b");
+    let r = perturbench(&[
+        "--quiet",
+        "benchmark",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_error(&r, &["suite 's'", "sim", "no job was queued"]);
+    // The simulated data is kept for the next attempt; no store, no run.
+    assert_eq!(entries(&out), vec!["data".to_string()]);
+}
+
 /// A GEARS-style file: control `ctrl`, singles `A+ctrl`, a combo `A+B`.
 fn gears_tiny(path: &Path) {
     let mut ad = tiny();

@@ -129,7 +129,13 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     };
     let design = match Design::from_obs(&obs, &spec, &source) {
         Ok(d) => Some(d),
-        Err(e) if explicit => return Err(e.into()),
+        Err(e) if explicit => {
+            // The file is described all the same; the settings given do not fit it.
+            if !g.quiet {
+                print!("{out}");
+            }
+            return Err(e.into());
+        }
         Err(e) => {
             let inferred = infer_convention(&obs, &spec);
             match inferred {
