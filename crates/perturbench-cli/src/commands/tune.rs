@@ -44,7 +44,8 @@ pub const SPACES: &[(&str, &str)] = &[
 pub struct Args {
     /// `hpo=NAME` (a built-in search space: linear_additive, latent_additive, decoder_only,
     /// cpa, sams_vae, sams_vae_modified, biolord), the data file, and `train`'s items (`model=`, `experiment=`,
-    /// `KEY=VALUE`) shared by every trial.
+    /// `data=`, `data.task=`, `seed=N`, `KEY=VALUE`) shared by every trial. They are checked
+    /// before the study is created, as `train` would check them.
     #[arg(value_name = "ITEMS")]
     items: Vec<String>,
     /// `train` configuration files shared by every trial (repeatable).
