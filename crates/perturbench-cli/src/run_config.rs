@@ -210,6 +210,12 @@ pub fn resolve(items: &[Item]) -> anyhow::Result<Value> {
                 "data" => merge(&mut tree, preset("data", value)?),
                 "experiment" => merge(&mut tree, preset("experiment", value)?),
                 "model" => set(&mut tree, &["model"], serde_json::json!({ "name": value })),
+                "seed" => {
+                    let seed = parse_seed(value)?;
+                    for path in SEED_KEYS {
+                        set(&mut tree, &path, Value::from(seed));
+                    }
+                }
                 _ => {
                     let path: Vec<&str> = key.split('.').collect();
                     if path.len() < 2
@@ -217,7 +223,7 @@ pub fn resolve(items: &[Item]) -> anyhow::Result<Value> {
                         || path.iter().any(|p| p.is_empty())
                     {
                         bail!(
-                            "override '{key}={value}': expected SECTION.KEY=VALUE with SECTION one of {} (or data=, model=, experiment=)",
+                            "override '{key}={value}': expected SECTION.KEY=VALUE with SECTION one of {} (or data=, model=, experiment=, seed=)",
                             SECTIONS.join(", ")
                         );
                     }
@@ -231,6 +237,21 @@ pub fn resolve(items: &[Item]) -> anyhow::Result<Value> {
         }
     }
     Ok(tree)
+}
+
+/// The keys PerturBench's top-level `seed` (Hydra's `seed=N`, handed to
+/// `seed_everything`: model initialisation, batch order and the control-cell draws of
+/// prediction) sets here. The split keeps its own seed (`data.seed`, PerturBench's
+/// `splitter_seed`), as in PerturBench.
+pub const SEED_KEYS: [[&str; 2]; 2] = [["trainer", "seed"], ["evaluation", "prediction_seed"]];
+
+/// The value of a top-level `seed=N` item: a non-negative integer.
+fn parse_seed(value: &str) -> anyhow::Result<u64> {
+    value.parse::<u64>().map_err(|_| {
+        anyhow::anyhow!(
+            "seed={value}: expected a non-negative integer (seed=N sets trainer.seed and evaluation.prediction_seed)"
+        )
+    })
 }
 
 fn set(tree: &mut Value, path: &[&str], value: Value) {
@@ -322,6 +343,13 @@ mod tests {
         .unwrap();
         assert_eq!(t["model"], serde_json::json!({"name": "decoder-only"}));
         assert!(resolve(&[Item::Set("modle.x".into(), "1".into())]).is_err());
+        // seed=N: PerturBench's top-level seed.
+        let t = resolve(&[Item::Set("seed".into(), "7".into())]).unwrap();
+        assert_eq!(t["trainer"]["seed"], 7);
+        assert_eq!(t["evaluation"]["prediction_seed"], 7);
+        assert!(t.get("data").is_none());
+        let e = resolve(&[Item::Set("seed".into(), "-1".into())]).unwrap_err();
+        assert!(e.to_string().contains("non-negative integer"), "{e}");
         assert!(resolve(&[Item::Set("experiment".into(), "norman19/nope".into())]).is_err());
     }
 

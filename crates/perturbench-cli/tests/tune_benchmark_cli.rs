@@ -371,7 +371,9 @@ fn every_builtin_search_space_resolves_against_its_model() {
             "tune",
             data.to_str().unwrap(),
             &format!("hpo={name}"),
+            // Settings a trial can run with: tune checks them before creating the study.
             "data.task=combination",
+            "data.max_heldout_fraction=0.7",
             "--trials",
             "5",
             "--study",

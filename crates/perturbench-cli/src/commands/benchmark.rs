@@ -74,6 +74,47 @@ fn prepare_data(s: &Suite, out: &Path, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Checks the `train` settings of the jobs on the suite's given (`simulated` false) or
+/// simulated datasets as `train` would before fitting: valid items, a task, and an evaluation
+/// split with a group that can be predicted. The split depends on the dataset, the task's and
+/// the job's items and the seed, not on the model, so each distinct setting is checked once.
+fn check_jobs(
+    s: &Suite,
+    jobs: &[Job],
+    simulated: bool,
+    cache: &mut BTreeMap<PathBuf, (perturbench_io::Frame, Vec<String>)>,
+) -> anyhow::Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    let how = "data.task=NAME in the suite's task items (tasks: NAME: [data.task=...]) or a data preset in the dataset's args (data=norman19)";
+    for j in jobs {
+        let is_sim = s
+            .datasets
+            .iter()
+            .any(|d| d.name == j.dataset && d.simulate.is_some());
+        if is_sim != simulated {
+            continue;
+        }
+        let fail = |e: anyhow::Error| {
+            anyhow::anyhow!(
+                "suite '{}': job {} (dataset {}, task {}, seed {}): {e:#}; no job was queued",
+                s.name,
+                j.run,
+                j.dataset,
+                j.task,
+                j.seed
+            )
+        };
+        let args = super::train::parse_args(&j.args).map_err(fail)?;
+        // The split's and the evaluation's settings, without the model and trainer ones.
+        let key = args.split_key();
+        if !seen.insert(key) {
+            continue;
+        }
+        super::train::check_args(&args, how, cache).map_err(fail)?;
+    }
+    Ok(())
+}
+
 /// Creates or resumes the suite's study and queues the jobs it lacks.
 fn queue(
     store: &mut dyn Storage,
@@ -220,11 +261,18 @@ pub fn print_leaderboard(header: &[String], rows: &[Vec<String>]) {
 pub fn run_suite(a: &Args, g: Global) -> anyhow::Result<PathBuf> {
     super::worker::check_timing(a.heartbeat, a.stale_after)?;
     let (s, base) = suite::load(&a.suite, a.data_dir.as_deref())?;
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;
-    let out = std::path::absolute(&a.out)?;
+    let out = std::path::absolute(&a.out)
+        .with_context(|| format!("{}: cannot make the path absolute", a.out.display()))?;
     // Every given data file must exist before anything is queued or run.
     let jobs = suite::jobs(&s, &base, &out)?;
+    // Every job's settings and split are checked before anything is created: the given
+    // datasets now, the simulated ones once simulated (their files do not exist before).
+    let mut cache = BTreeMap::new();
+    check_jobs(&s, &jobs, false, &mut cache)?;
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;
+    prepare_data(&s, &out, g.quiet)?;
+    check_jobs(&s, &jobs, true, &mut cache)?;
     let url = match &a.storage {
         Some(u) => u.clone(),
         None => format!(
@@ -234,7 +282,6 @@ pub fn run_suite(a: &Args, g: Global) -> anyhow::Result<PathBuf> {
     };
     let mut store = storage::open(&url)?;
     let name = a.study.clone().unwrap_or_else(|| s.name.clone());
-    prepare_data(&s, &out, g.quiet)?;
     let study = queue(
         store.as_mut(),
         &name,

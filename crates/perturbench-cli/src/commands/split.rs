@@ -47,9 +47,9 @@ pub struct Args {
 /// The task and its options (shared by `split` and `train`).
 #[derive(clap::Args, Debug, Clone)]
 pub struct SplitOptions {
-    /// Task.
+    /// Task (`train`: or `data.task=NAME`, or a data preset such as `data=norman19`).
     #[arg(long, value_enum)]
-    pub task: TaskName,
+    pub task: Option<TaskName>,
     /// obs column with the perturbations.
     #[arg(long, default_value = "condition")]
     pub perturbation_key: String,
@@ -118,6 +118,28 @@ pub struct SplitOptions {
     pub entropy: Option<f64>,
 }
 
+/// The names of the tasks, as `--task` takes them.
+pub fn task_names() -> Vec<String> {
+    use clap::ValueEnum;
+    TaskName::value_variants()
+        .iter()
+        .filter_map(|t| t.to_possible_value().map(|v| v.get_name().to_string()))
+        .collect()
+}
+
+impl SplitOptions {
+    /// The task, or an error that lists the tasks and says how to pass one (`how` names the
+    /// ways the command takes it, e.g. "--task combination").
+    pub fn task(&self, how: &str) -> anyhow::Result<TaskName> {
+        self.task.with_context(|| {
+            format!(
+                "no task given: pass {how} (tasks: {})",
+                task_names().join(", ")
+            )
+        })
+    }
+}
+
 /// The spec, design and split of a file's `obs` under `a`.
 pub fn build_split(
     a: &SplitOptions,
@@ -138,7 +160,8 @@ pub fn build_split(
     };
     let design = Design::from_obs(obs, &spec, source)?;
     let scenario_seed = a.seed.unwrap_or(57);
-    let split = match a.task {
+    let task = a.task(TRAIN_TASK_HOW)?;
+    let split = match task {
         TaskName::Saved => {
             let file = a
                 .split_file
@@ -192,7 +215,7 @@ pub fn build_split(
             split
         }
         _ => {
-            let task = match a.task {
+            let task = match task {
                 TaskName::Transfer => Task::Transfer {
                     min_train_covariates: a.min_train_covariates,
                     max_heldout_covariates: a.max_heldout_covariates.unwrap_or(1),
@@ -227,8 +250,13 @@ pub fn build_split(
     Ok((spec, design, split))
 }
 
+/// How `train`, `tune` and suites take a task.
+pub const TRAIN_TASK_HOW: &str =
+    "--task combination or data.task=combination, or a data preset that sets one (data=norman19, data=sciplex3, data=mcfaline23)";
+
 /// Runs the command.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
+    a.opts.task("--task combination")?;
     let source = a.data.display().to_string();
     let reader = H5adReader::open(&a.data)?;
     let obs = reader.read_frame("obs")?;

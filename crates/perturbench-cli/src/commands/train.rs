@@ -3,11 +3,12 @@
 //! outputs as `perturbench evaluate`).
 
 use super::evaluate::{print_table, write_outputs};
-use super::split::{build_split, SplitOptions};
+use super::split::{build_split, SplitOptions, TRAIN_TASK_HOW};
 use super::train_config::model_and_trainer;
 use crate::{progress, Global};
 use anyhow::{bail, Context};
-use perturbench_data::split::SplitLabel;
+use perturbench_data::split::{Split, SplitLabel};
+use perturbench_data::{Design, PerturbationSet, PerturbationSpec};
 use perturbench_eval::{evaluate, EvalConfig, Pipeline};
 use perturbench_io::Dense;
 use perturbench_io::{
@@ -17,7 +18,7 @@ use perturbench_models::nn::predictor::dims_of;
 use perturbench_models::nn::{train, EpochLog, NeuralModel, TrainHooks, TrainerConfig};
 use perturbench_models::{
     predict_targets, sample_controls, save_checkpoint, split_targets, Baseline, BaselineKind,
-    CellSet, Checkpoint, Encoding, ModelConfig, PerturbationModel, Truth, TruthRow,
+    CellSet, Checkpoint, Encoding, ModelConfig, PerturbationModel, Target, Truth, TruthRow,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,7 +29,10 @@ pub struct Args {
     /// The processed .h5ad file (log-normalised X); or `data.path=FILE`.
     data: Option<PathBuf>,
     /// Configuration items (consumed before parsing; listed here for the help text):
-    /// `model=NAME`, `data=NAME`, `experiment=DATASET/MODEL`, `SECTION.KEY=VALUE`.
+    /// `model=NAME`, `data=NAME` (a data preset, with its task: norman19, sciplex3,
+    /// mcfaline23), `experiment=DATASET/MODEL`, `SECTION.KEY=VALUE`, and `seed=N`
+    /// (PerturBench's top-level seed: sets trainer.seed and evaluation.prediction_seed; the
+    /// split keeps data.seed, PerturBench's splitter_seed).
     #[arg(value_name = "KEY=VALUE")]
     overrides: Vec<String>,
     /// Model (same as model=NAME): average, control-mean, train-mean, additive,
@@ -145,6 +149,88 @@ impl TrainHooks for Bar {
     }
 }
 
+/// Why the evaluation group `t` cannot be predicted by a model fitted on the vocabulary
+/// `enc` (a perturbation never seen in train, a covariate value train lacks), as
+/// `PERTURBATION (COVARIATES: REASON)`; `None` when it can be.
+fn unpredictable(t: &Target, spec: &PerturbationSpec, enc: &Encoding) -> Option<String> {
+    let mut why = Vec::new();
+    match PerturbationSet::parse(&t.perturbation, spec) {
+        Ok(set) => {
+            let unseen: Vec<&str> = set
+                .names()
+                .iter()
+                .map(String::as_str)
+                .filter(|n| !enc.perturbations.iter().any(|p| p == n))
+                .collect();
+            if !unseen.is_empty() {
+                why.push(format!("{} never seen in train", unseen.join(", ")));
+            }
+        }
+        Err(e) => why.push(e.to_string()),
+    }
+    if let Err(e) = enc.check_covariates(&t.covariates) {
+        why.push(e.to_string());
+    }
+    (!why.is_empty()).then(|| {
+        let cov = if t.covariates.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", t.covariates.join("_"))
+        };
+        format!("{} ({cov}{})", t.perturbation, why.join("; "))
+    })
+}
+
+/// The train rows, evaluation rows and train vocabulary of `split`, or an error when the
+/// evaluation split `label` cannot be scored: no train or evaluation cells, or no evaluation
+/// group whose perturbations and covariates all occur in train (the combination splitter can
+/// hold out only combos with a single never seen in train). Needs only obs and the gene
+/// names, so it runs before X is read and anything is fitted.
+pub fn feasible_split(
+    split: &Split,
+    design: &Design,
+    spec: &PerturbationSpec,
+    genes: &[String],
+    label: SplitLabel,
+    source: &str,
+) -> anyhow::Result<(Vec<usize>, Vec<usize>, Encoding)> {
+    let train_rows = split.rows(SplitLabel::Train);
+    if train_rows.is_empty() {
+        bail!("{source}: the {} split has no training cells", split.key);
+    }
+    let eval_rows = split.rows(label);
+    if eval_rows.is_empty() {
+        bail!(
+            "{source}: the {} split has no {} cells to evaluate; evaluate the other split (evaluation.split=val|test or --evaluation-split) or draw another split (data.seed=N)",
+            split.key,
+            label.as_str()
+        );
+    }
+    let enc = Encoding::from_train(design, spec, &train_rows, genes);
+    let targets = split_targets(design, &eval_rows);
+    let why: Vec<String> = targets
+        .iter()
+        .filter_map(|t| unpredictable(t, spec, &enc))
+        .collect();
+    if why.len() == targets.len() {
+        let other = match label {
+            SplitLabel::Val => "test",
+            _ => "val",
+        };
+        bail!(
+            "{source}: the {} split leaves no {} group that can be predicted{}; evaluate the {other} split instead (evaluation.split={other} or --evaluation-split {other}) or draw another split (data.seed=N); nothing was trained",
+            split.key,
+            label.as_str(),
+            if why.is_empty() {
+                " (it has control cells only)".to_string()
+            } else {
+                format!(": {}", why.join(", "))
+            }
+        );
+    }
+    Ok((train_rows, eval_rows, enc))
+}
+
 /// Writes everything of a run into `dir` (a fresh temporary directory).
 #[allow(clippy::too_many_arguments)]
 fn write_run(
@@ -164,11 +250,19 @@ fn write_run(
         let p = data.to_path_buf();
         std::thread::spawn(move || crate::checksum::sha256_file(&p))
     };
-    // Only X, obs and var are needed (layers such as counts are not read).
+    // Only X, obs and var are needed (layers such as counts are not read). obs and var
+    // first: the split and whether its evaluation groups can be predicted are known before
+    // X is read and anything is fitted.
     let reader = H5adReader::open(data)?;
+    let obs = reader.read_frame("obs")?;
+    let var = reader.read_frame("var")?;
+    let (spec, design, split) = build_split(&a.split, &obs, &source, true)?;
+    let label = SplitLabel::parse(&a.evaluation_split).expect("clap checked the value");
+    let (train_rows, eval_rows, enc) =
+        feasible_split(&split, &design, &spec, &var.index, label, &source)?;
     let mut ad = AnnData::new(reader.read_matrix("X")?, Vec::new(), Vec::new());
-    ad.obs = reader.read_frame("obs")?;
-    ad.var = reader.read_frame("var")?;
+    ad.obs = obs;
+    ad.var = var;
     ad.check_shapes()
         .map_err(|m| anyhow::anyhow!("{source}: {m}"))?;
     let uns = reader.read_uns()?;
@@ -183,21 +277,6 @@ fn write_run(
     let embedding = key
         .map(|k| embedding(&ad.obsm, k, &source, ad.n_obs()))
         .transpose()?;
-    let (spec, design, split) = build_split(&a.split, &ad.obs, &source, true)?;
-    let train_rows = split.rows(SplitLabel::Train);
-    if train_rows.is_empty() {
-        bail!("{source}: the {} split has no training cells", split.key);
-    }
-    let label = SplitLabel::parse(&a.evaluation_split).expect("clap checked the value");
-    let eval_rows = split.rows(label);
-    if eval_rows.is_empty() {
-        bail!(
-            "{source}: the {} split has no {} cells to evaluate",
-            split.key,
-            a.evaluation_split
-        );
-    }
-    let enc = Encoding::from_train(&design, &spec, &train_rows, ad.var_names());
     let known = |r: usize| {
         design.is_control(r)
             || (enc
@@ -333,22 +412,14 @@ fn write_run(
     let mut skipped = Vec::new();
     let targets: Vec<_> = split_targets(&design, &eval_rows)
         .into_iter()
-        .filter(|t| {
-            let known = perturbench_data::PerturbationSet::parse(&t.perturbation, &spec)
-                .map(|set| enc.singles(&set).is_ok())
-                .unwrap_or(false);
-            if !known {
-                skipped.push(format!("{} ({})", t.perturbation, t.covariates.join("_")));
+        .filter(|t| match unpredictable(t, &spec, &enc) {
+            Some(why) => {
+                skipped.push(why);
+                false
             }
-            known
+            None => true,
         })
         .collect();
-    if targets.is_empty() {
-        bail!(
-            "{source}: no {} group can be predicted: every one has a perturbation never seen in train",
-            a.evaluation_split
-        );
-    }
     let sampled = sample_controls(&design, &eval_rows, a.max_control_cells, a.prediction_seed);
     let controls: Vec<usize> = eval_rows
         .iter()
@@ -472,6 +543,123 @@ fn write_run(
     Ok(out)
 }
 
+impl Args {
+    /// The data file (`DATA` or `data.path`).
+    pub fn data_file(&self) -> Option<&Path> {
+        self.data.as_deref().or(self.data_path.as_deref())
+    }
+
+    /// What decides the split and the evaluated groups: data file, split options and
+    /// evaluation split (not the model, trainer or prediction settings).
+    pub fn split_key(&self) -> String {
+        format!(
+            "{:?} {:?} {}",
+            self.data_file(),
+            self.split,
+            self.evaluation_split
+        )
+    }
+}
+
+/// The resolved configuration of a run as YAML (what `--print-config` prints).
+fn config_yaml(
+    a: &Args,
+    config: &ModelConfig,
+    trainer: &TrainerConfig,
+    data: Option<&Path>,
+) -> String {
+    let task = a
+        .split
+        .task
+        .and_then(|t| clap::ValueEnum::to_possible_value(&t).map(|v| v.get_name().to_string()));
+    let resolved = serde_json::json!({
+        "data": {
+            "path": data.map(|d| d.display().to_string()),
+            "task": task,
+            "perturbation_key": a.split.perturbation_key,
+            "control": a.split.control,
+            "covariate_keys": a.split.covariate_keys,
+            "seed": a.split.seed,
+            "max_heldout_fraction": a.split.max_heldout_fraction,
+        },
+        "model": config,
+        "trainer": trainer,
+        "evaluation": {
+            "split": a.evaluation_split,
+            "max_control_cells": a.max_control_cells,
+            "prediction_seed": a.prediction_seed,
+            "pipelines": a.pipelines,
+        },
+    });
+    crate::run_config::to_yaml(&resolved)
+}
+
+/// `train`'s arguments (data file, items, flags, as typed after `perturbench train`) parsed
+/// in this process, for the commands that run `train`s (`tune`, `benchmark`): the same
+/// expansion and checks as `train`'s command line, with clap's errors reduced to their
+/// message (no `train` usage text, which would name the wrong command).
+pub fn parse_args(items: &[String]) -> anyhow::Result<Args> {
+    use clap::FromArgMatches;
+    let mut argv = vec!["perturbench".to_string(), "train".to_string()];
+    argv.extend(items.iter().cloned());
+    let argv = super::train_config::expand_argv(argv)?;
+    let cmd = <Args as clap::Args>::augment_args(
+        clap::Command::new("train")
+            .no_binary_name(true)
+            .args_override_self(true),
+    );
+    let brief = |e: clap::Error| {
+        let text = e.render().to_string();
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or("invalid arguments")
+            .to_string();
+        anyhow::anyhow!("{}", first.trim_start_matches("error: "))
+    };
+    let m = cmd.try_get_matches_from(&argv[2..]).map_err(brief)?;
+    let a = Args::from_arg_matches(&m).map_err(brief)?;
+    if let Some(extra) = a.overrides.first() {
+        bail!("unexpected argument '{extra}': configuration items are KEY=VALUE");
+    }
+    Ok(a)
+}
+
+/// Checks a run's settings as `train` does before fitting: model and trainer sections, data
+/// file, task (`task_how` says how to pass one when none is given), and whether the
+/// evaluation split has a group that can be predicted (reads only obs and var of the data
+/// file). Returns the resolved configuration as YAML (`--print-config`). `cache` holds the obs and var of files already read, so a
+/// suite reads each dataset once.
+pub fn check_args(
+    a: &Args,
+    task_how: &str,
+    cache: &mut BTreeMap<PathBuf, (perturbench_io::Frame, Vec<String>)>,
+) -> anyhow::Result<String> {
+    let tree: serde_json::Value = match &a.resolved_config {
+        Some(t) => serde_json::from_str(t).context("internal: resolved configuration")?,
+        None => serde_json::json!({}),
+    };
+    let (config, trainer) = model_and_trainer(&tree)?;
+    let data = a
+        .data
+        .clone()
+        .or_else(|| a.data_path.clone())
+        .context("no data file: pass DATA.h5ad or data.path=FILE")?;
+    a.split.task(task_how)?;
+    if !cache.contains_key(&data) {
+        let reader = H5adReader::open(&data)?;
+        let obs = reader.read_frame("obs")?;
+        let var = reader.read_frame("var")?;
+        cache.insert(data.clone(), (obs, var.index));
+    }
+    let (obs, genes) = &cache[&data];
+    let source = data.display().to_string();
+    let (spec, design, split) = build_split(&a.split, obs, &source, true)?;
+    let label = SplitLabel::parse(&a.evaluation_split).expect("clap checked the value");
+    feasible_split(&split, &design, &spec, genes, label, &source)?;
+    Ok(config_yaml(a, &config, &trainer, Some(&data)))
+}
+
 /// Runs the command.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
@@ -485,33 +673,16 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let (config, trainer) = model_and_trainer(&tree)?;
     let data = a.data.clone().or_else(|| a.data_path.clone());
     if a.print_config {
-        let resolved = serde_json::json!({
-            "data": {
-                "path": data.as_ref().map(|d| d.display().to_string()),
-                "task": format!("{:?}", a.split.task).to_lowercase(),
-                "perturbation_key": a.split.perturbation_key,
-                "control": a.split.control,
-                "covariate_keys": a.split.covariate_keys,
-                "seed": a.split.seed,
-                "max_heldout_fraction": a.split.max_heldout_fraction,
-            },
-            "model": config,
-            "trainer": trainer,
-            "evaluation": {
-                "split": a.evaluation_split,
-                "max_control_cells": a.max_control_cells,
-                "prediction_seed": a.prediction_seed,
-                "pipelines": a.pipelines,
-            },
-        });
-        print!("{}", crate::run_config::to_yaml(&resolved));
+        print!("{}", config_yaml(&a, &config, &trainer, data.as_deref()));
         return Ok(());
     }
     let data = data.context("no data file: pass DATA.h5ad or data.path=FILE")?;
+    a.split.task(TRAIN_TASK_HOW)?;
     let out_dir = a
         .out
         .clone()
         .context("no output directory: pass --out DIR")?;
+
     let parent = out_dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -44,7 +44,8 @@ pub const SPACES: &[(&str, &str)] = &[
 pub struct Args {
     /// `hpo=NAME` (a built-in search space: linear_additive, latent_additive, decoder_only,
     /// cpa, sams_vae, sams_vae_modified, biolord), the data file, and `train`'s items (`model=`, `experiment=`,
-    /// `KEY=VALUE`) shared by every trial.
+    /// `data=`, `data.task=`, `seed=N`, `KEY=VALUE`) shared by every trial. They are checked
+    /// before the study is created, as `train` would check them.
     #[arg(value_name = "ITEMS")]
     items: Vec<String>,
     /// `train` configuration files shared by every trial (repeatable).
@@ -99,9 +100,10 @@ pub struct Args {
     /// Keep every trial's predictions.h5ad and reference.h5ad (removed once evaluated by default).
     #[arg(long)]
     keep_predictions: bool,
-    /// Output: trials/ (every trial's run), trials.csv, best.yaml.
+    /// Output: trials/ (every trial's run), trials.csv, best.yaml (default: a directory
+    /// named after the study, in the current directory).
     #[arg(long)]
-    out: PathBuf,
+    out: Option<PathBuf>,
 }
 
 /// Reads a search-space file or preset text: `{model: NAME?, space: {...}}`.
@@ -141,44 +143,49 @@ pub fn default_storage(out: &Path) -> anyhow::Result<String> {
     ))
 }
 
-/// Runs `perturbench train ARGS --print-config` and returns its output (the resolved
-/// configuration), or the error it printed.
-fn print_config(args: &[String]) -> anyhow::Result<String> {
-    let exe = std::env::current_exe().context("cannot locate the perturbench executable")?;
-    let out = std::process::Command::new(exe)
-        .arg("train")
-        .args(args)
-        .arg("--print-config")
-        .output()
-        .context("cannot run perturbench train --print-config")?;
-    if !out.status.success() {
-        bail!(
-            "the trials' train arguments are invalid: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+/// How a tuning study takes its task.
+const TUNE_TASK_HOW: &str = "data.task=NAME among tune's items (e.g. data.task=combination), or a data preset that sets one (data=norman19, data=sciplex3, data=mcfaline23)";
+
+/// The trials' `train` settings resolved and checked in this process, as every trial's
+/// `train` would check them before fitting (including whether the evaluation split has a
+/// group that can be predicted); returns the resolved configuration as YAML. Errors name
+/// `tune` and the setting.
+fn check_trial_args(
+    args: &[String],
+    cache: &mut std::collections::BTreeMap<PathBuf, (perturbench_io::Frame, Vec<String>)>,
+) -> anyhow::Result<String> {
+    let checked = super::train::parse_args(args)
+        .and_then(|a| super::train::check_args(&a, TUNE_TASK_HOW, cache));
+    match checked {
+        Ok(yaml) => Ok(yaml),
+        Err(e) => bail!("tune: the trials' train settings are invalid: {e:#}"),
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// `perturbench tune`.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;
-    let out = absolute(&a.out)?;
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(super::trial::sanitize(&a.study)));
+    let out = absolute(&out_dir)?;
     let url = match &a.storage {
         Some(u) => u.clone(),
         None => default_storage(&out)?,
     };
     let objective = parse_objective(&a.objective)?;
     super::worker::check_timing(a.heartbeat, a.stale_after)?;
-    // The store first: an unreachable one fails before anything else runs.
-    let mut store = storage::open(&url)?;
     // Train arguments: data file and config files made absolute (workers run elsewhere).
     let mut train_args: Vec<String> = Vec::new();
     let mut hpo: Option<String> = None;
     for it in &a.items {
         if let Some(name) = it.strip_prefix("hpo=") {
             hpo = Some(name.trim_end_matches("_hpo").to_string());
+        } else if let Some(path) = it.strip_prefix("data.path=") {
+            train_args.push(format!(
+                "data.path={}",
+                absolute(Path::new(path))?.display()
+            ));
         } else if it.contains('=') {
             train_args.push(it.clone());
         } else {
@@ -217,14 +224,20 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         // The space's model first, so that a user's experiment= or model.* still apply.
         train_args.insert(0, format!("model={m}"));
     }
+    let mut data_cache = std::collections::BTreeMap::new();
     if a.synthetic.is_none() {
-        // Fail now, not in every trial: the arguments with one sampled point must resolve.
+        // Fail now, not in every trial: the arguments with one sampled point must resolve,
+        // and the evaluation split must have a group that can be predicted.
         let mut probe = train_args.clone();
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
         let p = space.sample(&mut perturbench_hpo::RandomSampler, &[], &mut rng);
         probe.extend(p.iter().map(|(k, v)| format!("{k}={}", override_value(v))));
-        print_config(&probe)?;
+        check_trial_args(&probe, &mut data_cache)?;
     }
+    // Nothing is created before the settings are known to be valid.
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("{}: cannot create the output directory", out.display()))?;
+    let mut store = storage::open(&url)?;
     let cfg = StudyConfig {
         train_args: train_args.clone(),
         objective: if a.synthetic.is_some() {
@@ -311,7 +324,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         let text = if a.synthetic.is_some() {
             format!("{}\n", serde_json::to_string_pretty(&b.params)?)
         } else {
-            print_config(&args)?
+            check_trial_args(&args, &mut data_cache)?
         };
         let header = format!(
             "# Best trial {} of study '{}' (objective {} = {}).\n# Train with: perturbench train --config best.yaml\n",
