@@ -102,9 +102,11 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// Keeps freed memory in the process for reuse instead of handing it back to the kernel after
 /// 10 ms (mimalloc's default): a training batch frees and reallocates tens of megabytes, and on
 /// virtual machines every page faulted back in is zeroed again, which cost 15-20 % of training
-/// time (latent-additive, reference width). Memory kept this way but not reused (blocks of
-/// other sizes) is returned once per training epoch by [`release_unused_memory`].
-/// `MIMALLOC_PURGE_DELAY` in the environment still wins. The C library's allocator (used by HDF5) is tuned alike.
+/// time (latent-additive, reference width). The price is memory: freed blocks that later
+/// allocations do not reuse stay resident (latent-additive at the reference width on devel:
+/// 3.16 GB after 3 epochs, 2.69 GB with mimalloc's default purge delay; the PyTorch reference
+/// peaks at 3.67 GB; docs/model-parity.md). `MIMALLOC_PURGE_DELAY` in the environment still
+/// wins. The C library's allocator (used by HDF5) is tuned alike.
 fn keep_freed_memory() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: mi_option_set only stores an integer option; mimalloc reads it when it
@@ -127,16 +129,6 @@ fn keep_freed_memory() {
             unsafe { libc::mallopt(param, value) };
         }
     }
-}
-
-/// Returns the memory that mimalloc keeps but does not use to the kernel. Called after every
-/// training epoch: without it, freed blocks that later batches do not reuse (the last, smaller
-/// batch of an epoch, validation batches, the best-epoch weights) pile up, and latent-additive
-/// at the reference width on devel grew from 2.45 GB after one epoch to 3.2 GB after three.
-pub fn release_unused_memory() {
-    // SAFETY: mi_collect only walks mimalloc's own free lists and segments; it may be called
-    // from any thread at any time.
-    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 fn main() {

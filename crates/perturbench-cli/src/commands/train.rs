@@ -145,7 +145,6 @@ impl TrainHooks for Bar {
                 .unwrap_or_default()
         );
         self.pb.inc(1);
-        crate::release_unused_memory();
     }
 }
 
