@@ -76,17 +76,24 @@ impl MetricTable {
         Ok(())
     }
 
-    /// CSV text: `perturbation` then one column per metric; missing values are empty.
+    /// CSV text like cell-eval's `results.csv`: `perturbation` then one column per metric;
+    /// missing values are empty, and a metric without any value is left out (cell-eval
+    /// never creates its column).
     pub fn to_csv_string(&self) -> String {
+        let cols: Vec<&(String, Vec<Option<f64>>)> = self
+            .columns
+            .iter()
+            .filter(|(_, v)| v.iter().any(Option::is_some))
+            .collect();
         let mut s = String::from("perturbation");
-        for (n, _) in &self.columns {
+        for (n, _) in &cols {
             s.push(',');
             s.push_str(n);
         }
         s.push('\n');
         for (i, p) in self.perturbations.iter().enumerate() {
             s.push_str(p);
-            for (_, col) in &self.columns {
+            for (_, col) in &cols {
                 s.push(',');
                 if let Some(v) = col[i] {
                     s.push_str(&crate::de::format_float(v));

@@ -1,11 +1,11 @@
 """Runs the reference cell-eval 0.8.2 on a real/pred pair written by the Rust parity test.
 
-Usage: python run_cell_eval.py REAL.h5ad PRED.h5ad OUTDIR
+Usage: python run_cell_eval.py REAL.h5ad PRED.h5ad OUTDIR [REAL2 PRED2 OUTDIR2 ...]
 
 The files hold float32 X (what perturbench-io writes). They are re-written with X cast to
 float64 (exact) so that cell-eval and pdex compute in float64 on exactly the values the Rust
-side reads. Then cell-eval's command line is run in this process (saves a second import of
-scanpy/numba):
+side reads. Then cell-eval's command line is run in this process, once per triple (numba
+compiles pdex's kernels once):
 
     cell-eval run -ap PRED -ar REAL --control-pert control --pert-col condition
         --profile full -o OUTDIR --num-threads 2
@@ -24,8 +24,7 @@ import anndata as ad
 import numpy as np
 
 
-def main() -> None:
-    real, pred, outdir = sys.argv[1:4]
+def run_one(real: str, pred: str, outdir: str) -> None:
     paths = []
     for src in (real, pred):
         a = ad.read_h5ad(src)
@@ -56,6 +55,12 @@ def main() -> None:
     from cell_eval.__main__ import main as cell_eval_main
 
     cell_eval_main()
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    for i in range(0, len(args), 3):
+        run_one(*args[i : i + 3])
     print(json.dumps({"cell_eval": version("cell-eval"), "pdex": version("pdex")}))
 
 
