@@ -170,3 +170,27 @@ const RULES: &[Convention] = &[
         source: "cell_eval/_evaluator.py::_convert_to_normlog, utils.py::guess_is_lognorm",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_to_json() {
+        let c = Conventions::cell_eval_0_8_2(DeOptions::default());
+        let v: serde_json::Value = serde_json::from_str(&c.to_json()).unwrap();
+        assert_eq!(v["de"]["epsilon"], 0.0);
+        assert_eq!(v["de"]["geometric_mean"], true);
+        assert!((v["fdr_threshold"].as_f64().unwrap() - 0.05).abs() < 1e-6);
+        let keys: Vec<&str> = c.rules.iter().map(|r| r.key).collect();
+        for k in [
+            "de.test",
+            "de.fdr",
+            "de.fold_change",
+            "overlap_at_k",
+            "pr_auc/roc_auc",
+        ] {
+            assert!(keys.contains(&k), "{k}");
+        }
+    }
+}

@@ -65,3 +65,65 @@ pub fn overlap_at_k(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(target: &str, lfc: &[f32], fdr: &[f32]) -> TargetDe {
+        TargetDe {
+            target: target.into(),
+            features: (0..lfc.len()).map(|i| format!("g{i}")).collect(),
+            lfc: lfc.to_vec(),
+            fdr: fdr.to_vec(),
+        }
+    }
+
+    /// polars `rank("ordinal", descending=True)` keeps table order within ties and ranks NaN
+    /// above +inf; fdr exactly 0.05 is not significant.
+    #[test]
+    fn ranking_ties_and_nan() {
+        let t = frame(
+            "A",
+            &[
+                1.0,
+                -3.0,
+                3.0,
+                f32::INFINITY,
+                2.0,
+                f32::NEG_INFINITY,
+                f32::NAN,
+                9.0,
+            ],
+            &[0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.05],
+        );
+        assert_eq!(
+            ranked_significant(&t, 0.05),
+            ["g6", "g3", "g5", "g1", "g2", "g4", "g0"]
+        );
+    }
+
+    #[test]
+    fn overlap_and_precision_denominators() {
+        let real = DeFrame {
+            targets: vec![frame("A", &[4.0, 3.0, 2.0, 1.0], &[0.0, 0.0, 0.0, 0.0])],
+        };
+        let pred = DeFrame {
+            targets: vec![frame("A", &[4.0, 1.0, 2.0, 3.0], &[0.0, 0.0, 0.9, 0.9])],
+        };
+        // real top = g0 g1 g2 g3; pred sig = g0, g1 (g0 first).
+        let n = overlap_at_k(&real, &pred, None, OverlapKind::Overlap, 0.05);
+        assert_eq!(n, [0.5]); // k = 4: {g0,g1} ∩ all real / 4
+        let p = overlap_at_k(&real, &pred, None, OverlapKind::Precision, 0.05);
+        assert_eq!(p, [1.0]); // k = 2: {g0,g1} ∩ {g0,g1} / 2
+        let k1 = overlap_at_k(&real, &pred, Some(1), OverlapKind::Overlap, 0.05);
+        assert_eq!(k1, [1.0]);
+        let none = DeFrame {
+            targets: vec![frame("A", &[1.0; 4], &[0.9; 4])],
+        };
+        assert_eq!(
+            overlap_at_k(&real, &none, None, OverlapKind::Overlap, 0.05),
+            [0.0]
+        );
+    }
+}
