@@ -8,6 +8,7 @@ use crate::groups::Groups;
 use crate::metrics::{evaluate_de, evaluate_pseudobulk, DeFrame, MetricTable};
 use crate::pseudobulk::Pseudobulks;
 use perturbench_io::AnnData;
+use std::path::Path;
 
 /// Everything a run produces.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,4 +62,102 @@ pub fn evaluate(
         pred_de,
         results,
     })
+}
+
+impl Evaluation {
+    /// Writes `real_de.csv`, `pred_de.csv`, `results.csv` (cell-eval's layouts) and
+    /// `conventions.json` into `dir` (created if needed).
+    pub fn write(&self, dir: &Path, conventions: &crate::Conventions) -> Result<()> {
+        let io = |path: &Path, e: std::io::Error| CellEvalError::File {
+            path: path.display().to_string(),
+            source: e,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        self.real_de.write_csv(&dir.join("real_de.csv"))?;
+        self.pred_de.write_csv(&dir.join("pred_de.csv"))?;
+        let results = dir.join("results.csv");
+        std::fs::write(&results, self.results.to_csv_string()).map_err(|e| io(&results, e))?;
+        let conv = dir.join("conventions.json");
+        std::fs::write(&conv, conventions.to_json()).map_err(|e| io(&conv, e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use perturbench_io::{Column, Csr};
+
+    fn toy(shift: f32) -> AnnData {
+        let labels = [
+            "control", "A", "B", "control", "A", "B", "control", "A", "B", "A",
+        ];
+        let g = 4;
+        let dense: Vec<f32> = (0..labels.len() * g)
+            .map(|k| {
+                let (i, j) = (k / g, k % g);
+                let base = ((i * 7 + j * 3) % 5) as f32 * 0.5;
+                if labels[i] == "A" && j == 1 {
+                    base + shift
+                } else {
+                    base
+                }
+            })
+            .collect();
+        let x = Csr::from_dense(labels.len(), g, &dense).unwrap();
+        let mut ad = AnnData::new(
+            x,
+            (0..labels.len()).map(|i| format!("c{i}")).collect(),
+            (0..g).map(|j| format!("G{j}")).collect(),
+        );
+        ad.obs
+            .set_column("condition", Column::categorical_from_strings(&labels));
+        ad
+    }
+
+    #[test]
+    fn evaluates_writes_and_round_trips() {
+        let ev = evaluate(
+            &toy(3.0),
+            &toy(2.0),
+            "condition",
+            "control",
+            &DeOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(ev.results.perturbations, ["A", "B"]);
+        let dir = tempfile::tempdir().unwrap();
+        ev.write(
+            dir.path(),
+            &crate::Conventions::cell_eval_0_8_2(DeOptions::default()),
+        )
+        .unwrap();
+        let back = DeFrame::read_csv(&dir.path().join("real_de.csv")).unwrap();
+        assert_eq!(back, DeFrame::from_table(&ev.real_de));
+        let text = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
+        assert!(text.starts_with("perturbation,overlap_at_N,"));
+        assert!(dir.path().join("conventions.json").exists());
+    }
+
+    #[test]
+    fn mismatched_inputs_are_errors() {
+        let a = toy(1.0);
+        let mut b = toy(1.0);
+        b.obs.set_column(
+            "condition",
+            Column::categorical_from_strings(&["control"; 10]),
+        );
+        assert!(matches!(
+            evaluate(&a, &b, "condition", "control", &DeOptions::default()),
+            Err(CellEvalError::PerturbationMismatch(_))
+        ));
+        assert!(matches!(
+            evaluate(&a, &a, "nope", "control", &DeOptions::default()),
+            Err(CellEvalError::MissingColumn(_))
+        ));
+        assert!(matches!(
+            evaluate(&a, &a, "condition", "ctrl", &DeOptions::default()),
+            Err(CellEvalError::MissingControl { .. })
+        ));
+    }
 }
