@@ -66,7 +66,7 @@ const RULES: &[Convention] = &[
     },
     Convention {
         key: "de.fold_change",
-        rule: "target_mean/ref_mean = expm1(mean over all cells (zeros included) of the log1p values) (geometric mean in count space; is_log1p=True, geometric_mean=True); log2_fold_change = log2((t+eps)/(r+eps)) with eps = 0.0 (cell-eval pins it); 0/0 -> 0, one-sided zero -> +-inf. percent_change = (t-r)/(r+eps), 0/0 -> 0.",
+        rule: "target_mean/ref_mean = expm1(mean over all cells (zeros included) of the log1p values; the mean is computed as scipy's sparse mean does it: each value times 1/n, summed in cell order, so ulp-level ties resolve the same way) (geometric mean in count space; is_log1p=True, geometric_mean=True); log2_fold_change = log2((t+eps)/(r+eps)) with eps = 0.0 (cell-eval pins it); 0/0 -> 0, one-sided zero -> +-inf. percent_change = (t-r)/(r+eps), 0/0 -> 0.",
         source: "cell_eval/_evaluator.py::_build_pdex_kwargs and _cli/_run.py (--epsilon default 0.0); pdex/_math.py::pseudobulk, bulk_matrix_geometric, log2_fold_change, percent_change",
     },
     Convention {
@@ -156,7 +156,7 @@ const RULES: &[Convention] = &[
     },
     Convention {
         key: "discrimination_score",
-        rule: "For perturbation p: distances from pred delta of p to every real delta (all non-control perturbations, label order), over genes whose name != p (the target gene is excluded); rank = number of perturbations with a strictly smaller distance (numpy argsort position; ties are not expected with continuous data); score = 1 - rank / P. l1 = Manhattan, l2 = Euclidean, cosine = 1 - cosine similarity (zero vector -> similarity 0).",
+        rule: "For perturbation p: distances from pred delta of p to every real delta (all non-control perturbations, label order), over genes whose name != p (the target gene is excluded); rank = number of perturbations with a strictly smaller distance (numpy argsort position); when all P distances are equal (zero predicted delta under cosine: every similarity is 0) numpy keeps input order, so rank = the perturbation's index in label order; partial ties (order left to numpy's unstable SIMD sort, machine dependent) count as not closer; score = 1 - rank / P. l1 = Manhattan, l2 = Euclidean, cosine = 1 - cosine similarity (zero vector -> similarity 0).",
         source: "cell_eval/metrics/_anndata.py::discrimination_score",
     },
     Convention {

@@ -166,9 +166,9 @@ fn bulk_from_mean(mean: f64, opts: &DeOptions) -> f64 {
     }
 }
 
-/// Results of one gene: per group the pre-transform sum; per perturbation U and p.
+/// Results of one gene: per group the pre-transform mean; per perturbation U and p.
 struct GeneResult {
-    sums: Vec<f64>,
+    means: Vec<f64>,
     tests: Vec<(f64, f64)>,
 }
 
@@ -214,10 +214,16 @@ pub fn differential_expression(
                 start[g + 1] += start[g];
             }
             let mut sorted = vals.to_vec();
-            let mut sums = vec![0f64; n_groups];
+            let mut means = vec![0f64; n_groups];
             for g in 0..n_groups {
                 let block = &mut sorted[start[g]..start[g + 1]];
-                sums[g] = block.iter().map(|&v| pre_transform(v, opts)).sum();
+                // scipy's sparse mean: every value times 1/n, summed in row order (the block
+                // is in row order before it is sorted). The order matters when two groups'
+                // means are mathematically equal: the sign of the fold change follows ulps.
+                let scale = 1.0 / sizes[g] as f64;
+                means[g] = block
+                    .iter()
+                    .fold(0.0, |acc, &v| acc + pre_transform(v, opts) * scale);
                 block.sort_unstable_by(f32::total_cmp);
             }
             let ctrl_block = &sorted[start[ctrl]..start[ctrl + 1]];
@@ -233,13 +239,11 @@ pub fn differential_expression(
                     (r.statistic, r.p_value)
                 })
                 .collect();
-            GeneResult { sums, tests }
+            GeneResult { means, tests }
         })
         .collect();
 
-    let mean_of = |g: usize, gene: usize| -> f64 {
-        bulk_from_mean(per_gene[gene].sums[g] / sizes[g] as f64, opts)
-    };
+    let mean_of = |g: usize, gene: usize| -> f64 { bulk_from_mean(per_gene[gene].means[g], opts) };
     let ref_mean: Vec<f64> = (0..x.ncols()).map(|gene| mean_of(ctrl, gene)).collect();
     let out_groups: Vec<DeGroup> = perts
         .par_iter()

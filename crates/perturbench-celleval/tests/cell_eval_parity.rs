@@ -274,6 +274,26 @@ fn pred_effect(g: &str, j: usize) -> (f64, f64) {
     }
 }
 
+/// A "predict the control" prediction: every cell has the same profile (multiples of 0.5,
+/// so every pseudobulk equals it exactly): zero deltas (all cosine distances tie, Pearson
+/// is NaN), every gene constant (p = 1), no significant gene.
+fn constant_pred() -> AnnData {
+    synth(5, &|_, _| (1.0, 0.0), false).tap_constant()
+}
+
+trait TapConstant {
+    fn tap_constant(self) -> Self;
+}
+
+impl TapConstant for AnnData {
+    fn tap_constant(mut self) -> Self {
+        let (n, g) = (self.n_obs(), self.n_vars());
+        let dense: Vec<f32> = (0..n * g).map(|k| 0.5 * ((k % g) % 4) as f32).collect();
+        self.x = Csr::from_dense(n, g, &dense).expect("dense");
+        self
+    }
+}
+
 /// The pairs compared with cell-eval: (name, real, pred).
 fn pairs(devel: &AnnData) -> Vec<(&'static str, AnnData, AnnData)> {
     let (real, pred) = build_pair(devel);
@@ -290,6 +310,11 @@ fn pairs(devel: &AnnData) -> Vec<(&'static str, AnnData, AnnData)> {
             "synthetic_null_pred",
             synth(1, &real_effect, true),
             synth(3, &|_, _| (1.0, 0.0), false),
+        ),
+        (
+            "synthetic_constant_pred",
+            synth(1, &real_effect, true),
+            constant_pred(),
         ),
         (
             "synthetic_null_real",

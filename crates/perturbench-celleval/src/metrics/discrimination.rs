@@ -49,7 +49,10 @@ fn distance(kind: Distance, r: &[f64], p: &[f64]) -> f64 {
 
 /// Per perturbation `1 − rank / P`, where `rank` counts the real deltas closer to the
 /// perturbation's predicted delta than its own real delta, over the genes whose name is not
-/// the perturbation label (target-gene exclusion).
+/// the perturbation label (target-gene exclusion). If all `P` distances are equal, `rank` is
+/// the perturbation's index in label order (numpy keeps an all-equal array in input order);
+/// partial ties, whose order numpy's unstable sort leaves to the machine, count as not
+/// closer.
 pub fn discrimination_score(real: &Pseudobulks, pred: &Pseudobulks, kind: Distance) -> Vec<f64> {
     let perts = real.perturbations();
     let real_d: Vec<Vec<f64>> = perts.iter().map(|&g| real.delta(g)).collect();
@@ -67,7 +70,14 @@ pub fn discrimination_score(real: &Pseudobulks, pred: &Pseudobulks, kind: Distan
             let p = sub(&pred_d[i]);
             let dists: Vec<f64> = real_d.iter().map(|r| distance(kind, &sub(r), &p)).collect();
             let own = dists[i];
-            let rank = dists.iter().filter(|&&d| d < own).count();
+            // numpy's argsort puts the perturbation after the strictly closer ones; when every
+            // distance is equal (e.g. a zero predicted delta under cosine) it keeps the input
+            // order, so the rank is the perturbation's own position.
+            let rank = if dists.iter().all(|&d| d == own) {
+                i
+            } else {
+                dists.iter().filter(|&&d| d < own).count()
+            };
             1.0 - rank as f64 / n
         })
         .collect()
