@@ -70,6 +70,11 @@ const RULES: &[Convention] = &[
         source: "cell_eval/_evaluator.py::_build_pdex_kwargs and _cli/_run.py (--epsilon default 0.0); pdex/_math.py::pseudobulk, bulk_matrix_geometric, log2_fold_change, percent_change",
     },
     Convention {
+        key: "de.precision",
+        rule: "float64 X: means in float64. float32/float16 X (DeOptions::float32_means): scipy's sparse mean keeps float32 (value * f32(1/n), float32 accumulation in cell order), expm1 in float32, t - r of percent_change in float32, the rest (log2 ratio, division) in float64; means are written in their shortest float32 form. The Mann-Whitney U test always uses float64 values.",
+        source: "scipy/sparse/_base.py::mean, sum (ones @ X); pdex/_math.py::_expm1_vec, log2_fold_change, percent_change (numba typing); numba_mwu/__init__.py::sparse_column_index (casts to float64)",
+    },
+    Convention {
         key: "de.columns",
         rule: "DE CSV columns: target, feature, target_mean, ref_mean, target_membership, ref_membership, log2_fold_change, percent_change, p_value, statistic, fdr.",
         source: "pdex/__init__.py::_assemble_group_frame",

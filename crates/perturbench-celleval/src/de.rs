@@ -29,6 +29,11 @@ pub struct DeOptions {
     pub geometric_mean: bool,
     /// Pseudocount added to both means before the fold change (cell-eval pins 0.0).
     pub epsilon: f64,
+    /// The matrix is stored as float32 (or float16, which cell-eval casts to float32): pdex's
+    /// group means (scipy's sparse mean keeps the dtype), `expm1` and the difference in
+    /// `percent_change` are then computed in single precision, as here. The Mann–Whitney U
+    /// test always runs in double precision.
+    pub float32_means: bool,
 }
 
 impl Default for DeOptions {
@@ -37,6 +42,18 @@ impl Default for DeOptions {
             is_log1p: true,
             geometric_mean: true,
             epsilon: 0.0,
+            float32_means: false,
+        }
+    }
+}
+
+impl DeOptions {
+    /// cell-eval's options for a matrix stored with element type `dtype` (as reported by
+    /// `perturbench_io::MatrixInfo::dtype`, e.g. `float32`, `float64`).
+    pub fn for_stored_dtype(dtype: &str) -> Self {
+        DeOptions {
+            float32_means: matches!(dtype, "float32" | "float16"),
+            ..DeOptions::default()
         }
     }
 }
@@ -75,6 +92,9 @@ pub struct DeTable {
     pub ref_mean: Vec<f64>,
     /// One entry per perturbation, in label order.
     pub groups: Vec<DeGroup>,
+    /// The means are single-precision values (`DeOptions::float32_means`); the CSV then
+    /// prints them as `f32`, as pdex's float32 columns are written.
+    pub means_f32: bool,
 }
 
 /// Column names of pdex's output (and cell-eval's `real_de.csv` / `pred_de.csv`), in order.
@@ -157,18 +177,73 @@ fn pre_transform(v: f32, opts: &DeOptions) -> f64 {
     }
 }
 
-/// Pseudobulk in count space from the mean of the pre-transformed values.
-fn bulk_from_mean(mean: f64, opts: &DeOptions) -> f64 {
-    if opts.geometric_mean {
-        mean.exp_m1()
-    } else {
-        mean
+/// The same in single precision (numpy's float32 `log1p` / `expm1`).
+fn pre_transform_f32(v: f32, opts: &DeOptions) -> f32 {
+    match (opts.geometric_mean, opts.is_log1p) {
+        (true, true) | (false, false) => v,
+        (true, false) => v.ln_1p(),
+        (false, true) => v.exp_m1(),
     }
 }
 
-/// Results of one gene: per group the pre-transform mean; per perturbation U and p.
+/// Mean of a group's block (values in cell order) as scipy's sparse mean computes it: each
+/// value times `1/n`, summed in cell order from 0, in the matrix's precision. The order
+/// matters when two groups' means are mathematically equal: the fold change's sign follows
+/// the last bits.
+fn block_mean(block: &[f32], n: usize, opts: &DeOptions) -> Mean {
+    if opts.float32_means {
+        let scale = (1.0 / n as f64) as f32;
+        Mean::F32(
+            block
+                .iter()
+                .fold(0f32, |acc, &v| acc + pre_transform_f32(v, opts) * scale),
+        )
+    } else {
+        let scale = 1.0 / n as f64;
+        Mean::F64(
+            block
+                .iter()
+                .fold(0f64, |acc, &v| acc + pre_transform(v, opts) * scale),
+        )
+    }
+}
+
+/// A group mean of the pre-transformed values, in the precision pdex computes it.
+#[derive(Debug, Clone, Copy)]
+enum Mean {
+    F32(f32),
+    F64(f64),
+}
+
+impl Mean {
+    /// Pseudobulk in count space (`expm1` for the geometric mean), in the mean's precision.
+    fn bulk(self, opts: &DeOptions) -> Mean {
+        match (self, opts.geometric_mean) {
+            (Mean::F32(m), true) => Mean::F32(m.exp_m1()),
+            (Mean::F64(m), true) => Mean::F64(m.exp_m1()),
+            (m, false) => m,
+        }
+    }
+
+    fn value(self) -> f64 {
+        match self {
+            Mean::F32(m) => m as f64,
+            Mean::F64(m) => m,
+        }
+    }
+}
+
+/// `t − r` as pdex's `percent_change` forms it (in the arrays' precision).
+fn difference(t: Mean, r: Mean) -> f64 {
+    match (t, r) {
+        (Mean::F32(t), Mean::F32(r)) => (t - r) as f64,
+        (t, r) => t.value() - r.value(),
+    }
+}
+
+/// Results of one gene: per group the pseudobulk; per perturbation U and p.
 struct GeneResult {
-    means: Vec<f64>,
+    means: Vec<Mean>,
     tests: Vec<(f64, f64)>,
 }
 
@@ -214,16 +289,11 @@ pub fn differential_expression(
                 start[g + 1] += start[g];
             }
             let mut sorted = vals.to_vec();
-            let mut means = vec![0f64; n_groups];
+            let mut means = Vec::with_capacity(n_groups);
             for g in 0..n_groups {
                 let block = &mut sorted[start[g]..start[g + 1]];
-                // scipy's sparse mean: every value times 1/n, summed in row order (the block
-                // is in row order before it is sorted). The order matters when two groups'
-                // means are mathematically equal: the sign of the fold change follows ulps.
-                let scale = 1.0 / sizes[g] as f64;
-                means[g] = block
-                    .iter()
-                    .fold(0.0, |acc, &v| acc + pre_transform(v, opts) * scale);
+                // The block is still in cell order here.
+                means.push(block_mean(block, sizes[g], opts).bulk(opts));
                 block.sort_unstable_by(f32::total_cmp);
             }
             let ctrl_block = &sorted[start[ctrl]..start[ctrl + 1]];
@@ -243,7 +313,7 @@ pub fn differential_expression(
         })
         .collect();
 
-    let mean_of = |g: usize, gene: usize| -> f64 { bulk_from_mean(per_gene[gene].means[g], opts) };
+    let mean_of = |g: usize, gene: usize| -> f64 { per_gene[gene].means[g].value() };
     let ref_mean: Vec<f64> = (0..x.ncols()).map(|gene| mean_of(ctrl, gene)).collect();
     let out_groups: Vec<DeGroup> = perts
         .par_iter()
@@ -255,10 +325,12 @@ pub fn differential_expression(
                 .zip(&ref_mean)
                 .map(|(&t, &r)| log2_fold_change(t, r, opts.epsilon))
                 .collect();
-            let percent_change = target_mean
+            let percent_change = per_gene
                 .iter()
-                .zip(&ref_mean)
-                .map(|(&t, &r)| percent_change(t, r, opts.epsilon))
+                .map(|r| {
+                    let (t, c) = (r.means[g], r.means[ctrl]);
+                    percent_change_of(difference(t, c), c.value(), opts.epsilon)
+                })
                 .collect();
             let statistic: Vec<f64> = per_gene.iter().map(|r| r.tests[k].0).collect();
             let p_value: Vec<f64> = per_gene.iter().map(|r| r.tests[k].1).collect();
@@ -281,6 +353,7 @@ pub fn differential_expression(
         ref_membership: sizes[ctrl],
         ref_mean,
         groups: out_groups,
+        means_f32: opts.float32_means,
     })
 }
 
@@ -296,7 +369,12 @@ pub fn log2_fold_change(t: f64, r: f64, epsilon: f64) -> f64 {
 
 /// `(t − r) / (r + ε)` with `0/0` defined as 0 (pdex `percent_change`).
 pub fn percent_change(t: f64, r: f64, epsilon: f64) -> f64 {
-    let v = (t - r) / (r + epsilon);
+    percent_change_of(t - r, r, epsilon)
+}
+
+/// `diff / (r + ε)` with `0/0` defined as 0.
+fn percent_change_of(diff: f64, r: f64, epsilon: f64) -> f64 {
+    let v = diff / (r + epsilon);
     if v.is_nan() {
         0.0
     } else {
@@ -307,6 +385,19 @@ pub fn percent_change(t: f64, r: f64, epsilon: f64) -> f64 {
 /// A float as text that round-trips exactly (shortest form; exponent form for very small or
 /// large magnitudes; `inf`, `-inf`, `NaN`).
 pub fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf" } else { "-inf" }.into()
+    } else if v == 0.0 || (1e-5..1e16).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// [`format_float`] for a single-precision value (its shortest `f32` form).
+pub fn format_float32(v: f32) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
@@ -329,14 +420,21 @@ impl DeTable {
         let mut s = String::with_capacity(self.n_rows() * 120 + 200);
         s.push_str(&DE_COLUMNS.join(","));
         s.push('\n');
+        let mean = |v: f64| {
+            if self.means_f32 {
+                format_float32(v as f32)
+            } else {
+                format_float(v)
+            }
+        };
         for g in &self.groups {
             let target = csv_field(&g.target);
             for (j, feature) in self.features.iter().enumerate() {
                 let fields = [
                     target.clone(),
                     csv_field(feature),
-                    format_float(g.target_mean[j]),
-                    format_float(self.ref_mean[j]),
+                    mean(g.target_mean[j]),
+                    mean(self.ref_mean[j]),
                     g.target_membership.to_string(),
                     self.ref_membership.to_string(),
                     format_float(g.log2_fold_change[j]),

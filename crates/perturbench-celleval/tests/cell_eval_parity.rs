@@ -16,6 +16,10 @@
 //!    this crate implements is compared with ours: values within 1e-6 (relative above 1),
 //!    p-values and FDRs within 1e-6 relative or 1e-12 absolute, infinities and NaNs
 //!    exactly. The DE metrics are also recomputed from cell-eval's own DE tables.
+//!    The maximal differences are printed (`--nocapture`).
+//! 4. The same K562 pair is also given to cell-eval as float32 (`devel_k562_f32`), where
+//!    pdex averages in single precision (`DeOptions::float32_means`). Synthetic pairs cover
+//!    the edge cases (see `pairs`).
 //!
 //! The Python environment: `PERTURBENCH_CELLEVAL_PYTHON=/path/to/python` (an interpreter
 //! with cell-eval 0.8.2) or, otherwise, a venv the test creates once under the target
@@ -294,11 +298,14 @@ impl TapConstant for AnnData {
     }
 }
 
-/// The pairs compared with cell-eval: (name, real, pred).
+/// The pairs compared with cell-eval: (name, real, pred). A name ending in `_f32` is given
+/// to cell-eval with its float32 X as written (pdex then averages in float32), the others as
+/// float64.
 fn pairs(devel: &AnnData) -> Vec<(&'static str, AnnData, AnnData)> {
     let (real, pred) = build_pair(devel);
     vec![
-        ("devel_k562", real, pred),
+        ("devel_k562", real.clone(), pred.clone()),
+        ("devel_k562_f32", real, pred),
         (
             "synthetic",
             synth(1, &real_effect, true),
@@ -414,18 +421,20 @@ fn compare_de(ours: &DeTable, path: &Path, md: &mut MaxDiff) {
             ours.ref_membership as f64,
             "{ctx}"
         );
+        // Single-precision means are printed in their shortest f32 form: compare as f32.
+        let as_written = |v: f64| if ours.means_f32 { v as f32 as f64 } else { v };
         md.check(
             "target_mean",
             &ctx,
-            g.target_mean[j],
-            num("target_mean", i),
+            as_written(g.target_mean[j]),
+            as_written(num("target_mean", i)),
             false,
         );
         md.check(
             "ref_mean",
             &ctx,
-            ours.ref_mean[j],
-            num("ref_mean", i),
+            as_written(ours.ref_mean[j]),
+            as_written(num("ref_mean", i)),
             false,
         );
         md.check(
@@ -500,7 +509,13 @@ fn cell_eval_0_8_2_parity() {
         std::fs::create_dir_all(&d).expect("output dir");
         write_h5ad(d.join("real.h5ad"), real, &WriteOptions::default()).expect("write real");
         write_h5ad(d.join("pred.h5ad"), pred, &WriteOptions::default()).expect("write pred");
-        args.extend([d.join("real.h5ad"), d.join("pred.h5ad"), d.join("out")]);
+        let mode = if name.ends_with("_f32") { "f32" } else { "f64" };
+        args.extend([
+            d.join("real.h5ad"),
+            d.join("pred.h5ad"),
+            d.join("out"),
+            PathBuf::from(mode),
+        ]);
     }
 
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/run_cell_eval.py");
@@ -527,8 +542,12 @@ fn cell_eval_0_8_2_parity() {
     for (name, real, pred) in &pairs {
         let out = dir.join(name).join("out");
         let t1 = std::time::Instant::now();
-        let ev =
-            evaluate(real, pred, "condition", "control", &DeOptions::default()).expect("evaluate");
+        let opts = DeOptions::for_stored_dtype(if name.ends_with("_f32") {
+            "float32"
+        } else {
+            "float64"
+        });
+        let ev = evaluate(real, pred, "condition", "control", &opts).expect("evaluate");
         println!("== {name}: ours {:.3}s", t1.elapsed().as_secs_f64());
 
         let mut md = MaxDiff::default();

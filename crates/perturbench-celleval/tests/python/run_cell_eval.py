@@ -1,10 +1,11 @@
 """Runs the reference cell-eval 0.8.2 on a real/pred pair written by the Rust parity test.
 
-Usage: python run_cell_eval.py REAL.h5ad PRED.h5ad OUTDIR [REAL2 PRED2 OUTDIR2 ...]
+Usage: python run_cell_eval.py REAL.h5ad PRED.h5ad OUTDIR MODE [REAL2 PRED2 OUTDIR2 MODE2 ...]
 
-The files hold float32 X (what perturbench-io writes). They are re-written with X cast to
-float64 (exact) so that cell-eval and pdex compute in float64 on exactly the values the Rust
-side reads. Then cell-eval's command line is run in this process, once per triple (numba
+The files hold float32 X (what perturbench-io writes). With MODE `f64` they are re-written
+with X cast to float64 (exact) so that cell-eval and pdex compute in float64 on exactly the
+values the Rust side reads; with MODE `f32` they are used as they are (pdex then averages in
+float32). Then cell-eval's command line is run in this process, once per triple (numba
 compiles pdex's kernels once):
 
     cell-eval run -ap PRED -ar REAL --control-pert control --pert-col condition
@@ -24,14 +25,16 @@ import anndata as ad
 import numpy as np
 
 
-def run_one(real: str, pred: str, outdir: str) -> None:
-    paths = []
-    for src in (real, pred):
-        a = ad.read_h5ad(src)
-        a.X = a.X.astype(np.float64)
-        dst = src.replace(".h5ad", "_f64.h5ad")
-        a.write_h5ad(dst)
-        paths.append(dst)
+def run_one(real: str, pred: str, outdir: str, mode: str) -> None:
+    paths = [real, pred]
+    if mode == "f64":
+        paths = []
+        for src in (real, pred):
+            a = ad.read_h5ad(src)
+            a.X = a.X.astype(np.float64)
+            dst = src.replace(".h5ad", "_f64.h5ad")
+            a.write_h5ad(dst)
+            paths.append(dst)
     sys.argv = [
         "cell-eval",
         "run",
@@ -59,8 +62,8 @@ def run_one(real: str, pred: str, outdir: str) -> None:
 
 def main() -> None:
     args = sys.argv[1:]
-    for i in range(0, len(args), 3):
-        run_one(*args[i : i + 3])
+    for i in range(0, len(args), 4):
+        run_one(*args[i : i + 4])
     print(json.dumps({"cell_eval": version("cell-eval"), "pdex": version("pdex")}))
 
 
