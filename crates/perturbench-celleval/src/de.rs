@@ -1,0 +1,518 @@
+//! Differential expression of every perturbation against the control, as cell-eval 0.8.2
+//! runs pdex 0.3.0 (`pdex(adata, mode="ref", reference=control, is_log1p=True,
+//! geometric_mean=True, epsilon=0.0, cpm_filter=None)`).
+//!
+//! Per perturbation and gene: a two-sided Mann–Whitney U test of the perturbation's cells
+//! against the control cells ([`crate::mannwhitney`]), Benjamini–Hochberg within the
+//! perturbation ([`crate::fdr`]), and fold changes of pseudobulk means in count space.
+//!
+//! The matrix is streamed once: its non-zero values are scattered into per-gene segments
+//! whose values are blocked by group; each gene is then handled on its own (in parallel):
+//! every group block is sorted once, the control block is reused for all perturbations,
+//! and the zeros of a gene are never sorted (they tie at the bottom of the ranking).
+
+use crate::error::{CellEvalError, Result};
+use crate::fdr::benjamini_hochberg;
+use crate::groups::Groups;
+use crate::mannwhitney::mann_whitney_u_sparse;
+use perturbench_io::Csr;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// How the DE table is computed; the defaults are what cell-eval 0.8.2 asks pdex for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DeOptions {
+    /// The matrix holds log1p values (cell-eval passes `True` unless `--allow-discrete`).
+    pub is_log1p: bool,
+    /// Pseudobulk = geometric mean in count space, `expm1(mean(log1p x))` (pdex default);
+    /// otherwise the arithmetic mean in count space, `mean(expm1(X))` / `mean(X)`.
+    pub geometric_mean: bool,
+    /// Pseudocount added to both means before the fold change (cell-eval pins 0.0).
+    pub epsilon: f64,
+    /// The matrix is stored as float32 (or float16, which cell-eval casts to float32): pdex's
+    /// group means (scipy's sparse mean keeps the dtype), `expm1` and the difference in
+    /// `percent_change` are then computed in single precision, as here. The Mann–Whitney U
+    /// test always runs in double precision.
+    pub float32_means: bool,
+}
+
+impl Default for DeOptions {
+    fn default() -> Self {
+        DeOptions {
+            is_log1p: true,
+            geometric_mean: true,
+            epsilon: 0.0,
+            float32_means: false,
+        }
+    }
+}
+
+impl DeOptions {
+    /// cell-eval's options for a matrix stored with element type `dtype` (as reported by
+    /// `perturbench_io::MatrixInfo::dtype`, e.g. `float32`, `float64`).
+    pub fn for_stored_dtype(dtype: &str) -> Self {
+        DeOptions {
+            float32_means: matches!(dtype, "float32" | "float16"),
+            ..DeOptions::default()
+        }
+    }
+}
+
+/// DE results of one perturbation against the control; one entry per gene, in gene order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeGroup {
+    /// The perturbation label (`target` column).
+    pub target: String,
+    /// Number of cells of the perturbation.
+    pub target_membership: usize,
+    /// Pseudobulk of the perturbation, in count space.
+    pub target_mean: Vec<f64>,
+    /// `log2((target_mean + ε) / (ref_mean + ε))`; `0/0` is 0, one-sided zeros are ±inf.
+    pub log2_fold_change: Vec<f64>,
+    /// `(target_mean − ref_mean) / (ref_mean + ε)`; `0/0` is 0.
+    pub percent_change: Vec<f64>,
+    /// Two-sided Mann–Whitney U p-value.
+    pub p_value: Vec<f64>,
+    /// `U1`, the U statistic of the perturbation's cells.
+    pub statistic: Vec<f64>,
+    /// Benjamini–Hochberg adjusted p-value within this perturbation.
+    pub fdr: Vec<f64>,
+}
+
+/// A full DE table: every non-control perturbation against the control.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeTable {
+    /// Gene names (`feature` column), in matrix column order.
+    pub features: Vec<String>,
+    /// The control label.
+    pub reference: String,
+    /// Number of control cells.
+    pub ref_membership: usize,
+    /// Pseudobulk of the control, in count space.
+    pub ref_mean: Vec<f64>,
+    /// One entry per perturbation, in label order.
+    pub groups: Vec<DeGroup>,
+    /// The means are single-precision values (`DeOptions::float32_means`); the CSV then
+    /// prints them as `f32`, as pdex's float32 columns are written.
+    pub means_f32: bool,
+}
+
+/// Column names of pdex's output (and cell-eval's `real_de.csv` / `pred_de.csv`), in order.
+pub const DE_COLUMNS: [&str; 11] = [
+    "target",
+    "feature",
+    "target_mean",
+    "ref_mean",
+    "target_membership",
+    "ref_membership",
+    "log2_fold_change",
+    "percent_change",
+    "p_value",
+    "statistic",
+    "fdr",
+];
+
+/// Non-zero values of a matrix gathered per gene, each gene's values blocked by group.
+struct GeneSegments {
+    /// Start of each gene's segment in `values` (length genes + 1).
+    ptr: Vec<usize>,
+    /// Non-zero values.
+    values: Vec<f32>,
+    /// Group of each value.
+    group: Vec<u32>,
+}
+
+/// One pass over `x`: checks the values and scatters the non-zeros into gene segments whose
+/// values appear group by group (groups in index order). Explicit zeros are dropped.
+fn gather(x: &Csr, groups: &Groups) -> Result<GeneSegments> {
+    let ncols = x.ncols();
+    let mut count = vec![0usize; ncols + 1];
+    for row in 0..x.nrows() {
+        let (idx, vals) = x.row(row);
+        for (&c, &v) in idx.iter().zip(vals) {
+            if v.is_nan() || v < 0.0 {
+                return Err(CellEvalError::InvalidValue {
+                    row,
+                    col: c as usize,
+                    value: v,
+                });
+            }
+            if v != 0.0 {
+                count[c as usize + 1] += 1;
+            }
+        }
+    }
+    for c in 0..ncols {
+        count[c + 1] += count[c];
+    }
+    let ptr = count;
+    let nnz = ptr[ncols];
+    let mut next = ptr[..ncols].to_vec();
+    let mut values = vec![0f32; nnz];
+    let mut group = vec![0u32; nnz];
+    for (g, rows) in groups.cells.iter().enumerate() {
+        for &row in rows {
+            let (idx, vals) = x.row(row);
+            for (&c, &v) in idx.iter().zip(vals) {
+                if v != 0.0 {
+                    let k = &mut next[c as usize];
+                    values[*k] = v;
+                    group[*k] = g as u32;
+                    *k += 1;
+                }
+            }
+        }
+    }
+    Ok(GeneSegments { ptr, values, group })
+}
+
+/// The per-cell value whose group mean pdex back-transforms (`pdex._math`): log1p-space
+/// values for the geometric mean, count-space values for the arithmetic mean.
+fn pre_transform(v: f32, opts: &DeOptions) -> f64 {
+    let v = v as f64;
+    match (opts.geometric_mean, opts.is_log1p) {
+        (true, true) | (false, false) => v,
+        (true, false) => v.ln_1p(),
+        (false, true) => v.exp_m1(),
+    }
+}
+
+/// The same in single precision (numpy's float32 `log1p` / `expm1`).
+fn pre_transform_f32(v: f32, opts: &DeOptions) -> f32 {
+    match (opts.geometric_mean, opts.is_log1p) {
+        (true, true) | (false, false) => v,
+        (true, false) => v.ln_1p(),
+        (false, true) => v.exp_m1(),
+    }
+}
+
+/// Mean of a group's block (values in cell order) as scipy's sparse mean computes it: each
+/// value times `1/n`, summed in cell order from 0, in the matrix's precision. The order
+/// matters when two groups' means are mathematically equal: the fold change's sign follows
+/// the last bits.
+fn block_mean(block: &[f32], n: usize, opts: &DeOptions) -> Mean {
+    if opts.float32_means {
+        let scale = (1.0 / n as f64) as f32;
+        Mean::F32(
+            block
+                .iter()
+                .fold(0f32, |acc, &v| acc + pre_transform_f32(v, opts) * scale),
+        )
+    } else {
+        let scale = 1.0 / n as f64;
+        Mean::F64(
+            block
+                .iter()
+                .fold(0f64, |acc, &v| acc + pre_transform(v, opts) * scale),
+        )
+    }
+}
+
+/// A group mean of the pre-transformed values, in the precision pdex computes it.
+#[derive(Debug, Clone, Copy)]
+enum Mean {
+    F32(f32),
+    F64(f64),
+}
+
+impl Mean {
+    /// Pseudobulk in count space (`expm1` for the geometric mean), in the mean's precision.
+    fn bulk(self, opts: &DeOptions) -> Mean {
+        match (self, opts.geometric_mean) {
+            (Mean::F32(m), true) => Mean::F32(m.exp_m1()),
+            (Mean::F64(m), true) => Mean::F64(m.exp_m1()),
+            (m, false) => m,
+        }
+    }
+
+    fn value(self) -> f64 {
+        match self {
+            Mean::F32(m) => m as f64,
+            Mean::F64(m) => m,
+        }
+    }
+}
+
+/// `t − r` as pdex's `percent_change` forms it (in the arrays' precision).
+fn difference(t: Mean, r: Mean) -> f64 {
+    match (t, r) {
+        (Mean::F32(t), Mean::F32(r)) => (t - r) as f64,
+        (t, r) => t.value() - r.value(),
+    }
+}
+
+/// Results of one gene: per group the pseudobulk; per perturbation U and p.
+struct GeneResult {
+    means: Vec<Mean>,
+    tests: Vec<(f64, f64)>,
+}
+
+/// Runs DE of every non-control group of `groups` against the control, over the columns of
+/// `x` (cells × genes, non-negative). `features` names the columns.
+pub fn differential_expression(
+    x: &Csr,
+    groups: &Groups,
+    features: &[String],
+    opts: &DeOptions,
+) -> Result<DeTable> {
+    if groups.n_cells != x.nrows() {
+        return Err(CellEvalError::LabelCount {
+            labels: groups.n_cells,
+            cells: x.nrows(),
+        });
+    }
+    if features.len() != x.ncols() {
+        return Err(CellEvalError::GeneMismatch(format!(
+            "{} feature names for {} matrix columns",
+            features.len(),
+            x.ncols()
+        )));
+    }
+    let seg = gather(x, groups)?;
+    let n_groups = groups.names.len();
+    let perts = groups.perturbations();
+    let ctrl = groups.control;
+    let sizes: Vec<usize> = groups.cells.iter().map(Vec::len).collect();
+
+    let per_gene: Vec<GeneResult> = (0..x.ncols())
+        .into_par_iter()
+        .map(|gene| {
+            let (lo, hi) = (seg.ptr[gene], seg.ptr[gene + 1]);
+            let vals = &seg.values[lo..hi];
+            let gids = &seg.group[lo..hi];
+            // Block boundaries of each group within the gene's segment.
+            let mut start = vec![0usize; n_groups + 1];
+            for &g in gids {
+                start[g as usize + 1] += 1;
+            }
+            for g in 0..n_groups {
+                start[g + 1] += start[g];
+            }
+            let mut sorted = vals.to_vec();
+            let mut means = Vec::with_capacity(n_groups);
+            for g in 0..n_groups {
+                let block = &mut sorted[start[g]..start[g + 1]];
+                // The block is still in cell order here.
+                means.push(block_mean(block, sizes[g], opts).bulk(opts));
+                block.sort_unstable_by(f32::total_cmp);
+            }
+            let ctrl_block = &sorted[start[ctrl]..start[ctrl + 1]];
+            let tests = perts
+                .iter()
+                .map(|&g| {
+                    let r = mann_whitney_u_sparse(
+                        &sorted[start[g]..start[g + 1]],
+                        sizes[g],
+                        ctrl_block,
+                        sizes[ctrl],
+                    );
+                    (r.statistic, r.p_value)
+                })
+                .collect();
+            GeneResult { means, tests }
+        })
+        .collect();
+
+    let mean_of = |g: usize, gene: usize| -> f64 { per_gene[gene].means[g].value() };
+    let ref_mean: Vec<f64> = (0..x.ncols()).map(|gene| mean_of(ctrl, gene)).collect();
+    let out_groups: Vec<DeGroup> = perts
+        .par_iter()
+        .enumerate()
+        .map(|(k, &g)| {
+            let target_mean: Vec<f64> = (0..x.ncols()).map(|gene| mean_of(g, gene)).collect();
+            let log2_fold_change = target_mean
+                .iter()
+                .zip(&ref_mean)
+                .map(|(&t, &r)| log2_fold_change(t, r, opts.epsilon))
+                .collect();
+            let percent_change = per_gene
+                .iter()
+                .map(|r| {
+                    let (t, c) = (r.means[g], r.means[ctrl]);
+                    percent_change_of(difference(t, c), c.value(), opts.epsilon)
+                })
+                .collect();
+            let statistic: Vec<f64> = per_gene.iter().map(|r| r.tests[k].0).collect();
+            let p_value: Vec<f64> = per_gene.iter().map(|r| r.tests[k].1).collect();
+            let fdr = benjamini_hochberg(&p_value);
+            DeGroup {
+                target: groups.names[g].clone(),
+                target_membership: sizes[g],
+                target_mean,
+                log2_fold_change,
+                percent_change,
+                p_value,
+                statistic,
+                fdr,
+            }
+        })
+        .collect();
+    Ok(DeTable {
+        features: features.to_vec(),
+        reference: groups.names[ctrl].clone(),
+        ref_membership: sizes[ctrl],
+        ref_mean,
+        groups: out_groups,
+        means_f32: opts.float32_means,
+    })
+}
+
+/// `log2((t + ε) / (r + ε))` with `0/0` defined as 0 (pdex `log2_fold_change`).
+pub fn log2_fold_change(t: f64, r: f64, epsilon: f64) -> f64 {
+    let v = ((t + epsilon) / (r + epsilon)).log2();
+    if v.is_nan() {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// `(t − r) / (r + ε)` with `0/0` defined as 0 (pdex `percent_change`).
+pub fn percent_change(t: f64, r: f64, epsilon: f64) -> f64 {
+    percent_change_of(t - r, r, epsilon)
+}
+
+/// `diff / (r + ε)` with `0/0` defined as 0.
+fn percent_change_of(diff: f64, r: f64, epsilon: f64) -> f64 {
+    let v = diff / (r + epsilon);
+    if v.is_nan() {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// A float as text that round-trips exactly (shortest form; exponent form for very small or
+/// large magnitudes; `inf`, `-inf`, `NaN`).
+pub fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf" } else { "-inf" }.into()
+    } else if v == 0.0 || (1e-5..1e16).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// [`format_float`] for a single-precision value (its shortest `f32` form).
+pub fn format_float32(v: f32) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf" } else { "-inf" }.into()
+    } else if v == 0.0 || (1e-5..1e16).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+impl DeTable {
+    /// Number of rows (perturbations × genes).
+    pub fn n_rows(&self) -> usize {
+        self.groups.len() * self.features.len()
+    }
+
+    /// The table as CSV text with pdex's columns ([`DE_COLUMNS`]), perturbation-major.
+    pub fn to_csv_string(&self) -> String {
+        let mut s = String::with_capacity(self.n_rows() * 120 + 200);
+        s.push_str(&DE_COLUMNS.join(","));
+        s.push('\n');
+        let mean = |v: f64| {
+            if self.means_f32 {
+                format_float32(v as f32)
+            } else {
+                format_float(v)
+            }
+        };
+        for g in &self.groups {
+            let target = csv_field(&g.target);
+            for (j, feature) in self.features.iter().enumerate() {
+                let fields = [
+                    target.clone(),
+                    csv_field(feature),
+                    mean(g.target_mean[j]),
+                    mean(self.ref_mean[j]),
+                    g.target_membership.to_string(),
+                    self.ref_membership.to_string(),
+                    format_float(g.log2_fold_change[j]),
+                    format_float(g.percent_change[j]),
+                    format_float(g.p_value[j]),
+                    format_float(g.statistic[j]),
+                    format_float(g.fdr[j]),
+                ];
+                s.push_str(&fields.join(","));
+                s.push('\n');
+            }
+        }
+        s
+    }
+
+    /// Writes the table as CSV (`real_de.csv` / `pred_de.csv` layout).
+    pub fn write_csv(&self, path: &std::path::Path) -> Result<()> {
+        std::fs::write(path, self.to_csv_string()).map_err(|source| CellEvalError::File {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+}
+
+/// A CSV field, quoted when needed.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_change_edge_cases() {
+        assert_eq!(log2_fold_change(0.0, 0.0, 0.0), 0.0);
+        assert_eq!(log2_fold_change(1.0, 0.0, 0.0), f64::INFINITY);
+        assert_eq!(log2_fold_change(0.0, 1.0, 0.0), f64::NEG_INFINITY);
+        assert_eq!(percent_change(0.0, 0.0, 0.0), 0.0);
+        assert_eq!(log2_fold_change(4.0, 1.0, 0.0), 2.0);
+    }
+
+    #[test]
+    fn small_table_matches_direct_computation() {
+        // 3 control cells, 2 cells of A, 2 genes.
+        let dense = [
+            0.0, 1.0, //
+            0.5, 0.0, //
+            0.5, 2.0, // control rows 0..3
+            1.0, 1.0, //
+            2.0, 0.0, // A rows 3..5
+        ];
+        let x = Csr::from_dense(5, 2, &dense).unwrap();
+        let labels = ["control", "control", "control", "A", "A"];
+        let groups = Groups::from_labels(&labels, "control").unwrap();
+        let feats = vec!["g0".to_string(), "g1".to_string()];
+        let t = differential_expression(&x, &groups, &feats, &DeOptions::default()).unwrap();
+        assert_eq!(t.groups.len(), 1);
+        let g = &t.groups[0];
+        assert_eq!(g.target, "A");
+        // gene 0: A = [1, 2], control = [0, .5, .5] -> U1 = 6 (A above all).
+        assert_eq!(g.statistic[0], 6.0);
+        let m_a = ((1.0f64 + 2.0) / 2.0).exp_m1();
+        let m_c = (1.0f64 / 3.0).exp_m1();
+        assert!((g.log2_fold_change[0] - (m_a / m_c).log2()).abs() < 1e-15);
+        let direct = mann_whitney_u_sparse(&[1.0, 2.0], 2, &[0.5, 0.5], 3);
+        assert_eq!(g.p_value[0], direct.p_value);
+    }
+
+    #[test]
+    fn rejects_negative_values() {
+        let x = Csr::from_dense(2, 1, &[-1.0, 1.0]).unwrap();
+        let groups = Groups::from_labels(&["control", "A"], "control").unwrap();
+        let r = differential_expression(&x, &groups, &["g".into()], &DeOptions::default());
+        assert!(matches!(r, Err(CellEvalError::InvalidValue { .. })));
+    }
+}

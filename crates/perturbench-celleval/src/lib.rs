@@ -1,0 +1,28 @@
+//! perturbench-celleval: a cell-eval 0.8.2-compatible evaluator.
+//!
+//! - [`de`]: differential expression of each perturbation against control exactly as
+//!   cell-eval 0.8.2 runs pdex 0.3.0 (Mann–Whitney U with tie correction, per-perturbation
+//!   Benjamini–Hochberg, count-space fold changes), streamed once over a CSR matrix and
+//!   parallel over genes.
+//! - [`metrics`]: the metrics of cell-eval's `full` profile that follow from the two DE
+//!   tables and from pseudobulks (everything except `clustering_agreement` and
+//!   `pearson_edistance`).
+//! - [`conventions`]: every number-changing rule, serialisable to JSON.
+
+pub mod conventions;
+pub mod de;
+pub mod error;
+pub mod evaluate;
+pub mod fdr;
+pub mod groups;
+pub mod mannwhitney;
+pub mod metrics;
+pub mod pseudobulk;
+
+pub use conventions::{Convention, Conventions};
+pub use de::{differential_expression, DeGroup, DeOptions, DeTable, DE_COLUMNS};
+pub use error::{CellEvalError, Result};
+pub use evaluate::{evaluate, Evaluation};
+pub use groups::Groups;
+pub use metrics::{evaluate_de, evaluate_pseudobulk, DeFrame, MetricTable};
+pub use pseudobulk::Pseudobulks;

@@ -1,0 +1,83 @@
+//! Per-perturbation pseudobulks: the mean of each gene over a group's cells, as stored
+//! (cell-eval 0.8.2 averages the log1p values; `PerturbationAnndataPair._bulk_anndata`).
+
+use crate::error::{CellEvalError, Result};
+use crate::groups::Groups;
+use perturbench_io::Csr;
+use rayon::prelude::*;
+
+/// Mean expression of every group, dense, in `f64`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pseudobulks {
+    /// Group labels, sorted (the control included).
+    pub names: Vec<String>,
+    /// Index of the control in `names`.
+    pub control: usize,
+    /// Gene names.
+    pub genes: Vec<String>,
+    /// `means[g][j]`: mean of gene `j` over the cells of group `g` (zeros included).
+    pub means: Vec<Vec<f64>>,
+}
+
+impl Pseudobulks {
+    /// Group means of `x` (cells × genes); `genes` names the columns.
+    pub fn from_csr(x: &Csr, groups: &Groups, genes: &[String]) -> Result<Self> {
+        if groups.n_cells != x.nrows() {
+            return Err(CellEvalError::LabelCount {
+                labels: groups.n_cells,
+                cells: x.nrows(),
+            });
+        }
+        if genes.len() != x.ncols() {
+            return Err(CellEvalError::GeneMismatch(format!(
+                "{} gene names for {} matrix columns",
+                genes.len(),
+                x.ncols()
+            )));
+        }
+        let ncols = x.ncols();
+        let means = groups
+            .cells
+            .par_iter()
+            .map(|rows| {
+                let mut sum = vec![0f64; ncols];
+                for &r in rows {
+                    let (idx, vals) = x.row(r);
+                    for (&c, &v) in idx.iter().zip(vals) {
+                        sum[c as usize] += v as f64;
+                    }
+                }
+                let n = rows.len() as f64;
+                sum.iter_mut().for_each(|s| *s /= n);
+                sum
+            })
+            .collect();
+        Ok(Pseudobulks {
+            names: groups.names.clone(),
+            control: groups.control,
+            genes: genes.to_vec(),
+            means,
+        })
+    }
+
+    /// The control pseudobulk.
+    pub fn control_mean(&self) -> &[f64] {
+        &self.means[self.control]
+    }
+
+    /// Pseudobulk of group `g` minus the control pseudobulk.
+    pub fn delta(&self, g: usize) -> Vec<f64> {
+        self.means[g]
+            .iter()
+            .zip(self.control_mean())
+            .map(|(a, b)| a - b)
+            .collect()
+    }
+
+    /// Indices of the non-control groups, in label order.
+    pub fn perturbations(&self) -> Vec<usize> {
+        (0..self.names.len())
+            .filter(|&g| g != self.control)
+            .collect()
+    }
+}
