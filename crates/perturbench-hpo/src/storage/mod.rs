@@ -367,7 +367,8 @@ pub trait Storage: Send {
     fn enqueue(&mut self, study_id: i64, params: &JsonMap) -> Result<TrialRecord, StorageError>;
 
     /// Claims work for `worker`: (1) the oldest WAITING trial (of study `study_id`, or of any
-    /// study when `None`), atomically, so that concurrent workers never get the same trial; it
+    /// perturbench study when `None`: studies Optuna created are left alone until `create_study`
+    /// adopts them), atomically, so that concurrent workers never get the same trial; it
     /// becomes RUNNING with this worker, attempts + 1, and start and heartbeat = now.
     /// (2) Otherwise, for a study with `n_trials = Some(n)` (only `study_id`'s when given, else
     /// each in id order) with fewer than `n` trials in all states: with the study locked, calls

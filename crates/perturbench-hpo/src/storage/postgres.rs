@@ -11,7 +11,7 @@ use super::optuna::{OPTUNA_ALEMBIC_REVISION, OPTUNA_LIBRARY_VERSION, OPTUNA_SCHE
 use super::postgres_rows::{
     adopt_study, delete_study, insert_study, insert_trial, is_transient, load_studies, load_trial,
     load_trials, lock_running_for, lock_studies, set_heartbeat, set_value, set_worker,
-    stored_distributions, TxError, NOW,
+    store_fixed_params, stored_distributions, TxError, NOW,
 };
 use super::records::{next_number, space_conflicts, TrialFilter, OPTUNA_KIND};
 use super::schema::{perturbench_statements, postgres_optuna_statements, OLD_SCHEMA_TABLE};
@@ -318,6 +318,7 @@ impl Storage for PostgresStorage {
                 )?,
                 None => tx.query_opt(
                     "SELECT CAST(trial_id AS BIGINT) FROM trials WHERE state = 'WAITING' \
+                     AND study_id IN (SELECT study_id FROM perturbench_studies) \
                      ORDER BY trial_id LIMIT 1 FOR UPDATE SKIP LOCKED",
                     &[],
                 )?,
@@ -335,6 +336,8 @@ impl Storage for PostgresStorage {
             )?;
             set_worker(tx, trial_id, worker)?;
             set_heartbeat(tx, trial_id)?;
+            let trial = load_trial(tx, &store, trial_id)?;
+            store_fixed_params(tx, &store, &trial)?;
             Ok(Some(load_trial(tx, &store, trial_id)?))
         })?;
         if claimed.is_some() {

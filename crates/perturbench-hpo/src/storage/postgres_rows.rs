@@ -194,7 +194,21 @@ pub(super) fn insert_trial(
         "INSERT INTO perturbench_trials (trial_id, worker, attempts) VALUES ($1::BIGINT, $2, $3)",
         &[&trial_id, &worker, &i64::from(worker.is_some())],
     )?;
-    let (rows, marker) = param_rows(&study.spec.space, params);
+    insert_params(tx, trial_id, &study.spec.space, params)?;
+    if worker.is_some() {
+        set_heartbeat(tx, trial_id)?;
+    }
+    Ok(trial_id)
+}
+
+/// Inserts the `trial_params` rows of `params` for a trial of a study with `space`.
+fn insert_params(
+    tx: &mut Transaction<'_>,
+    trial_id: i64,
+    space: &serde_json::Value,
+    params: &JsonMap,
+) -> Result<(), TxError> {
+    let (rows, marker) = param_rows(space, params);
     let stmt = tx.prepare(
         "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) \
          VALUES ($1::BIGINT, $2, $3, $4)",
@@ -205,14 +219,45 @@ pub(super) fn insert_trial(
     if let Some(marker) = marker {
         tx.execute(
             "INSERT INTO trial_system_attributes (trial_id, key, value_json) \
-             VALUES ($1::BIGINT, $2, $3)",
+             VALUES ($1::BIGINT, $2, $3) \
+             ON CONFLICT (trial_id, key) DO UPDATE SET value_json = EXCLUDED.value_json",
             &[&trial_id, &JSON_PARAMS_ATTR, &marker],
         )?;
     }
-    if worker.is_some() {
-        set_heartbeat(tx, trial_id)?;
+    Ok(())
+}
+
+/// Writes the `trial_params` rows a claimed trial lacks: the parameters that Optuna's
+/// `enqueue_trial` keeps in the system attribute `fixed_params` until the trial runs.
+pub(super) fn store_fixed_params(
+    tx: &mut Transaction<'_>,
+    store: &str,
+    trial: &TrialRecord,
+) -> Result<(), TxError> {
+    let have: Vec<Option<String>> = tx
+        .query(
+            "SELECT CAST(param_name AS TEXT) FROM trial_params WHERE trial_id = $1::BIGINT",
+            &[&trial.id],
+        )?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let missing: JsonMap = trial
+        .params
+        .iter()
+        .filter(|(k, _)| !have.iter().any(|h| h.as_deref() == Some(k.as_str())))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    Ok(trial_id)
+    let Some(study) = load_studies(tx, store, "s.study_id = $1::BIGINT", &[&trial.study_id])?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    insert_params(tx, trial.id, &study.spec.space, &missing)
 }
 
 /// Sets (inserts or replaces) a trial's heartbeat to the server's now.

@@ -13,8 +13,8 @@ use super::records::{next_number, space_conflicts, TrialFilter, OPTUNA_KIND};
 use super::schema::{sqlite_statements, OLD_SCHEMA_TABLE};
 use super::sqlite_rows::{
     adopt_study, delete_study, insert_study, insert_trial, is_busy, load_studies, load_trial,
-    load_trials, now, running_for, set_heartbeat, set_value, set_worker, stored_distributions,
-    TxError,
+    load_trials, now, running_for, set_heartbeat, set_value, set_worker, store_fixed_params,
+    stored_distributions, TxError,
 };
 use super::{
     check_finish, check_stale_limit, check_versions, conflict, spec_differences, JsonMap,
@@ -340,7 +340,9 @@ impl Storage for SqliteStorage {
                     |r| r.get(0),
                 ),
                 None => tx.query_row(
-                    "SELECT trial_id FROM trials WHERE state = 'WAITING' ORDER BY trial_id LIMIT 1",
+                    "SELECT trial_id FROM trials WHERE state = 'WAITING' \
+                     AND study_id IN (SELECT study_id FROM perturbench_studies) \
+                     ORDER BY trial_id LIMIT 1",
                     [],
                     |r| r.get(0),
                 ),
@@ -354,6 +356,7 @@ impl Storage for SqliteStorage {
                 )?;
                 set_worker(tx, trial_id, worker)?;
                 set_heartbeat(tx, trial_id, at)?;
+                store_fixed_params(tx, &store, &load_trial(tx, &store, trial_id)?)?;
                 return Ok(Some(load_trial(tx, &store, trial_id)?));
             }
             let candidates = match study_id {

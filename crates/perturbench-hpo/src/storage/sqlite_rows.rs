@@ -188,7 +188,21 @@ pub(super) fn insert_trial(
         "INSERT INTO perturbench_trials (trial_id, worker, attempts) VALUES (?1, ?2, ?3)",
         params![trial_id, worker, attempts],
     )?;
-    let (rows, marker) = param_rows(&study.spec.space, params);
+    insert_params(tx, trial_id, &study.spec.space, params)?;
+    if let Some((_, at)) = running {
+        set_heartbeat(tx, trial_id, at)?;
+    }
+    Ok(trial_id)
+}
+
+/// Inserts the `trial_params` rows of `params` for a trial of a study with `space`.
+fn insert_params(
+    tx: &Transaction<'_>,
+    trial_id: i64,
+    space: &serde_json::Value,
+    params: &JsonMap,
+) -> Result<(), TxError> {
+    let (rows, marker) = param_rows(space, params);
     let mut stmt = tx.prepare(
         "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) \
          VALUES (?1, ?2, ?3, ?4)",
@@ -198,14 +212,42 @@ pub(super) fn insert_trial(
     }
     if let Some(marker) = marker {
         tx.execute(
-            "INSERT INTO trial_system_attributes (trial_id, key, value_json) VALUES (?1, ?2, ?3)",
+            "INSERT INTO trial_system_attributes (trial_id, key, value_json) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json",
             params![trial_id, JSON_PARAMS_ATTR, marker],
         )?;
     }
-    if let Some((_, at)) = running {
-        set_heartbeat(tx, trial_id, at)?;
+    Ok(())
+}
+
+/// Writes the `trial_params` rows a claimed trial lacks: the parameters that Optuna's
+/// `enqueue_trial` keeps in the system attribute `fixed_params` until the trial runs.
+pub(super) fn store_fixed_params(
+    tx: &Transaction<'_>,
+    store: &str,
+    trial: &TrialRecord,
+) -> Result<(), TxError> {
+    let have: Vec<String> = tx
+        .prepare("SELECT param_name FROM trial_params WHERE trial_id = ?1")?
+        .query_map([trial.id], |r| r.get::<_, Option<String>>(0))?
+        .filter_map(|r| r.transpose())
+        .collect::<Result<_, _>>()?;
+    let missing: JsonMap = trial
+        .params
+        .iter()
+        .filter(|(k, _)| !have.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    Ok(trial_id)
+    let Some(study) = load_studies(tx, store, "s.study_id = ?1", &trial.study_id)?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    insert_params(tx, trial.id, &study.spec.space, &missing)
 }
 
 /// Sets (inserts or replaces) a trial's heartbeat.
