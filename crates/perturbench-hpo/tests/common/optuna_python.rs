@@ -2,8 +2,9 @@
 //! perturbench-hpo and of the CLI).
 //!
 //! `PERTURBENCH_OPTUNA_PYTHON=/path/to/python` uses an interpreter that has `optuna` (and
-//! `psycopg2` for PostgreSQL, `plotly`, `scikit-learn`). Otherwise a venv is created once under
-//! the target directory and `optuna psycopg2-binary plotly scikit-learn` are pip-installed into
+//! `psycopg2` for PostgreSQL, `plotly`, `scikit-learn`, `pandas`). Otherwise a venv is created
+//! once under the target directory and `optuna psycopg2-binary plotly scikit-learn pandas` are
+//! pip-installed into
 //! it (needs `python3 -m venv` and PyPI). When neither works the tests print why and skip,
 //! unless `PERTURBENCH_REQUIRE_PYTHON=1` (CI), where they fail.
 #![allow(dead_code)]
@@ -26,7 +27,7 @@ fn skip_or_fail(msg: &str) -> Option<PathBuf> {
 /// Whether `py` imports optuna.
 fn has_optuna(py: &Path) -> bool {
     Command::new(py)
-        .args(["-c", "import optuna, sqlalchemy"])
+        .args(["-c", "import optuna, sqlalchemy, pandas, plotly, sklearn"])
         .output()
         .is_ok_and(|o| o.status.success())
 }
@@ -47,7 +48,8 @@ fn find() -> Result<PathBuf, String> {
             Ok(py)
         } else {
             Err(format!(
-                "PERTURBENCH_OPTUNA_PYTHON={} cannot import optuna",
+                "PERTURBENCH_OPTUNA_PYTHON={} cannot import optuna, sqlalchemy, pandas, \
+                 plotly and sklearn",
                 py.display()
             ))
         };
@@ -84,7 +86,7 @@ fn find() -> Result<PathBuf, String> {
             "psycopg2-binary",
             "plotly",
         ])
-        .args(["scikit-learn"])
+        .args(["scikit-learn", "pandas"])
         .status()
         .is_ok_and(|s| s.success());
     if !ok || !has_optuna(&py) {
