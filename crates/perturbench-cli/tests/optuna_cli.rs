@@ -175,15 +175,25 @@ fn an_optuna_reader_and_a_worker_pool_share_postgres() {
         return;
     };
     drop(storage::open(&db.url).unwrap());
-    let reader = Command::new(&py)
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("reader-ready");
+    let mut reader = Command::new(&py)
         .arg(optuna_python::script("optuna_study.py"))
-        .args(["watch", &db.url, "pool", "12"])
+        .args(["watch", &db.url, "pool", "12", ready.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the Optuna reader");
-    let dir = tempfile::tempdir().unwrap();
-    tune(&db.url, dir.path(), "pool", 12, 3, "0.3");
+    // The workers start once Optuna reads the store.
+    let start = std::time::Instant::now();
+    while !ready.exists() {
+        if let Some(status) = reader.try_wait().unwrap() {
+            panic!("the Optuna reader exited early: {status}");
+        }
+        assert!(start.elapsed().as_secs() < 120, "the Optuna reader did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    tune(&db.url, dir.path(), "pool", 12, 3, "0.5");
     let out = reader.wait_with_output().unwrap();
     assert!(
         out.status.success(),

@@ -4,8 +4,10 @@
     optuna_study.py create URL STUDY N   create a study over perturbench's synthetic space
                                          and run N trials (plus one enqueued, left WAITING)
     optuna_study.py continue URL STUDY N run N more trials of an existing study
-    optuna_study.py watch URL STUDY N    read the study repeatedly until it has N finished
-                                         trials (a reader next to running workers)
+    optuna_study.py watch URL STUDY N [READY]
+                                         read the study repeatedly until it has N finished
+                                         trials (a reader next to running workers); creates
+                                         the file READY once it reads
 """
 import json
 import math
@@ -103,7 +105,12 @@ def main():
         print(json.dumps({"trials": [trial_json(t) for t in study.get_trials()]}))
     elif cmd == "watch":
         want, reads, deadline = int(sys.argv[4]), 0, time.time() + 300
+        ready = sys.argv[5] if len(sys.argv) > 5 else None
         while time.time() < deadline:
+            if ready:
+                optuna.storages.RDBStorage(url).get_all_studies()
+                open(ready, "w").close()
+                ready = None
             try:
                 study = optuna.load_study(study_name=name, storage=url)
             except KeyError:
@@ -112,6 +119,12 @@ def main():
             trials = study.get_trials(deepcopy=False)
             study.trials_dataframe()
             reads += 1
+            for t in trials:
+                # What a worker has written is whole when Optuna sees it.
+                if t.state == optuna.trial.TrialState.COMPLETE:
+                    assert t.value is not None and len(t.params) == 3, t
+                if t.state == optuna.trial.TrialState.RUNNING:
+                    assert t.datetime_start is not None, t
             done = [t for t in trials if t.state.is_finished()]
             if len(done) >= want:
                 print(json.dumps({"reads": reads, "finished": len(done)}))
