@@ -190,7 +190,10 @@ fn an_optuna_reader_and_a_worker_pool_share_postgres() {
         if let Some(status) = reader.try_wait().unwrap() {
             panic!("the Optuna reader exited early: {status}");
         }
-        assert!(start.elapsed().as_secs() < 120, "the Optuna reader did not start");
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "the Optuna reader did not start"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     tune(&db.url, dir.path(), "pool", 12, 3, "0.5");
