@@ -1,6 +1,10 @@
-//! Trial storage and work queue, modelled on Optuna's RDB storage: studies, their trials
-//! (parameters, objective value, intermediate values, heartbeats, user attributes), and an
-//! atomic `claim` so that many workers on many machines can share one queue. Used both for
+//! Trial storage and work queue in Optuna's RDB schema (the tables, column types and value
+//! encodings of Optuna's own storage, schema version 12), so that `optuna.load_study` and
+//! optuna-dashboard open our studies and we can continue studies Optuna created: studies, their
+//! trials (parameters, objective value, intermediate values, heartbeats, user attributes), and
+//! an atomic `claim` so that many workers on many machines can share one queue. What Optuna
+//! has no column for (a study's kind, search space, runner configuration and trial budget; a
+//! trial's worker and attempts) is kept in two tables of our own that Optuna ignores. Used both for
 //! hyper-parameter tuning (new trials sampled on demand) and for benchmarks (all trials
 //! enqueued up front with fixed parameters).
 //!
@@ -8,6 +12,7 @@
 //! [`SqliteStorage`]) and PostgreSQL (many machines; see [`PostgresStorage`]). [`open`] picks
 //! one from a URL.
 
+mod optuna;
 mod postgres;
 mod postgres_rows;
 mod records;
@@ -17,6 +22,7 @@ mod sqlite_rows;
 mod url;
 
 pub use self::postgres::PostgresStorage;
+pub use self::records::OPTUNA_KIND;
 pub use self::sqlite::SqliteStorage;
 pub use self::url::redact_url;
 
@@ -306,17 +312,34 @@ pub enum StorageError {
         /// What is wrong.
         what: String,
     },
-    /// The store was written by a build with another schema.
+    /// The store was written by a perturbench from before Optuna-compatible storage.
     #[error(
-        "{store} has storage schema version {found}; this build understands version {expected}"
+        "{store} was written by an earlier perturbench (its own storage schema, version \
+         {found}), which Optuna cannot read and this build no longer writes; use a new store \
+         (another --storage URL, e.g. a new SQLite file or PostgreSQL database) and run the \
+         study again, or open this one with the perturbench release that wrote it (for \
+         `perturbench study` reports)"
     )]
-    SchemaVersion {
+    OldSchema {
         /// The store (URL without password).
         store: String,
-        /// Version found.
+        /// The old schema version found.
         found: i64,
+    },
+    /// The store holds Optuna tables of another Optuna schema version.
+    #[error(
+        "{store} has Optuna's storage schema {found}; this build reads and writes schema \
+         {expected}. {advice}"
+    )]
+    OptunaSchema {
+        /// The store (URL without password).
+        store: String,
+        /// Version found (alembic revision, or schema version).
+        found: String,
         /// Version this build writes.
-        expected: i64,
+        expected: String,
+        /// What to do.
+        advice: String,
     },
 }
 
@@ -344,7 +367,8 @@ pub trait Storage: Send {
     fn enqueue(&mut self, study_id: i64, params: &JsonMap) -> Result<TrialRecord, StorageError>;
 
     /// Claims work for `worker`: (1) the oldest WAITING trial (of study `study_id`, or of any
-    /// study when `None`), atomically, so that concurrent workers never get the same trial; it
+    /// perturbench study when `None`: studies Optuna created are left alone until `create_study`
+    /// adopts them), atomically, so that concurrent workers never get the same trial; it
     /// becomes RUNNING with this worker, attempts + 1, and start and heartbeat = now.
     /// (2) Otherwise, for a study with `n_trials = Some(n)` (only `study_id`'s when given, else
     /// each in id order) with fewer than `n` trials in all states: with the study locked, calls
@@ -478,6 +502,44 @@ pub(crate) fn check_finish(
         });
     }
     Ok(())
+}
+
+/// Checks the Optuna version rows of a store (`None`: absent, to be written): schema version
+/// 12 and alembic revision `v3.2.0.a`.
+pub(crate) fn check_versions(
+    store: &str,
+    schema: Option<i64>,
+    revision: Option<&str>,
+) -> Result<(), StorageError> {
+    let expected = format!(
+        "{} (alembic revision {})",
+        optuna::OPTUNA_SCHEMA_VERSION,
+        optuna::OPTUNA_ALEMBIC_REVISION
+    );
+    let found = match (schema, revision) {
+        (Some(v), _) if v != optuna::OPTUNA_SCHEMA_VERSION => {
+            format!("{v} (alembic revision {})", revision.unwrap_or("none"))
+        }
+        (_, Some(r)) if r != optuna::OPTUNA_ALEMBIC_REVISION => {
+            format!("{} (alembic revision {r})", schema.unwrap_or(0))
+        }
+        _ => return Ok(()),
+    };
+    let older = schema.is_some_and(|v| v < optuna::OPTUNA_SCHEMA_VERSION)
+        || revision.is_some_and(|r| r < optuna::OPTUNA_ALEMBIC_REVISION);
+    let advice = if older {
+        "It was written by an older Optuna: upgrade it with `optuna storage upgrade --storage URL` \
+         (Optuna >= 3.2)."
+    } else {
+        "It was written by a newer Optuna, whose schema this build cannot write safely; use a \
+         new store (another --storage URL)."
+    };
+    Err(StorageError::OptunaSchema {
+        store: store.to_string(),
+        found,
+        expected,
+        advice: advice.to_string(),
+    })
 }
 
 /// Checks the limit of `requeue_stale`.

@@ -7,16 +7,18 @@
 //! that it is still RUNNING for the caller. All times come from the server's clock
 //! (`clock_timestamp()`), so machines with skewed clocks agree on heartbeats and staleness.
 
+use super::optuna::{OPTUNA_ALEMBIC_REVISION, OPTUNA_LIBRARY_VERSION, OPTUNA_SCHEMA_VERSION};
 use super::postgres_rows::{
-    insert_study, insert_trial, is_transient, load_studies, load_trial, load_trials,
-    lock_running_for, lock_studies, set_heartbeat, TxError, NOW,
+    adopt_study, delete_study, insert_study, insert_trial, is_transient, load_studies, load_trial,
+    load_trials, lock_running_for, lock_studies, set_heartbeat, set_value, set_worker,
+    store_fixed_params, stored_distributions, TxError, NOW,
 };
-use super::records::{next_number, TrialFilter};
-use super::schema::{create_statements, POSTGRES_ID, SCHEMA_VERSION, TRIAL_CHILD_TABLES};
+use super::records::{next_number, space_conflicts, TrialFilter, OPTUNA_KIND};
+use super::schema::{perturbench_statements, postgres_optuna_statements, OLD_SCHEMA_TABLE};
 use super::url::{pg_address, pg_database, pg_describe};
 use super::{
-    check_finish, check_stale_limit, conflict, spec_differences, JsonMap, NewParams, Storage,
-    StorageError, Study, StudySpec, TrialRecord, TrialState,
+    check_finish, check_stale_limit, check_versions, conflict, spec_differences, JsonMap,
+    NewParams, Storage, StorageError, Study, StudySpec, TrialRecord, TrialState,
 };
 use postgres::{Client, IsolationLevel, NoTls, Transaction};
 
@@ -57,28 +59,56 @@ impl PostgresStorage {
         let label = store.described.clone();
         store.transaction(false, "create the schema", |tx| {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
-            for statement in create_statements(POSTGRES_ID) {
-                tx.batch_execute(&statement)?;
+            let exists = |tx: &mut Transaction<'_>, table: &str| -> Result<bool, TxError> {
+                Ok(tx
+                    .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])?
+                    .try_get(0)?)
+            };
+            if exists(tx, OLD_SCHEMA_TABLE)? {
+                let found: Option<i64> = tx
+                    .query_one(
+                        &format!("SELECT CAST(MAX(version) AS BIGINT) FROM {OLD_SCHEMA_TABLE}"),
+                        &[],
+                    )?
+                    .try_get(0)?;
+                return Err(StorageError::OldSchema {
+                    store: label.clone(),
+                    found: found.unwrap_or(0),
+                }
+                .into());
             }
-            let found: Option<i64> = tx
-                .query_one("SELECT MAX(version) FROM schema_version", &[])?
-                .try_get(0)?;
-            match found {
-                None => {
-                    tx.execute(
-                        "INSERT INTO schema_version (version) VALUES ($1)",
-                        &[&SCHEMA_VERSION],
-                    )?;
+            if !exists(tx, "studies")? {
+                for statement in postgres_optuna_statements() {
+                    tx.batch_execute(statement)?;
                 }
-                Some(v) if v != SCHEMA_VERSION => {
-                    return Err(StorageError::SchemaVersion {
-                        store: label.clone(),
-                        found: v,
-                        expected: SCHEMA_VERSION,
-                    }
-                    .into())
-                }
-                Some(_) => {}
+            }
+            for statement in perturbench_statements() {
+                tx.batch_execute(statement)?;
+            }
+            let schema: Option<Option<i32>> = tx
+                .query_opt(
+                    "SELECT schema_version FROM version_info WHERE version_info_id = 1",
+                    &[],
+                )?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let revision: Option<String> = tx
+                .query_opt("SELECT CAST(version_num AS TEXT) FROM alembic_version", &[])?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            check_versions(&label, schema.flatten().map(i64::from), revision.as_deref())?;
+            if schema.is_none() {
+                tx.execute(
+                    "INSERT INTO version_info (version_info_id, schema_version, library_version) \
+                     VALUES (1, $1::BIGINT, $2)",
+                    &[&OPTUNA_SCHEMA_VERSION, &OPTUNA_LIBRARY_VERSION],
+                )?;
+            }
+            if revision.is_none() {
+                tx.execute(
+                    "INSERT INTO alembic_version (version_num) VALUES ($1)",
+                    &[&OPTUNA_ALEMBIC_REVISION],
+                )?;
             }
             Ok(())
         })?;
@@ -135,15 +165,36 @@ impl Storage for PostgresStorage {
                 if let Some(study) = insert_study(tx, spec)? {
                     return Ok(study);
                 }
-                let existing = lock_studies(tx, &store, "study_name = $1", &[&spec.name])?;
+                let existing = lock_studies(tx, &store, "s.study_name = $1", &[&spec.name])?;
                 // Deleted between the insert and the lock: insert again.
                 let Some(old) = existing.into_iter().next() else {
                     continue;
                 };
+                if old.spec.kind == OPTUNA_KIND {
+                    // Created by Optuna: continue it when its trials fit the space.
+                    let mut differences = Vec::new();
+                    if old.spec.direction != spec.direction {
+                        differences.push(format!(
+                            "direction (stored {}, requested {})",
+                            old.spec.direction, spec.direction
+                        ));
+                    }
+                    let stored = stored_distributions(tx, old.id)?;
+                    differences.extend(space_conflicts(&spec.space, &stored));
+                    if differences.is_empty() {
+                        return adopt_study(tx, old.id, spec);
+                    }
+                    if !force_new {
+                        return Err(conflict(&spec.name, &differences).into());
+                    }
+                    delete_study(tx, old.id)?;
+                    continue;
+                }
                 let differences = spec_differences(&old.spec, spec);
                 if differences.is_empty() {
                     tx.execute(
-                        "UPDATE studies SET n_trials = $2, config_json = $3 WHERE study_id = $1",
+                        "UPDATE perturbench_studies SET n_trials = $2, config_json = $3 \
+                         WHERE study_id = $1::BIGINT",
                         &[
                             &old.id,
                             &spec.n_trials.map(i64::from),
@@ -159,17 +210,7 @@ impl Storage for PostgresStorage {
                 if !force_new {
                     return Err(conflict(&spec.name, &differences).into());
                 }
-                for table in TRIAL_CHILD_TABLES {
-                    tx.execute(
-                        &format!(
-                            "DELETE FROM {table} WHERE trial_id IN \
-                             (SELECT trial_id FROM trials WHERE study_id = $1)"
-                        ),
-                        &[&old.id],
-                    )?;
-                }
-                tx.execute("DELETE FROM trials WHERE study_id = $1", &[&old.id])?;
-                tx.execute("DELETE FROM studies WHERE study_id = $1", &[&old.id])?;
+                delete_study(tx, old.id)?;
             }
         })
     }
@@ -177,7 +218,7 @@ impl Storage for PostgresStorage {
     fn study(&mut self, name: &str) -> Result<Option<Study>, StorageError> {
         let store = self.described.clone();
         self.transaction(true, "read a study", |tx| {
-            Ok(load_studies(tx, &store, "study_name = $1", &[&name])?
+            Ok(load_studies(tx, &store, "s.study_name = $1", &[&name])?
                 .into_iter()
                 .next())
         })
@@ -193,20 +234,24 @@ impl Storage for PostgresStorage {
     fn enqueue(&mut self, study_id: i64, params: &JsonMap) -> Result<TrialRecord, StorageError> {
         let store = self.described.clone();
         self.transaction(false, "enqueue a trial", |tx| {
-            if lock_studies(tx, &store, "study_id = $1", &[&study_id])?.is_empty() {
+            let Some(study) = lock_studies(tx, &store, "s.study_id = $1::BIGINT", &[&study_id])?
+                .into_iter()
+                .next()
+            else {
                 return Err(StorageError::NoSuchStudy {
                     study_id,
                     store: store.clone(),
                 }
                 .into());
-            }
+            };
             let number: i64 = tx
                 .query_one(
-                    "SELECT COALESCE(MAX(number) + 1, 0)::BIGINT FROM trials WHERE study_id = $1",
+                    "SELECT COALESCE(MAX(number) + 1, 0)::BIGINT FROM trials \
+                     WHERE study_id = $1::BIGINT",
                     &[&study_id],
                 )?
                 .try_get(0)?;
-            let trial_id = insert_trial(tx, study_id, number, params, None)?;
+            let trial_id = insert_trial(tx, &study, number, params, None)?;
             load_trial(tx, &store, trial_id)
         })
     }
@@ -220,35 +265,36 @@ impl Storage for PostgresStorage {
         let store = self.described.clone();
         self.transaction(false, "enqueue missing trials", |tx| {
             // The study row's lock serialises concurrent callers.
-            if lock_studies(tx, &store, "study_id = $1", &[&study_id])?.is_empty() {
+            let Some(study) = lock_studies(tx, &store, "s.study_id = $1::BIGINT", &[&study_id])?
+                .into_iter()
+                .next()
+            else {
                 return Err(StorageError::NoSuchStudy {
                     study_id,
                     store: store.clone(),
                 }
                 .into());
-            }
-            let have: Vec<String> = tx
-                .query(
-                    "SELECT p.value_json FROM trial_params p JOIN trials t ON t.trial_id = p.trial_id \
-                     WHERE t.study_id = $1 AND t.state <> 'FAIL' AND p.param_name = $2",
-                    &[&study_id, &key],
-                )?
-                .iter()
-                .map(|r| r.try_get::<_, String>(0))
-                .collect::<Result<_, _>>()?;
+            };
+            let have: Vec<serde_json::Value> =
+                load_trials(tx, &store, TrialFilter::Study(study_id))?
+                    .into_iter()
+                    .filter(|t| t.state != TrialState::Fail)
+                    .filter_map(|mut t| t.params.remove(key))
+                    .collect();
             let mut number: i64 = tx
                 .query_one(
-                    "SELECT COALESCE(MAX(number) + 1, 0)::BIGINT FROM trials WHERE study_id = $1",
+                    "SELECT COALESCE(MAX(number) + 1, 0)::BIGINT FROM trials \
+                     WHERE study_id = $1::BIGINT",
                     &[&study_id],
                 )?
                 .try_get(0)?;
             let mut queued = 0;
             for p in batch {
                 let Some(v) = p.get(key) else { continue };
-                if have.contains(&v.to_string()) {
+                if have.contains(v) {
                     continue;
                 }
-                insert_trial(tx, study_id, number, p, None)?;
+                insert_trial(tx, &study, number, p, None)?;
                 number += 1;
                 queued += 1;
             }
@@ -266,12 +312,13 @@ impl Storage for PostgresStorage {
         let claimed = self.transaction(false, "claim a waiting trial", |tx| {
             let row = match study_id {
                 Some(s) => tx.query_opt(
-                    "SELECT trial_id FROM trials WHERE state = 'WAITING' AND study_id = $1 \
-                     ORDER BY trial_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    "SELECT CAST(trial_id AS BIGINT) FROM trials WHERE state = 'WAITING' \
+                     AND study_id = $1::BIGINT ORDER BY trial_id LIMIT 1 FOR UPDATE SKIP LOCKED",
                     &[&s],
                 )?,
                 None => tx.query_opt(
-                    "SELECT trial_id FROM trials WHERE state = 'WAITING' \
+                    "SELECT CAST(trial_id AS BIGINT) FROM trials WHERE state = 'WAITING' \
+                     AND study_id IN (SELECT study_id FROM perturbench_studies) \
                      ORDER BY trial_id LIMIT 1 FOR UPDATE SKIP LOCKED",
                     &[],
                 )?,
@@ -282,19 +329,22 @@ impl Storage for PostgresStorage {
             let trial_id: i64 = row.try_get(0)?;
             tx.execute(
                 &format!(
-                    "UPDATE trials SET state = 'RUNNING', worker = $2, attempts = attempts + 1, \
-                     datetime_start = {NOW}, datetime_complete = NULL WHERE trial_id = $1"
+                    "UPDATE trials SET state = 'RUNNING', datetime_start = {NOW}, \
+                     datetime_complete = NULL WHERE trial_id = $1::BIGINT"
                 ),
-                &[&trial_id, &worker],
+                &[&trial_id],
             )?;
+            set_worker(tx, trial_id, worker)?;
             set_heartbeat(tx, trial_id)?;
+            let trial = load_trial(tx, &store, trial_id)?;
+            store_fixed_params(tx, &store, &trial)?;
             Ok(Some(load_trial(tx, &store, trial_id)?))
         })?;
         if claimed.is_some() {
             return Ok(claimed);
         }
         if let Some(s) = study_id {
-            if load_studies(&mut self.client, &store, "study_id = $1", &[&s])
+            if load_studies(&mut self.client, &store, "s.study_id = $1::BIGINT", &[&s])
                 .map_err(|e| self.fail("read a study", e))?
                 .is_empty()
             {
@@ -304,13 +354,13 @@ impl Storage for PostgresStorage {
                 });
             }
         }
-        let open_studies = "n_trials IS NOT NULL AND ($1::BIGINT IS NULL OR study_id = $1) \
-             AND (SELECT COUNT(*) FROM trials t WHERE t.study_id = studies.study_id) < n_trials";
+        let open_studies = "p.n_trials IS NOT NULL AND ($1::BIGINT IS NULL OR s.study_id = $1) \
+             AND (SELECT COUNT(*) FROM trials t WHERE t.study_id = s.study_id) < p.n_trials";
         let candidates = load_studies(&mut self.client, &store, open_studies, &[&study_id])
             .map_err(|e| self.fail("list studies to sample", e))?;
         for candidate in candidates {
             let sampled = self.transaction(false, "sample a new trial", |tx| {
-                let locked = lock_studies(tx, &store, "study_id = $1", &[&candidate.id])?;
+                let locked = lock_studies(tx, &store, "s.study_id = $1::BIGINT", &[&candidate.id])?;
                 let Some(study) = locked.into_iter().next() else {
                     return Ok(None);
                 };
@@ -325,7 +375,7 @@ impl Storage for PostgresStorage {
                     return Ok(None);
                 };
                 let number = next_number(&trials);
-                let trial_id = insert_trial(tx, study.id, number, &params, Some(worker))?;
+                let trial_id = insert_trial(tx, &study, number, &params, Some(worker))?;
                 Ok(Some(load_trial(tx, &store, trial_id)?))
             })?;
             if sampled.is_some() {
@@ -361,7 +411,9 @@ impl Storage for PostgresStorage {
         let store = self.described.clone();
         self.transaction(false, "report an intermediate value", |tx| {
             let row = tx.query_opt(
-                "SELECT state, worker FROM trials WHERE trial_id = $1 FOR SHARE",
+                "SELECT CAST(t.state AS TEXT), w.worker FROM trials t \
+                 LEFT JOIN perturbench_trials w ON w.trial_id = t.trial_id \
+                 WHERE t.trial_id = $1::BIGINT FOR SHARE OF t",
                 &[&trial_id],
             )?;
             let Some(row) = row else {
@@ -376,11 +428,7 @@ impl Storage for PostgresStorage {
             if state != TrialState::Running || holder.as_deref() != Some(worker) {
                 return Ok(false);
             }
-            tx.execute(
-                "INSERT INTO trial_intermediate_values (trial_id, step, value) VALUES ($1, $2, $3) \
-                 ON CONFLICT (trial_id, step) DO UPDATE SET value = EXCLUDED.value",
-                &[&trial_id, &step, &value],
-            )?;
+            set_value(tx, trial_id, true, step, value)?;
             Ok(true)
         })
     }
@@ -398,21 +446,25 @@ impl Storage for PostgresStorage {
             if !lock_running_for(tx, trial_id, worker)? {
                 return Ok(false);
             }
+            // The state is one of our fixed names: a literal of Optuna's enum type.
             tx.execute(
                 &format!(
-                    "UPDATE trials SET state = $2, datetime_complete = {NOW} WHERE trial_id = $1"
+                    "UPDATE trials SET state = '{}', datetime_complete = {NOW} \
+                     WHERE trial_id = $1::BIGINT",
+                    state.as_str()
                 ),
-                &[&trial_id, &state.as_str()],
+                &[&trial_id],
             )?;
-            tx.execute("DELETE FROM trial_values WHERE trial_id = $1", &[&trial_id])?;
+            tx.execute(
+                "DELETE FROM trial_values WHERE trial_id = $1::BIGINT",
+                &[&trial_id],
+            )?;
             if let Some(v) = value {
-                tx.execute(
-                    "INSERT INTO trial_values (trial_id, objective, value) VALUES ($1, 0, $2)",
-                    &[&trial_id, &v],
-                )?;
+                set_value(tx, trial_id, false, 0, v)?;
             }
             let stmt = tx.prepare(
-                "INSERT INTO trial_user_attributes (trial_id, key, value_json) VALUES ($1, $2, $3) \
+                "INSERT INTO trial_user_attributes (trial_id, key, value_json) \
+                 VALUES ($1::BIGINT, $2, $3) \
                  ON CONFLICT (trial_id, key) DO UPDATE SET value_json = EXCLUDED.value_json",
             )?;
             for (key, v) in attrs {
@@ -428,10 +480,12 @@ impl Storage for PostgresStorage {
             let ids: Vec<i64> = tx
                 .query(
                     &format!(
-                        "SELECT t.trial_id FROM trials t \
+                        "SELECT CAST(t.trial_id AS BIGINT) FROM trials t \
+                         JOIN perturbench_trials w ON w.trial_id = t.trial_id \
                          LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id \
-                         WHERE t.state = 'RUNNING' \
-                         AND COALESCE(h.heartbeat, t.datetime_start, 0) < {NOW} - $1 \
+                         WHERE t.state = 'RUNNING' AND w.worker IS NOT NULL \
+                         AND COALESCE(h.heartbeat, t.datetime_start, 'epoch') \
+                         < {NOW} - make_interval(secs => $1) \
                          ORDER BY t.trial_id FOR UPDATE OF t SKIP LOCKED"
                     ),
                     &[&stale_after_s],
@@ -442,18 +496,14 @@ impl Storage for PostgresStorage {
             if ids.is_empty() {
                 return Ok(ids);
             }
-            tx.execute(
-                "UPDATE trials SET state = 'WAITING', worker = NULL WHERE trial_id = ANY($1)",
-                &[&ids],
-            )?;
-            tx.execute(
-                "DELETE FROM trial_intermediate_values WHERE trial_id = ANY($1)",
-                &[&ids],
-            )?;
-            tx.execute(
-                "DELETE FROM trial_heartbeats WHERE trial_id = ANY($1)",
-                &[&ids],
-            )?;
+            for sql in [
+                "UPDATE trials SET state = 'WAITING' WHERE trial_id = ANY($1::BIGINT[])",
+                "UPDATE perturbench_trials SET worker = NULL WHERE trial_id = ANY($1::BIGINT[])",
+                "DELETE FROM trial_intermediate_values WHERE trial_id = ANY($1::BIGINT[])",
+                "DELETE FROM trial_heartbeats WHERE trial_id = ANY($1::BIGINT[])",
+            ] {
+                tx.execute(sql, &[&ids])?;
+            }
             Ok(ids)
         })
     }

@@ -1,81 +1,297 @@
-//! The tables of a store, the same on SQLite and PostgreSQL.
+//! The tables of a store: Optuna's RDB schema (version 12, alembic revision `v3.2.0.a`), with
+//! the column types Optuna's own storage creates on SQLite and on PostgreSQL, plus two tables of
+//! our own that Optuna ignores (`perturbench_studies`, `perturbench_trials`).
+//!
+//! One difference on SQLite: the ids of `studies` and `trials` are `AUTOINCREMENT`, so that the
+//! id of a deleted study or trial is never given to a new one (a worker that outlived its trial
+//! cannot mistake a new trial for it); the column type is the same `INTEGER` primary key.
 
-/// The schema version this build writes and understands (table `schema_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 1;
-
-/// The id column type on SQLite (a rowid alias whose values are never reused).
-pub(crate) const SQLITE_ID: &str = "INTEGER PRIMARY KEY AUTOINCREMENT";
-
-/// The id column type on PostgreSQL.
-pub(crate) const POSTGRES_ID: &str = "BIGSERIAL PRIMARY KEY";
-
-/// `CREATE ... IF NOT EXISTS` statements; `{id}` stands for the id column type.
-const TABLES: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
+/// Optuna's tables on SQLite, in creation order.
+const SQLITE_OPTUNA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS studies (
-        study_id {id},
-        study_name TEXT NOT NULL UNIQUE,
+        study_id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+        study_name VARCHAR(512) NOT NULL
+    )",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ix_studies_study_name ON studies (study_name)",
+    "CREATE TABLE IF NOT EXISTS version_info (
+        version_info_id INTEGER NOT NULL,
+        schema_version INTEGER,
+        library_version VARCHAR(256),
+        PRIMARY KEY (version_info_id),
+        CHECK (version_info_id=1)
+    )",
+    "CREATE TABLE IF NOT EXISTS study_directions (
+        study_direction_id INTEGER NOT NULL,
+        direction VARCHAR(8) NOT NULL,
+        study_id INTEGER NOT NULL,
+        objective INTEGER NOT NULL,
+        PRIMARY KEY (study_direction_id),
+        UNIQUE (study_id, objective),
+        FOREIGN KEY(study_id) REFERENCES studies (study_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS study_user_attributes (
+        study_user_attribute_id INTEGER NOT NULL,
+        study_id INTEGER,
+        \"key\" VARCHAR(512),
+        value_json TEXT,
+        PRIMARY KEY (study_user_attribute_id),
+        UNIQUE (study_id, \"key\"),
+        FOREIGN KEY(study_id) REFERENCES studies (study_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS study_system_attributes (
+        study_system_attribute_id INTEGER NOT NULL,
+        study_id INTEGER,
+        \"key\" VARCHAR(512),
+        value_json TEXT,
+        PRIMARY KEY (study_system_attribute_id),
+        UNIQUE (study_id, \"key\"),
+        FOREIGN KEY(study_id) REFERENCES studies (study_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS trials (
+        trial_id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+        number INTEGER,
+        study_id INTEGER,
+        state VARCHAR(8) NOT NULL,
+        datetime_start DATETIME,
+        datetime_complete DATETIME,
+        FOREIGN KEY(study_id) REFERENCES studies (study_id)
+    )",
+    "CREATE INDEX IF NOT EXISTS ix_trials_study_id ON trials (study_id)",
+    "CREATE TABLE IF NOT EXISTS trial_user_attributes (
+        trial_user_attribute_id INTEGER NOT NULL,
+        trial_id INTEGER,
+        \"key\" VARCHAR(512),
+        value_json TEXT,
+        PRIMARY KEY (trial_user_attribute_id),
+        UNIQUE (trial_id, \"key\"),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS trial_system_attributes (
+        trial_system_attribute_id INTEGER NOT NULL,
+        trial_id INTEGER,
+        \"key\" VARCHAR(512),
+        value_json TEXT,
+        PRIMARY KEY (trial_system_attribute_id),
+        UNIQUE (trial_id, \"key\"),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS trial_params (
+        param_id INTEGER NOT NULL,
+        trial_id INTEGER,
+        param_name VARCHAR(512),
+        param_value FLOAT,
+        distribution_json TEXT,
+        PRIMARY KEY (param_id),
+        UNIQUE (trial_id, param_name),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS trial_values (
+        trial_value_id INTEGER NOT NULL,
+        trial_id INTEGER NOT NULL,
+        objective INTEGER NOT NULL,
+        value FLOAT,
+        value_type VARCHAR(7) NOT NULL,
+        PRIMARY KEY (trial_value_id),
+        UNIQUE (trial_id, objective),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS trial_intermediate_values (
+        trial_intermediate_value_id INTEGER NOT NULL,
+        trial_id INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        intermediate_value FLOAT,
+        intermediate_value_type VARCHAR(7) NOT NULL,
+        PRIMARY KEY (trial_intermediate_value_id),
+        UNIQUE (trial_id, step),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS trial_heartbeats (
+        trial_heartbeat_id INTEGER NOT NULL,
+        trial_id INTEGER NOT NULL,
+        heartbeat DATETIME NOT NULL,
+        PRIMARY KEY (trial_heartbeat_id),
+        UNIQUE (trial_id),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS alembic_version (
+        version_num VARCHAR(32) NOT NULL,
+        CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+    )",
+];
+
+/// Optuna's types and tables on PostgreSQL, in creation order (run only when `studies` is
+/// absent).
+const POSTGRES_OPTUNA: &[&str] = &[
+    "CREATE TYPE studydirection AS ENUM ('NOT_SET', 'MINIMIZE', 'MAXIMIZE')",
+    "CREATE TYPE trialintermediatevaluetype AS ENUM ('FINITE', 'INF_POS', 'INF_NEG', 'NAN')",
+    "CREATE TYPE trialstate AS ENUM ('RUNNING', 'COMPLETE', 'PRUNED', 'FAIL', 'WAITING')",
+    "CREATE TYPE trialvaluetype AS ENUM ('FINITE', 'INF_POS', 'INF_NEG')",
+    "CREATE TABLE studies (
+        study_id SERIAL NOT NULL,
+        study_name VARCHAR(512) NOT NULL,
+        PRIMARY KEY (study_id)
+    )",
+    "CREATE UNIQUE INDEX ix_studies_study_name ON studies (study_name)",
+    "CREATE TABLE version_info (
+        version_info_id INTEGER NOT NULL,
+        schema_version INTEGER,
+        library_version VARCHAR(256),
+        PRIMARY KEY (version_info_id),
+        CHECK (version_info_id=1)
+    )",
+    "CREATE TABLE study_directions (
+        study_direction_id SERIAL NOT NULL,
+        direction studydirection NOT NULL,
+        study_id INTEGER NOT NULL,
+        objective INTEGER NOT NULL,
+        PRIMARY KEY (study_direction_id),
+        UNIQUE (study_id, objective),
+        FOREIGN KEY(study_id) REFERENCES studies (study_id)
+    )",
+    "CREATE TABLE study_user_attributes (
+        study_user_attribute_id SERIAL NOT NULL,
+        study_id INTEGER,
+        key VARCHAR(512),
+        value_json TEXT,
+        PRIMARY KEY (study_user_attribute_id),
+        UNIQUE (study_id, key),
+        FOREIGN KEY(study_id) REFERENCES studies (study_id)
+    )",
+    "CREATE TABLE study_system_attributes (
+        study_system_attribute_id SERIAL NOT NULL,
+        study_id INTEGER,
+        key VARCHAR(512),
+        value_json TEXT,
+        PRIMARY KEY (study_system_attribute_id),
+        UNIQUE (study_id, key),
+        FOREIGN KEY(study_id) REFERENCES studies (study_id)
+    )",
+    "CREATE TABLE trials (
+        trial_id SERIAL NOT NULL,
+        number INTEGER,
+        study_id INTEGER,
+        state trialstate NOT NULL,
+        datetime_start TIMESTAMP WITHOUT TIME ZONE,
+        datetime_complete TIMESTAMP WITHOUT TIME ZONE,
+        PRIMARY KEY (trial_id),
+        FOREIGN KEY(study_id) REFERENCES studies (study_id)
+    )",
+    "CREATE INDEX ix_trials_study_id ON trials (study_id)",
+    "CREATE TABLE trial_user_attributes (
+        trial_user_attribute_id SERIAL NOT NULL,
+        trial_id INTEGER,
+        key VARCHAR(512),
+        value_json TEXT,
+        PRIMARY KEY (trial_user_attribute_id),
+        UNIQUE (trial_id, key),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE trial_system_attributes (
+        trial_system_attribute_id SERIAL NOT NULL,
+        trial_id INTEGER,
+        key VARCHAR(512),
+        value_json TEXT,
+        PRIMARY KEY (trial_system_attribute_id),
+        UNIQUE (trial_id, key),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE trial_params (
+        param_id SERIAL NOT NULL,
+        trial_id INTEGER,
+        param_name VARCHAR(512),
+        param_value DOUBLE PRECISION,
+        distribution_json TEXT,
+        PRIMARY KEY (param_id),
+        UNIQUE (trial_id, param_name),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE trial_values (
+        trial_value_id SERIAL NOT NULL,
+        trial_id INTEGER NOT NULL,
+        objective INTEGER NOT NULL,
+        value DOUBLE PRECISION,
+        value_type trialvaluetype NOT NULL,
+        PRIMARY KEY (trial_value_id),
+        UNIQUE (trial_id, objective),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE trial_intermediate_values (
+        trial_intermediate_value_id SERIAL NOT NULL,
+        trial_id INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        intermediate_value DOUBLE PRECISION,
+        intermediate_value_type trialintermediatevaluetype NOT NULL,
+        PRIMARY KEY (trial_intermediate_value_id),
+        UNIQUE (trial_id, step),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE trial_heartbeats (
+        trial_heartbeat_id SERIAL NOT NULL,
+        trial_id INTEGER NOT NULL,
+        heartbeat TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+        PRIMARY KEY (trial_heartbeat_id),
+        UNIQUE (trial_id),
+        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+    )",
+    "CREATE TABLE alembic_version (
+        version_num VARCHAR(32) NOT NULL,
+        CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+    )",
+];
+
+/// Our own tables (both backends; Optuna ignores them): what a study is for perturbench
+/// (kind, search space, runner configuration, trial budget) and who runs a trial. Their rows
+/// go with the study or trial they describe (cascading deletes, for Optuna's `delete_study`).
+const PERTURBENCH: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS perturbench_studies (
+        study_id INTEGER NOT NULL PRIMARY KEY REFERENCES studies (study_id) ON DELETE CASCADE,
         kind TEXT NOT NULL,
-        direction TEXT NOT NULL,
         space_json TEXT NOT NULL,
         config_json TEXT NOT NULL,
         n_trials BIGINT NULL,
         created DOUBLE PRECISION NOT NULL
     )",
-    "CREATE TABLE IF NOT EXISTS trials (
-        trial_id {id},
-        number BIGINT NOT NULL,
-        study_id BIGINT NOT NULL REFERENCES studies (study_id) ON DELETE CASCADE,
-        state TEXT NOT NULL,
+    "CREATE TABLE IF NOT EXISTS perturbench_trials (
+        trial_id INTEGER NOT NULL PRIMARY KEY REFERENCES trials (trial_id) ON DELETE CASCADE,
         worker TEXT NULL,
-        attempts BIGINT NOT NULL DEFAULT 0,
-        datetime_start DOUBLE PRECISION NULL,
-        datetime_complete DOUBLE PRECISION NULL,
-        UNIQUE (study_id, number)
-    )",
-    "CREATE INDEX IF NOT EXISTS trials_state_study ON trials (state, study_id, trial_id)",
-    "CREATE TABLE IF NOT EXISTS trial_params (
-        trial_id BIGINT NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
-        param_name TEXT NOT NULL,
-        value_json TEXT NOT NULL,
-        PRIMARY KEY (trial_id, param_name)
-    )",
-    "CREATE TABLE IF NOT EXISTS trial_values (
-        trial_id BIGINT NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
-        objective BIGINT NOT NULL,
-        value DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (trial_id, objective)
-    )",
-    "CREATE TABLE IF NOT EXISTS trial_intermediate_values (
-        trial_id BIGINT NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
-        step BIGINT NOT NULL,
-        value DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (trial_id, step)
-    )",
-    "CREATE TABLE IF NOT EXISTS trial_heartbeats (
-        trial_id BIGINT NOT NULL PRIMARY KEY REFERENCES trials (trial_id) ON DELETE CASCADE,
-        heartbeat DOUBLE PRECISION NOT NULL
-    )",
-    "CREATE TABLE IF NOT EXISTS trial_user_attributes (
-        trial_id BIGINT NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
-        key TEXT NOT NULL,
-        value_json TEXT NOT NULL,
-        PRIMARY KEY (trial_id, key)
+        attempts BIGINT NOT NULL DEFAULT 0
     )",
 ];
 
-/// The statements that create the schema, with `id_type` ([`SQLITE_ID`] or [`POSTGRES_ID`])
-/// as the type of the id columns.
-pub(crate) fn create_statements(id_type: &str) -> Vec<String> {
-    TABLES.iter().map(|s| s.replace("{id}", id_type)).collect()
+/// The statements that create the schema on SQLite (idempotent).
+pub(crate) fn sqlite_statements() -> impl Iterator<Item = &'static str> {
+    SQLITE_OPTUNA.iter().chain(PERTURBENCH).copied()
 }
 
-/// Child tables of `trials`, deleted explicitly before their trials (so that deletion does not
-/// depend on foreign-key enforcement).
+/// The statements that create Optuna's schema on PostgreSQL (when `studies` is absent).
+pub(crate) fn postgres_optuna_statements() -> &'static [&'static str] {
+    POSTGRES_OPTUNA
+}
+
+/// The statements that create our own tables (idempotent; both backends).
+pub(crate) fn perturbench_statements() -> &'static [&'static str] {
+    PERTURBENCH
+}
+
+/// Tables holding rows of a trial (deleted before the trial itself).
 pub(crate) const TRIAL_CHILD_TABLES: &[&str] = &[
     "trial_params",
     "trial_values",
     "trial_intermediate_values",
     "trial_heartbeats",
     "trial_user_attributes",
+    "trial_system_attributes",
+    "perturbench_trials",
 ];
+
+/// Tables holding rows of a study other than its trials (deleted before the study).
+pub(crate) const STUDY_CHILD_TABLES: &[&str] = &[
+    "study_directions",
+    "study_user_attributes",
+    "study_system_attributes",
+    "perturbench_studies",
+];
+
+/// How to read a store's state before creating tables: whether it was written by an earlier
+/// perturbench (our own `schema_version` table), and the Optuna version rows.
+pub(crate) const OLD_SCHEMA_TABLE: &str = "schema_version";

@@ -6,15 +6,19 @@
 //! retried a few times. Times come from this process's clock (Unix seconds): all workers of a
 //! SQLite store share one machine.
 
-use super::records::{next_number, TrialFilter};
-use super::schema::{create_statements, SCHEMA_VERSION, SQLITE_ID};
+use super::optuna::{
+    datetime_text, OPTUNA_ALEMBIC_REVISION, OPTUNA_LIBRARY_VERSION, OPTUNA_SCHEMA_VERSION,
+};
+use super::records::{next_number, space_conflicts, TrialFilter, OPTUNA_KIND};
+use super::schema::{sqlite_statements, OLD_SCHEMA_TABLE};
 use super::sqlite_rows::{
-    delete_study, insert_study, insert_trial, is_busy, load_studies, load_trial, load_trials, now,
-    running_for, set_heartbeat, TxError,
+    adopt_study, delete_study, insert_study, insert_trial, is_busy, load_studies, load_trial,
+    load_trials, now, running_for, set_heartbeat, set_value, set_worker, store_fixed_params,
+    stored_distributions, TxError,
 };
 use super::{
-    check_finish, check_stale_limit, conflict, spec_differences, JsonMap, NewParams, Storage,
-    StorageError, Study, StudySpec, TrialRecord, TrialState,
+    check_finish, check_stale_limit, check_versions, conflict, spec_differences, JsonMap,
+    NewParams, Storage, StorageError, Study, StudySpec, TrialRecord, TrialState,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::Path;
@@ -63,30 +67,56 @@ impl SqliteStorage {
                 TxError::Sql(source) => open_err(source),
                 TxError::Storage(e) => e,
             })?;
+        let label = format!("SQLite database {}", path.display());
         store.immediate("create the schema", |tx| {
-            for statement in create_statements(SQLITE_ID) {
-                tx.execute_batch(&statement)?;
+            let old: Option<String> = tx
+                .query_row(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [OLD_SCHEMA_TABLE],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if old.is_some() {
+                let found: Option<i64> = tx
+                    .query_row(
+                        &format!("SELECT MAX(version) FROM {OLD_SCHEMA_TABLE}"),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .flatten();
+                return Err(StorageError::OldSchema {
+                    store: label.clone(),
+                    found: found.unwrap_or(0),
+                }
+                .into());
             }
-            let found: Option<i64> = tx
-                .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
-                .optional()?
-                .flatten();
-            match found {
-                None => {
-                    tx.execute(
-                        "INSERT INTO schema_version (version) VALUES (?1)",
-                        [SCHEMA_VERSION],
-                    )?;
-                }
-                Some(v) if v != SCHEMA_VERSION => {
-                    return Err(StorageError::SchemaVersion {
-                        store: format!("SQLite database {}", path.display()),
-                        found: v,
-                        expected: SCHEMA_VERSION,
-                    }
-                    .into())
-                }
-                Some(_) => {}
+            for statement in sqlite_statements() {
+                tx.execute_batch(statement)?;
+            }
+            let schema: Option<Option<i64>> = tx
+                .query_row(
+                    "SELECT schema_version FROM version_info WHERE version_info_id = 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let revision: Option<String> = tx
+                .query_row("SELECT version_num FROM alembic_version", [], |r| r.get(0))
+                .optional()?;
+            check_versions(&label, schema.flatten(), revision.as_deref())?;
+            if schema.is_none() {
+                tx.execute(
+                    "INSERT INTO version_info (version_info_id, schema_version, library_version) \
+                     VALUES (1, ?1, ?2)",
+                    params![OPTUNA_SCHEMA_VERSION, OPTUNA_LIBRARY_VERSION],
+                )?;
+            }
+            if revision.is_none() {
+                tx.execute(
+                    "INSERT INTO alembic_version (version_num) VALUES (?1)",
+                    [OPTUNA_ALEMBIC_REVISION],
+                )?;
             }
             Ok(())
         })?;
@@ -161,14 +191,36 @@ impl Storage for SqliteStorage {
     fn create_study(&mut self, spec: &StudySpec, force_new: bool) -> Result<Study, StorageError> {
         let store = self.store();
         self.immediate("create a study", |tx| {
-            let existing = load_studies(tx, &store, "study_name = ?1", &spec.name)?;
+            let existing = load_studies(tx, &store, "s.study_name = ?1", &spec.name)?;
             let Some(old) = existing.into_iter().next() else {
                 return insert_study(tx, spec);
             };
+            if old.spec.kind == OPTUNA_KIND {
+                // Created by Optuna: continue it when its trials fit the space.
+                let mut differences = Vec::new();
+                if old.spec.direction != spec.direction {
+                    differences.push(format!(
+                        "direction (stored {}, requested {})",
+                        old.spec.direction, spec.direction
+                    ));
+                }
+                differences.extend(space_conflicts(
+                    &spec.space,
+                    &stored_distributions(tx, old.id)?,
+                ));
+                if differences.is_empty() {
+                    return adopt_study(tx, old.id, spec);
+                }
+                if !force_new {
+                    return Err(conflict(&spec.name, &differences).into());
+                }
+                delete_study(tx, old.id)?;
+                return insert_study(tx, spec);
+            }
             let differences = spec_differences(&old.spec, spec);
             if differences.is_empty() {
                 tx.execute(
-                    "UPDATE studies SET n_trials = ?2, config_json = ?3 WHERE study_id = ?1",
+                    "UPDATE perturbench_studies SET n_trials = ?2, config_json = ?3 WHERE study_id = ?1",
                     params![
                         old.id,
                         spec.n_trials.map(i64::from),
@@ -192,7 +244,7 @@ impl Storage for SqliteStorage {
     fn study(&mut self, name: &str) -> Result<Option<Study>, StorageError> {
         let store = self.store();
         self.read("read a study", |tx| {
-            Ok(load_studies(tx, &store, "study_name = ?1", &name)?
+            Ok(load_studies(tx, &store, "s.study_name = ?1", &name)?
                 .into_iter()
                 .next())
         })
@@ -208,19 +260,22 @@ impl Storage for SqliteStorage {
     fn enqueue(&mut self, study_id: i64, params: &JsonMap) -> Result<TrialRecord, StorageError> {
         let store = self.store();
         self.immediate("enqueue a trial", |tx| {
-            if load_studies(tx, &store, "study_id = ?1", &study_id)?.is_empty() {
+            let Some(study) = load_studies(tx, &store, "s.study_id = ?1", &study_id)?
+                .into_iter()
+                .next()
+            else {
                 return Err(StorageError::NoSuchStudy {
                     study_id,
                     store: store.clone(),
                 }
                 .into());
-            }
+            };
             let number: i64 = tx.query_row(
                 "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1",
                 [study_id],
                 |r| r.get(0),
             )?;
-            let trial_id = insert_trial(tx, study_id, number, params, None)?;
+            let trial_id = insert_trial(tx, &study, number, params, None)?;
             load_trial(tx, &store, trial_id)
         })
     }
@@ -233,21 +288,22 @@ impl Storage for SqliteStorage {
     ) -> Result<usize, StorageError> {
         let store = self.store();
         self.immediate("enqueue missing trials", |tx| {
-            if load_studies(tx, &store, "study_id = ?1", &study_id)?.is_empty() {
+            let Some(study) = load_studies(tx, &store, "s.study_id = ?1", &study_id)?
+                .into_iter()
+                .next()
+            else {
                 return Err(StorageError::NoSuchStudy {
                     study_id,
                     store: store.clone(),
                 }
                 .into());
-            }
-            let have: Vec<String> = {
-                let mut stmt = tx.prepare(
-                    "SELECT p.value_json FROM trial_params p JOIN trials t ON t.trial_id = p.trial_id \
-                     WHERE t.study_id = ?1 AND t.state <> 'FAIL' AND p.param_name = ?2",
-                )?;
-                let rows = stmt.query_map(params![study_id, key], |r| r.get::<_, String>(0))?;
-                rows.collect::<Result<_, _>>()?
             };
+            let have: Vec<serde_json::Value> =
+                load_trials(tx, &store, TrialFilter::Study(study_id))?
+                    .into_iter()
+                    .filter(|t| t.state != TrialState::Fail)
+                    .filter_map(|mut t| t.params.remove(key))
+                    .collect();
             let mut number: i64 = tx.query_row(
                 "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1",
                 [study_id],
@@ -256,10 +312,10 @@ impl Storage for SqliteStorage {
             let mut queued = 0;
             for p in batch {
                 let Some(v) = p.get(key) else { continue };
-                if have.contains(&v.to_string()) {
+                if have.contains(v) {
                     continue;
                 }
-                insert_trial(tx, study_id, number, p, None)?;
+                insert_trial(tx, &study, number, p, None)?;
                 number += 1;
                 queued += 1;
             }
@@ -284,7 +340,9 @@ impl Storage for SqliteStorage {
                     |r| r.get(0),
                 ),
                 None => tx.query_row(
-                    "SELECT trial_id FROM trials WHERE state = 'WAITING' ORDER BY trial_id LIMIT 1",
+                    "SELECT trial_id FROM trials WHERE state = 'WAITING' \
+                     AND study_id IN (SELECT study_id FROM perturbench_studies) \
+                     ORDER BY trial_id LIMIT 1",
                     [],
                     |r| r.get(0),
                 ),
@@ -292,16 +350,18 @@ impl Storage for SqliteStorage {
             .optional()?;
             if let Some(trial_id) = waiting {
                 tx.execute(
-                    "UPDATE trials SET state = 'RUNNING', worker = ?2, attempts = attempts + 1, \
-                     datetime_start = ?3, datetime_complete = NULL WHERE trial_id = ?1",
-                    params![trial_id, worker, at],
+                    "UPDATE trials SET state = 'RUNNING', datetime_start = ?2, \
+                     datetime_complete = NULL WHERE trial_id = ?1",
+                    params![trial_id, datetime_text(at)],
                 )?;
+                set_worker(tx, trial_id, worker)?;
                 set_heartbeat(tx, trial_id, at)?;
+                store_fixed_params(tx, &store, &load_trial(tx, &store, trial_id)?)?;
                 return Ok(Some(load_trial(tx, &store, trial_id)?));
             }
             let candidates = match study_id {
                 Some(s) => {
-                    let found = load_studies(tx, &store, "study_id = ?1", &s)?;
+                    let found = load_studies(tx, &store, "s.study_id = ?1", &s)?;
                     if found.is_empty() {
                         return Err(StorageError::NoSuchStudy {
                             study_id: s,
@@ -311,7 +371,7 @@ impl Storage for SqliteStorage {
                     }
                     found
                 }
-                None => load_studies(tx, &store, "n_trials IS NOT NULL AND ?1 = 1", &1_i64)?,
+                None => load_studies(tx, &store, "p.n_trials IS NOT NULL AND ?1 = 1", &1_i64)?,
             };
             for study in candidates {
                 let Some(n) = study.spec.n_trials else {
@@ -330,7 +390,7 @@ impl Storage for SqliteStorage {
                     continue;
                 };
                 let number = next_number(&trials);
-                let trial_id = insert_trial(tx, study.id, number, &params, Some((worker, at)))?;
+                let trial_id = insert_trial(tx, &study, number, &params, Some((worker, at)))?;
                 return Ok(Some(load_trial(tx, &store, trial_id)?));
             }
             Ok(None)
@@ -364,7 +424,8 @@ impl Storage for SqliteStorage {
         self.immediate("report an intermediate value", |tx| {
             let row: Option<(String, Option<String>)> = tx
                 .query_row(
-                    "SELECT state, worker FROM trials WHERE trial_id = ?1",
+                    "SELECT t.state, w.worker FROM trials t \
+                     LEFT JOIN perturbench_trials w ON w.trial_id = t.trial_id WHERE t.trial_id = ?1",
                     [trial_id],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
@@ -380,11 +441,7 @@ impl Storage for SqliteStorage {
             if state != TrialState::Running || holder.as_deref() != Some(worker) {
                 return Ok(false);
             }
-            tx.execute(
-                "INSERT INTO trial_intermediate_values (trial_id, step, value) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (trial_id, step) DO UPDATE SET value = excluded.value",
-                params![trial_id, step, value],
-            )?;
+            set_value(tx, trial_id, true, step, value)?;
             Ok(true)
         })
     }
@@ -404,14 +461,11 @@ impl Storage for SqliteStorage {
             }
             tx.execute(
                 "UPDATE trials SET state = ?2, datetime_complete = ?3 WHERE trial_id = ?1",
-                params![trial_id, state.as_str(), now()],
+                params![trial_id, state.as_str(), datetime_text(now())],
             )?;
             tx.execute("DELETE FROM trial_values WHERE trial_id = ?1", [trial_id])?;
             if let Some(v) = value {
-                tx.execute(
-                    "INSERT INTO trial_values (trial_id, objective, value) VALUES (?1, 0, ?2)",
-                    params![trial_id, v],
-                )?;
+                set_value(tx, trial_id, false, 0, v)?;
             }
             let mut stmt = tx.prepare(
                 "INSERT INTO trial_user_attributes (trial_id, key, value_json) VALUES (?1, ?2, ?3) \
@@ -431,15 +485,21 @@ impl Storage for SqliteStorage {
             let ids: Vec<i64> = tx
                 .prepare(
                     "SELECT t.trial_id FROM trials t \
+                     JOIN perturbench_trials w ON w.trial_id = t.trial_id \
                      LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id \
-                     WHERE t.state = 'RUNNING' AND COALESCE(h.heartbeat, t.datetime_start, 0) < ?1 \
-                     ORDER BY t.trial_id",
+                     WHERE t.state = 'RUNNING' AND w.worker IS NOT NULL \
+                     AND COALESCE((julianday(COALESCE(h.heartbeat, \
+                     t.datetime_start)) - 2440587.5) * 86400.0, 0) < ?1 ORDER BY t.trial_id",
                 )?
                 .query_map([cutoff], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             for id in &ids {
                 tx.execute(
-                    "UPDATE trials SET state = 'WAITING', worker = NULL WHERE trial_id = ?1",
+                    "UPDATE trials SET state = 'WAITING' WHERE trial_id = ?1",
+                    [id],
+                )?;
+                tx.execute(
+                    "UPDATE perturbench_trials SET worker = NULL WHERE trial_id = ?1",
                     [id],
                 )?;
                 tx.execute(
