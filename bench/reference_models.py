@@ -89,8 +89,16 @@ def main():
         f"paths.output_dir={out}",
         f"paths.work_dir={out}",
         f"seed={a.seed}",
-    ] + list(a.overrides)
+    ]
     with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
+        # A model setting that the model's YAML does not list (a class default such as CPA's
+        # use_adversary) must be added with Hydra's `+`.
+        listed = compose(config_name="train", overrides=overrides).model
+        for o in a.overrides:
+            key = o.split("=", 1)[0]
+            if key.startswith("model.") and key[len("model."):] not in listed:
+                o = "+" + o
+            overrides.append(o)
         cfg = compose(config_name="train", overrides=overrides)
 
     # The reference's train(): seed, data module (seed passed in), model, callbacks, trainer, fit.

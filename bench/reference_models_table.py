@@ -29,7 +29,8 @@ def fmt(values, digits):
 
 
 def main(path):
-    data = defaultdict(lambda: defaultdict(list))
+    # A rerun of a seed replaces its earlier rows: keep the last value per seed.
+    data = defaultdict(lambda: defaultdict(dict))
     order = []
     for r in csv.DictReader(open(path)):
         key = (r["dataset"], r["model"], r["side"])
@@ -39,7 +40,8 @@ def main(path):
             v = float(r["value"])
         except ValueError:
             v = float("nan")
-        data[key][r["metric"]].append(v)
+        data[key][r["metric"]][r["seed"]] = v
+    data = {k: {m: list(by_seed.values()) for m, by_seed in d.items()} for k, d in data.items()}
     datasets = list(dict.fromkeys(k[0] for k in order))
     for ds in datasets:
         print(f"\n### {ds}\n")

@@ -6,7 +6,8 @@
 //! updates the generator (`recon + kl_weight·KL − adv_weight·adv`) when `i % adv_steps == 0` and
 //! the adversaries (`adv_weight·adv + penalty_weight·penalty`, on a detached `z_basal`)
 //! otherwise. `legacy_objective` reproduces the reference version's single optimiser that
-//! *adds* the adversarial terms on the batches with `i % adv_steps ≠ 0`.
+//! *adds* the adversaries' cross-entropy on every batch and their gradient penalty on the
+//! batches with `i % adv_steps ≠ 0` (as its `CPA.loss` does).
 
 use super::inputs::Inputs;
 use super::layers::{dense, dropout, softplus, standard_normal, Mlp};
@@ -326,11 +327,13 @@ impl Cpa {
         }
         let adversary_batch = batch % self.adv_steps != 0;
         if self.legacy_objective {
-            if !adversary_batch {
-                return (Update::All, base);
+            // The reference version adds the adversaries' cross-entropy on every batch and
+            // their gradient penalty only on batches with `batch_idx % adv_steps != 0`.
+            let (adv, pen) = self.adversarial(z, x, rng, adversary_batch);
+            let loss = base + adv.mul_scalar(self.adv_weight);
+            if adversary_batch {
+                return (Update::All, loss + pen.mul_scalar(self.penalty_weight));
             }
-            let (adv, pen) = self.adversarial(z, x, rng, true);
-            let loss = base + adv.mul_scalar(self.adv_weight) + pen.mul_scalar(self.penalty_weight);
             return (Update::All, loss);
         }
         if epoch <= self.n_warmup_epochs {
