@@ -479,15 +479,14 @@ impl Storage for PostgresStorage {
         self.transaction(false, "re-queue stale trials", |tx| {
             let ids: Vec<i64> = tx
                 .query(
-                    &format!(
-                        "SELECT CAST(t.trial_id AS BIGINT) FROM trials t \
-                         JOIN perturbench_trials w ON w.trial_id = t.trial_id \
-                         LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id \
-                         WHERE t.state = 'RUNNING' AND w.worker IS NOT NULL \
-                         AND COALESCE(h.heartbeat, t.datetime_start, 'epoch') \
-                         < {NOW} - make_interval(secs => $1) \
-                         ORDER BY t.trial_id FOR UPDATE OF t SKIP LOCKED"
-                    ),
+                    "SELECT CAST(t.trial_id AS BIGINT) FROM trials t \
+                     JOIN perturbench_trials w ON w.trial_id = t.trial_id \
+                     LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id \
+                     WHERE t.state = 'RUNNING' AND w.worker IS NOT NULL \
+                     AND COALESCE(CAST(h.heartbeat AS TIMESTAMPTZ), \
+                     t.datetime_start AT TIME ZONE 'UTC', 'epoch') \
+                     < clock_timestamp() - make_interval(secs => $1) \
+                     ORDER BY t.trial_id FOR UPDATE OF t SKIP LOCKED",
                     &[&stale_after_s],
                 )?
                 .iter()

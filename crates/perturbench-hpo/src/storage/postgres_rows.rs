@@ -16,6 +16,10 @@ use postgres::{GenericClient, Row, Transaction};
 /// The server's clock, Unix seconds, as SQL.
 pub(super) const NOW_EPOCH: &str = "EXTRACT(EPOCH FROM clock_timestamp())::float8";
 
+/// The server's clock in the session's time zone without time zone (Optuna's heartbeats, which
+/// it writes with `now()`), as SQL.
+pub(super) const NOW_LOCAL: &str = "CAST(clock_timestamp() AS TIMESTAMP)";
+
 /// The server's clock as UTC without time zone (Optuna's datetimes), as SQL.
 pub(super) const NOW: &str = "(clock_timestamp() AT TIME ZONE 'UTC')";
 
@@ -260,11 +264,11 @@ pub(super) fn store_fixed_params(
     insert_params(tx, trial.id, &study.spec.space, &missing)
 }
 
-/// Sets (inserts or replaces) a trial's heartbeat to the server's now.
+/// Sets (inserts or replaces) a trial's heartbeat to the server's now ([`NOW_LOCAL`]).
 pub(super) fn set_heartbeat(tx: &mut Transaction<'_>, trial_id: i64) -> Result<(), TxError> {
     tx.execute(
         &format!(
-            "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES ($1::BIGINT, {NOW}) \
+            "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES ($1::BIGINT, {NOW_LOCAL}) \
              ON CONFLICT (trial_id) DO UPDATE SET heartbeat = EXCLUDED.heartbeat"
         ),
         &[&trial_id],

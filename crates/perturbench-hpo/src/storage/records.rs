@@ -25,6 +25,18 @@ pub(crate) enum Dialect {
 }
 
 impl Dialect {
+    /// SQL of the Unix seconds of the heartbeat column `col`. Optuna writes heartbeats with the
+    /// database's `now()`: UTC on SQLite, the session's local time on PostgreSQL (and so do we,
+    /// so that an Optuna process that checks heartbeats agrees with our workers).
+    pub(crate) fn heartbeat_epoch(self, col: &str) -> String {
+        match self {
+            Dialect::Sqlite => self.epoch(col),
+            Dialect::Postgres => {
+                format!("CAST(EXTRACT(EPOCH FROM CAST({col} AS TIMESTAMPTZ)) AS DOUBLE PRECISION)")
+            }
+        }
+    }
+
     /// SQL of the Unix seconds (a float, NULL for NULL) of the UTC datetime column `col`.
     pub(crate) fn epoch(self, col: &str) -> String {
         match self {
@@ -107,7 +119,12 @@ impl TrialFilter {
                  CAST(i.intermediate_value_type AS TEXT)",
                 " ORDER BY i.step",
             ),
-            child("h", "trial_heartbeats", &dialect.epoch("h.heartbeat"), ""),
+            child(
+                "h",
+                "trial_heartbeats",
+                &dialect.heartbeat_epoch("h.heartbeat"),
+                "",
+            ),
             child("a", "trial_user_attributes", "a.key, a.value_json", ""),
             child(
                 "y",
