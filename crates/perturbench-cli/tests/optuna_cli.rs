@@ -32,13 +32,22 @@ impl PgDb {
             return None;
         };
         let name = format!("pbcli_{test}_{}", std::process::id());
+        // PostgreSQL refuses a CREATE DATABASE while another one copies the same template
+        // ("source database is being accessed by other users"): the tests of this binary run
+        // in parallel threads, so they create and drop their databases one at a time.
+        let _one_at_a_time = PG_ADMIN.lock().unwrap_or_else(|e| e.into_inner());
         let mut client = postgres::Client::connect(&admin, postgres::NoTls)
             .unwrap_or_else(|e| panic!("cannot connect to {admin}: {e}"));
-        client
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
-            ))
-            .unwrap_or_else(|e| panic!("create database {name}: {e}"));
+        // Two statements: several in one batch would run as one transaction block, which
+        // DROP / CREATE DATABASE refuse.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            client
+                .batch_execute(&sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        }
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
         Some(PgDb {
             url: format!("{base}/{name}"),
@@ -48,8 +57,12 @@ impl PgDb {
     }
 }
 
+/// Serialises the tests' CREATE / DROP DATABASE statements.
+static PG_ADMIN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 impl Drop for PgDb {
     fn drop(&mut self) {
+        let _one_at_a_time = PG_ADMIN.lock().unwrap_or_else(|e| e.into_inner());
         if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
             let _ = client.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
