@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::html::escape;
+use crate::escape::escape;
 use crate::input::{Direction, PerPertRow, ScatterPoint, StudyHistory, TrialState};
 use crate::plots::{box_plot, xy_chart, BoxPlot, Series, XyChart};
 use crate::stats::{better, fmt_sig, is_rank, BoxStats};

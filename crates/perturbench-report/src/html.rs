@@ -1,26 +1,11 @@
-//! Page assembly: escaping, the stylesheet and the order of the sections.
+//! Page assembly: the stylesheet and the order of the sections.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+pub use crate::escape::escape;
 use crate::input::ReportInput;
 use crate::svg::PALETTE;
-
-/// Escapes text for HTML/SVG element content and quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = r#"
 :root{--fg:#1d2330;--muted:#5b6475;--line:#e3e6ec;--bg:#f5f6f8;--card:#fff;--accent:#0072B2}

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::html::escape;
+use crate::escape::escape;
 use crate::input::LeaderRow;
 use crate::stats::{better, fmt_sig, is_rank, mean_sd, Better};
 

@@ -10,6 +10,7 @@
 pub mod charts;
 pub mod digest;
 pub mod error;
+mod escape;
 mod formats;
 pub mod html;
 pub mod input;
@@ -23,7 +24,8 @@ mod table;
 
 pub use digest::config_digest;
 pub use error::ReportError;
-pub use html::{escape, render};
+pub use escape::escape;
+pub use html::render;
 pub use input::{
     Direction, InputFile, LeaderRow, PerPertRow, Provenance, ReportInput, ScatterPoint,
     StudyHistory, Trial, TrialState,

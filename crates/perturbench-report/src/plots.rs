@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::html::escape;
+use crate::escape::escape;
 use crate::stats::{fmt_sig, BoxStats};
 use crate::svg::{
     header, nice_ticks, tick_label, truncate, x_axis, y_axis, Canvas, LegendItem, Mark, Rect,

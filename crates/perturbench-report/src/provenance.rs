@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::html::escape;
+use crate::escape::escape;
 use crate::input::Provenance;
 
 /// `s` shortened to its last `n` path components, prefixed with `…/` when cut.

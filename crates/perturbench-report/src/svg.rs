@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::html::escape;
+use crate::escape::escape;
 use crate::stats::Better;
 
 /// Okabe–Ito colour-blind-safe palette, in the order colours are handed out.
