@@ -8,17 +8,19 @@
 //! hyper-parameter tuning (new trials sampled on demand) and for benchmarks (all trials
 //! enqueued up front with fixed parameters).
 //!
-//! Two backends with one schema: SQLite (one machine, several processes; see
-//! [`SqliteStorage`]) and PostgreSQL (many machines; see [`PostgresStorage`]). [`open`] picks
-//! one from a URL.
+//! Two backends with one schema and one SQL layer (a small dialect covers what differs):
+//! SQLite (one machine, several processes; see [`SqliteStorage`]) and PostgreSQL (many
+//! machines; see [`PostgresStorage`]). [`open`] picks one from a URL.
 
+mod dialect;
 mod optuna;
 mod postgres;
-mod postgres_rows;
 mod records;
+mod rows;
 mod schema;
+mod sql;
 mod sqlite;
-mod sqlite_rows;
+mod store;
 mod url;
 
 pub use self::postgres::PostgresStorage;

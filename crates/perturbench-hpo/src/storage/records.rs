@@ -1,8 +1,8 @@
 //! Rows as read from either backend, and their assembly into [`Study`] and [`TrialRecord`].
-//! The SQL here is shared: its one parameter is written `$1`, which SQLite also accepts; ids
-//! are read as `BIGINT` and enum columns as `TEXT` (PostgreSQL has Optuna's enum types); the
-//! SQL of a datetime's Unix seconds differs ([`Dialect`]).
+//! Ids are read as `BIGINT` and enum columns as `TEXT` (PostgreSQL has Optuna's enum types);
+//! the SQL of a datetime's Unix seconds differs ([`Dialect`]).
 
+use super::dialect::Dialect;
 use super::optuna::{
     decode_param, decode_value, encode_param, parse_distribution, FIXED_PARAMS_ATTR,
     JSON_PARAMS_ATTR,
@@ -14,37 +14,6 @@ use std::collections::BTreeMap;
 
 /// The `kind` of a study that Optuna created and perturbench has not yet adopted.
 pub const OPTUNA_KIND: &str = "optuna";
-
-/// The SQL that differs between the backends.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Dialect {
-    /// SQLite: datetimes are text.
-    Sqlite,
-    /// PostgreSQL: datetimes are `TIMESTAMP WITHOUT TIME ZONE` in UTC.
-    Postgres,
-}
-
-impl Dialect {
-    /// SQL of the Unix seconds of the heartbeat column `col`. Optuna writes heartbeats with the
-    /// database's `now()`: UTC on SQLite, the session's local time on PostgreSQL (and so do we,
-    /// so that an Optuna process that checks heartbeats agrees with our workers).
-    pub(crate) fn heartbeat_epoch(self, col: &str) -> String {
-        match self {
-            Dialect::Sqlite => self.epoch(col),
-            Dialect::Postgres => {
-                format!("CAST(EXTRACT(EPOCH FROM CAST({col} AS TIMESTAMPTZ)) AS DOUBLE PRECISION)")
-            }
-        }
-    }
-
-    /// SQL of the Unix seconds (a float, NULL for NULL) of the UTC datetime column `col`.
-    pub(crate) fn epoch(self, col: &str) -> String {
-        match self {
-            Dialect::Sqlite => format!("((julianday({col}) - 2440587.5) * 86400.0)"),
-            Dialect::Postgres => format!("CAST(EXTRACT(EPOCH FROM {col}) AS DOUBLE PRECISION)"),
-        }
-    }
-}
 
 /// The columns of a study, in the order [`StudyRow`] reads them, from [`STUDY_FROM`].
 pub(crate) const STUDY_COLUMNS: &str = "CAST(s.study_id AS BIGINT), s.study_name, p.kind, \

@@ -6,6 +6,12 @@
 //! id of a deleted study or trial is never given to a new one (a worker that outlived its trial
 //! cannot mistake a new trial for it); the column type is the same `INTEGER` primary key.
 
+use super::check_versions;
+use super::dialect::Dialect;
+use super::optuna::{OPTUNA_ALEMBIC_REVISION, OPTUNA_LIBRARY_VERSION, OPTUNA_SCHEMA_VERSION};
+use super::sql::{Sql, TxError};
+use super::StorageError;
+
 /// Optuna's tables on SQLite, in creation order.
 const SQLITE_OPTUNA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS studies (
@@ -258,19 +264,62 @@ const PERTURBENCH: &[&str] = &[
     )",
 ];
 
-/// The statements that create the schema on SQLite (idempotent).
-pub(crate) fn sqlite_statements() -> impl Iterator<Item = &'static str> {
-    SQLITE_OPTUNA.iter().chain(PERTURBENCH).copied()
-}
-
-/// The statements that create Optuna's schema on PostgreSQL (when `studies` is absent).
-pub(crate) fn postgres_optuna_statements() -> &'static [&'static str] {
-    POSTGRES_OPTUNA
-}
-
-/// The statements that create our own tables (idempotent; both backends).
-pub(crate) fn perturbench_statements() -> &'static [&'static str] {
-    PERTURBENCH
+/// Creates the schema where absent and checks (or writes) Optuna's version rows; `label`
+/// names the store in errors. Fails with [`StorageError::OldSchema`] on a store of an earlier
+/// perturbench.
+pub(crate) fn create_schema(tx: &mut dyn Sql, label: &str) -> Result<(), TxError> {
+    let d = tx.dialect();
+    if let Some(lock) = d.schema_lock() {
+        tx.execute(lock, &[SCHEMA_LOCK.into()])?;
+    }
+    let exists =
+        |tx: &mut dyn Sql, table: &str| tx.value::<bool>(d.table_exists(), &[table.into()]);
+    if exists(tx, OLD_SCHEMA_TABLE)? {
+        let found: Option<i64> = tx.value(
+            &format!("SELECT CAST(MAX(version) AS BIGINT) FROM {OLD_SCHEMA_TABLE}"),
+            &[],
+        )?;
+        return Err(StorageError::OldSchema {
+            store: label.to_string(),
+            found: found.unwrap_or(0),
+        }
+        .into());
+    }
+    // SQLite's statements are idempotent; PostgreSQL's types are not.
+    let optuna = match d {
+        Dialect::Sqlite => SQLITE_OPTUNA,
+        Dialect::Postgres if exists(tx, "studies")? => &[],
+        Dialect::Postgres => POSTGRES_OPTUNA,
+    };
+    for statement in optuna.iter().chain(PERTURBENCH) {
+        tx.batch(statement)?;
+    }
+    let schema: Option<Option<i64>> = tx
+        .query_opt(
+            "SELECT CAST(schema_version AS BIGINT) FROM version_info WHERE version_info_id = 1",
+            &[],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
+    let revision: Option<String> = tx
+        .query_opt("SELECT CAST(version_num AS TEXT) FROM alembic_version", &[])?
+        .map(|r| r.get(0))
+        .transpose()?;
+    check_versions(label, schema.flatten(), revision.as_deref())?;
+    if schema.is_none() {
+        tx.execute(
+            "INSERT INTO version_info (version_info_id, schema_version, library_version) \
+             VALUES (1, $1, $2)",
+            &[OPTUNA_SCHEMA_VERSION.into(), OPTUNA_LIBRARY_VERSION.into()],
+        )?;
+    }
+    if revision.is_none() {
+        tx.execute(
+            "INSERT INTO alembic_version (version_num) VALUES ($1)",
+            &[OPTUNA_ALEMBIC_REVISION.into()],
+        )?;
+    }
+    Ok(())
 }
 
 /// Tables holding rows of a trial (deleted before the trial itself).
@@ -292,6 +341,8 @@ pub(crate) const STUDY_CHILD_TABLES: &[&str] = &[
     "perturbench_studies",
 ];
 
-/// How to read a store's state before creating tables: whether it was written by an earlier
-/// perturbench (our own `schema_version` table), and the Optuna version rows.
-pub(crate) const OLD_SCHEMA_TABLE: &str = "schema_version";
+/// The table of an earlier perturbench's own schema: its presence means an old store.
+const OLD_SCHEMA_TABLE: &str = "schema_version";
+
+/// Key of the advisory lock held while creating the schema ("pbhpo" in ASCII).
+const SCHEMA_LOCK: i64 = 0x0070_6268_706f;

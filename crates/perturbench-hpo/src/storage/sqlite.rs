@@ -3,24 +3,15 @@
 //! Every write runs in a `BEGIN IMMEDIATE` transaction, which takes the database's write lock
 //! up front, so that a claim's read-then-update cannot interleave with another process's;
 //! waiting for the lock is bounded by a 30 s busy timeout, after which the whole transaction is
-//! retried a few times. Times come from this process's clock (Unix seconds): all workers of a
-//! SQLite store share one machine.
+//! retried a few times. The shared SQL's `$N` parameters become SQLite's `?N`.
 
-use super::optuna::{
-    datetime_text, OPTUNA_ALEMBIC_REVISION, OPTUNA_LIBRARY_VERSION, OPTUNA_SCHEMA_VERSION,
-};
-use super::records::{next_number, space_conflicts, TrialFilter, OPTUNA_KIND};
-use super::schema::{sqlite_statements, OLD_SCHEMA_TABLE};
-use super::sqlite_rows::{
-    adopt_study, delete_study, insert_study, insert_trial, is_busy, load_studies, load_trial,
-    load_trials, now, running_for, set_heartbeat, set_value, set_worker, store_fixed_params,
-    stored_distributions, TxError,
-};
-use super::{
-    check_finish, check_stale_limit, check_versions, conflict, spec_differences, JsonMap,
-    NewParams, Storage, StorageError, Study, StudySpec, TrialRecord, TrialState,
-};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use super::dialect::Dialect;
+use super::schema::create_schema;
+use super::sql::{Row, Sql, SqlValue, TxError};
+use super::store::Backend;
+use super::StorageError;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::time::Duration;
 
@@ -64,62 +55,11 @@ impl SqliteStorage {
                 Ok(())
             })
             .map_err(|e| match e {
-                TxError::Sql(source) => open_err(source),
-                TxError::Storage(e) => e,
+                TxError::Sqlite(source) => open_err(source),
+                e => e.into_storage(&shown, "open"),
             })?;
         let label = format!("SQLite database {}", path.display());
-        store.immediate("create the schema", |tx| {
-            let old: Option<String> = tx
-                .query_row(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                    [OLD_SCHEMA_TABLE],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if old.is_some() {
-                let found: Option<i64> = tx
-                    .query_row(
-                        &format!("SELECT MAX(version) FROM {OLD_SCHEMA_TABLE}"),
-                        [],
-                        |r| r.get(0),
-                    )
-                    .optional()?
-                    .flatten();
-                return Err(StorageError::OldSchema {
-                    store: label.clone(),
-                    found: found.unwrap_or(0),
-                }
-                .into());
-            }
-            for statement in sqlite_statements() {
-                tx.execute_batch(statement)?;
-            }
-            let schema: Option<Option<i64>> = tx
-                .query_row(
-                    "SELECT schema_version FROM version_info WHERE version_info_id = 1",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let revision: Option<String> = tx
-                .query_row("SELECT version_num FROM alembic_version", [], |r| r.get(0))
-                .optional()?;
-            check_versions(&label, schema.flatten(), revision.as_deref())?;
-            if schema.is_none() {
-                tx.execute(
-                    "INSERT INTO version_info (version_info_id, schema_version, library_version) \
-                     VALUES (1, ?1, ?2)",
-                    params![OPTUNA_SCHEMA_VERSION, OPTUNA_LIBRARY_VERSION],
-                )?;
-            }
-            if revision.is_none() {
-                tx.execute(
-                    "INSERT INTO alembic_version (version_num) VALUES (?1)",
-                    [OPTUNA_ALEMBIC_REVISION],
-                )?;
-            }
-            Ok(())
-        })?;
+        store.transaction(true, "create the schema", |tx| create_schema(tx, &label))?;
         Ok(store)
     }
 
@@ -131,7 +71,7 @@ impl SqliteStorage {
         let mut attempt = 0;
         loop {
             match body(&mut self.conn) {
-                Err(TxError::Sql(e)) if is_busy(&e) && attempt < BUSY_RETRIES => {
+                Err(TxError::Sqlite(e)) if is_busy(&e) && attempt < BUSY_RETRIES => {
                     attempt += 1;
                     std::thread::sleep(Duration::from_millis(50 * u64::from(attempt)));
                 }
@@ -139,387 +79,104 @@ impl SqliteStorage {
             }
         }
     }
+}
 
-    /// Runs `body` in a transaction of `behavior` and commits it; `action` names it in errors.
+impl Backend for SqliteStorage {
+    /// A write transaction is `BEGIN IMMEDIATE`, a read one deferred.
     fn transaction<T>(
         &mut self,
-        behavior: TransactionBehavior,
+        write: bool,
         action: &str,
-        mut body: impl FnMut(&Transaction<'_>) -> Result<T, TxError>,
+        mut body: impl FnMut(&mut dyn Sql) -> Result<T, TxError>,
     ) -> Result<T, StorageError> {
+        let behavior = if write {
+            TransactionBehavior::Immediate
+        } else {
+            TransactionBehavior::Deferred
+        };
         let result = self.with_retry(|conn| {
-            let tx = conn.transaction_with_behavior(behavior)?;
-            let value = body(&tx)?;
+            let mut tx = conn.transaction_with_behavior(behavior)?;
+            let value = body(&mut tx)?;
             tx.commit()?;
             Ok(value)
         });
         result.map_err(|e| match e {
-            TxError::Sql(source) => StorageError::Sqlite {
+            TxError::Sqlite(source) => StorageError::Sqlite {
                 path: self.path.clone(),
                 action: action.to_string(),
                 source,
             },
-            TxError::Storage(e) => e,
+            e => e.into_storage(&self.label(), action),
         })
     }
 
-    /// [`Self::transaction`] with `BEGIN IMMEDIATE` (takes the write lock at once).
-    fn immediate<T>(
-        &mut self,
-        action: &str,
-        body: impl FnMut(&Transaction<'_>) -> Result<T, TxError>,
-    ) -> Result<T, StorageError> {
-        self.transaction(TransactionBehavior::Immediate, action, body)
-    }
-
-    /// [`Self::transaction`] for reading (one consistent snapshot).
-    fn read<T>(
-        &mut self,
-        action: &str,
-        body: impl FnMut(&Transaction<'_>) -> Result<T, TxError>,
-    ) -> Result<T, StorageError> {
-        self.transaction(TransactionBehavior::Deferred, action, body)
-    }
-
-    /// The store's name in errors.
-    fn store(&self) -> String {
-        self.describe()
+    fn label(&self) -> String {
+        format!("sqlite://{}", self.path)
     }
 }
 
-impl Storage for SqliteStorage {
-    fn create_study(&mut self, spec: &StudySpec, force_new: bool) -> Result<Study, StorageError> {
-        let store = self.store();
-        self.immediate("create a study", |tx| {
-            let existing = load_studies(tx, &store, "s.study_name = ?1", &spec.name)?;
-            let Some(old) = existing.into_iter().next() else {
-                return insert_study(tx, spec);
-            };
-            if old.spec.kind == OPTUNA_KIND {
-                // Created by Optuna: continue it when its trials fit the space.
-                let mut differences = Vec::new();
-                if old.spec.direction != spec.direction {
-                    differences.push(format!(
-                        "direction (stored {}, requested {})",
-                        old.spec.direction, spec.direction
-                    ));
-                }
-                differences.extend(space_conflicts(
-                    &spec.space,
-                    &stored_distributions(tx, old.id)?,
-                ));
-                if differences.is_empty() {
-                    return adopt_study(tx, old.id, spec);
-                }
-                if !force_new {
-                    return Err(conflict(&spec.name, &differences).into());
-                }
-                delete_study(tx, old.id)?;
-                return insert_study(tx, spec);
-            }
-            let differences = spec_differences(&old.spec, spec);
-            if differences.is_empty() {
-                tx.execute(
-                    "UPDATE perturbench_studies SET n_trials = ?2, config_json = ?3 WHERE study_id = ?1",
-                    params![
-                        old.id,
-                        spec.n_trials.map(i64::from),
-                        spec.config.to_string()
-                    ],
-                )?;
-                return Ok(Study {
-                    id: old.id,
-                    spec: spec.clone(),
-                    created: old.created,
-                });
-            }
-            if !force_new {
-                return Err(conflict(&spec.name, &differences).into());
-            }
-            delete_study(tx, old.id)?;
-            insert_study(tx, spec)
-        })
+impl Sql for Transaction<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
     }
 
-    fn study(&mut self, name: &str) -> Result<Option<Study>, StorageError> {
-        let store = self.store();
-        self.read("read a study", |tx| {
-            Ok(load_studies(tx, &store, "s.study_name = ?1", &name)?
-                .into_iter()
-                .next())
-        })
-    }
-
-    fn studies(&mut self) -> Result<Vec<Study>, StorageError> {
-        let store = self.store();
-        self.read("list studies", |tx| {
-            load_studies(tx, &store, "?1 = 1", &1_i64)
-        })
-    }
-
-    fn enqueue(&mut self, study_id: i64, params: &JsonMap) -> Result<TrialRecord, StorageError> {
-        let store = self.store();
-        self.immediate("enqueue a trial", |tx| {
-            let Some(study) = load_studies(tx, &store, "s.study_id = ?1", &study_id)?
-                .into_iter()
-                .next()
-            else {
-                return Err(StorageError::NoSuchStudy {
-                    study_id,
-                    store: store.clone(),
-                }
-                .into());
-            };
-            let number: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1",
-                [study_id],
-                |r| r.get(0),
-            )?;
-            let trial_id = insert_trial(tx, &study, number, params, None)?;
-            load_trial(tx, &store, trial_id)
-        })
-    }
-
-    fn enqueue_missing(
-        &mut self,
-        study_id: i64,
-        key: &str,
-        batch: &[JsonMap],
-    ) -> Result<usize, StorageError> {
-        let store = self.store();
-        self.immediate("enqueue missing trials", |tx| {
-            let Some(study) = load_studies(tx, &store, "s.study_id = ?1", &study_id)?
-                .into_iter()
-                .next()
-            else {
-                return Err(StorageError::NoSuchStudy {
-                    study_id,
-                    store: store.clone(),
-                }
-                .into());
-            };
-            let have: Vec<serde_json::Value> =
-                load_trials(tx, &store, TrialFilter::Study(study_id))?
-                    .into_iter()
-                    .filter(|t| t.state != TrialState::Fail)
-                    .filter_map(|mut t| t.params.remove(key))
-                    .collect();
-            let mut number: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1",
-                [study_id],
-                |r| r.get(0),
-            )?;
-            let mut queued = 0;
-            for p in batch {
-                let Some(v) = p.get(key) else { continue };
-                if have.contains(v) {
-                    continue;
-                }
-                insert_trial(tx, &study, number, p, None)?;
-                number += 1;
-                queued += 1;
-            }
-            Ok(queued)
-        })
-    }
-
-    fn claim(
-        &mut self,
-        study_id: Option<i64>,
-        worker: &str,
-        new_params: &mut NewParams<'_>,
-    ) -> Result<Option<TrialRecord>, StorageError> {
-        let store = self.store();
-        self.immediate("claim a trial", |tx| {
-            let at = now();
-            let waiting: Option<i64> = match study_id {
-                Some(s) => tx.query_row(
-                    "SELECT trial_id FROM trials WHERE state = 'WAITING' AND study_id = ?1 \
-                     ORDER BY trial_id LIMIT 1",
-                    [s],
-                    |r| r.get(0),
-                ),
-                None => tx.query_row(
-                    "SELECT trial_id FROM trials WHERE state = 'WAITING' \
-                     AND study_id IN (SELECT study_id FROM perturbench_studies) \
-                     ORDER BY trial_id LIMIT 1",
-                    [],
-                    |r| r.get(0),
-                ),
-            }
-            .optional()?;
-            if let Some(trial_id) = waiting {
-                tx.execute(
-                    "UPDATE trials SET state = 'RUNNING', datetime_start = ?2, \
-                     datetime_complete = NULL WHERE trial_id = ?1",
-                    params![trial_id, datetime_text(at)],
-                )?;
-                set_worker(tx, trial_id, worker)?;
-                set_heartbeat(tx, trial_id, at)?;
-                store_fixed_params(tx, &store, &load_trial(tx, &store, trial_id)?)?;
-                return Ok(Some(load_trial(tx, &store, trial_id)?));
-            }
-            let candidates = match study_id {
-                Some(s) => {
-                    let found = load_studies(tx, &store, "s.study_id = ?1", &s)?;
-                    if found.is_empty() {
-                        return Err(StorageError::NoSuchStudy {
-                            study_id: s,
-                            store: store.clone(),
+    fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, TxError> {
+        let mut stmt = self.prepare(&numbered_params(sql))?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let values = (0..columns)
+                .map(|i| {
+                    Ok(match row.get_ref(i)? {
+                        ValueRef::Null => SqlValue::Null,
+                        ValueRef::Integer(v) => SqlValue::Int(v),
+                        ValueRef::Real(v) => SqlValue::Real(v),
+                        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into()),
+                        ValueRef::Blob(_) => {
+                            return Err(TxError::Decode(format!("column {i} is a BLOB")))
                         }
-                        .into());
-                    }
-                    found
-                }
-                None => load_studies(tx, &store, "p.n_trials IS NOT NULL AND ?1 = 1", &1_i64)?,
-            };
-            for study in candidates {
-                let Some(n) = study.spec.n_trials else {
-                    continue;
-                };
-                let count: i64 = tx.query_row(
-                    "SELECT COUNT(*) FROM trials WHERE study_id = ?1",
-                    [study.id],
-                    |r| r.get(0),
-                )?;
-                if count >= i64::from(n) {
-                    continue;
-                }
-                let trials = load_trials(tx, &store, TrialFilter::Study(study.id))?;
-                let Some(params) = new_params(&study, &trials) else {
-                    continue;
-                };
-                let number = next_number(&trials);
-                let trial_id = insert_trial(tx, &study, number, &params, Some((worker, at)))?;
-                return Ok(Some(load_trial(tx, &store, trial_id)?));
-            }
-            Ok(None)
-        })
-    }
-
-    fn heartbeat(&mut self, trial_id: i64, worker: &str) -> Result<bool, StorageError> {
-        self.immediate("record a heartbeat", |tx| {
-            if !running_for(tx, trial_id, worker)? {
-                return Ok(false);
-            }
-            set_heartbeat(tx, trial_id, now())?;
-            Ok(true)
-        })
-    }
-
-    fn report(
-        &mut self,
-        trial_id: i64,
-        worker: &str,
-        step: i64,
-        value: f64,
-    ) -> Result<bool, StorageError> {
-        if value.is_nan() {
-            return Err(StorageError::NotANumber {
-                trial_id,
-                what: format!("intermediate value at step {step}"),
-            });
+                    })
+                })
+                .collect::<Result<_, TxError>>()?;
+            out.push(Row(values));
         }
-        let store = self.store();
-        self.immediate("report an intermediate value", |tx| {
-            let row: Option<(String, Option<String>)> = tx
-                .query_row(
-                    "SELECT t.state, w.worker FROM trials t \
-                     LEFT JOIN perturbench_trials w ON w.trial_id = t.trial_id WHERE t.trial_id = ?1",
-                    [trial_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((state, holder)) = row else {
-                return Err(StorageError::NoSuchTrial {
-                    trial_id,
-                    store: store.clone(),
-                }
-                .into());
-            };
-            let state: TrialState = state.parse()?;
-            if state != TrialState::Running || holder.as_deref() != Some(worker) {
-                return Ok(false);
-            }
-            set_value(tx, trial_id, true, step, value)?;
-            Ok(true)
-        })
+        Ok(out)
     }
 
-    fn finish(
-        &mut self,
-        trial_id: i64,
-        worker: &str,
-        state: TrialState,
-        value: Option<f64>,
-        attrs: &JsonMap,
-    ) -> Result<bool, StorageError> {
-        check_finish(trial_id, state, value)?;
-        self.immediate("finish a trial", |tx| {
-            if !running_for(tx, trial_id, worker)? {
-                return Ok(false);
-            }
-            tx.execute(
-                "UPDATE trials SET state = ?2, datetime_complete = ?3 WHERE trial_id = ?1",
-                params![trial_id, state.as_str(), datetime_text(now())],
-            )?;
-            tx.execute("DELETE FROM trial_values WHERE trial_id = ?1", [trial_id])?;
-            if let Some(v) = value {
-                set_value(tx, trial_id, false, 0, v)?;
-            }
-            let mut stmt = tx.prepare(
-                "INSERT INTO trial_user_attributes (trial_id, key, value_json) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json",
-            )?;
-            for (key, v) in attrs {
-                stmt.execute(params![trial_id, key, v.to_string()])?;
-            }
-            Ok(true)
+    fn batch(&mut self, sql: &str) -> Result<(), TxError> {
+        Ok(self.execute_batch(sql)?)
+    }
+}
+
+impl rusqlite::ToSql for SqlValue {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            SqlValue::Null => ToSqlOutput::Owned(Value::Null),
+            SqlValue::Int(v) => ToSqlOutput::Owned(Value::Integer(*v)),
+            SqlValue::Real(v) => ToSqlOutput::Owned(Value::Real(*v)),
+            SqlValue::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
         })
     }
+}
 
-    fn requeue_stale(&mut self, stale_after_s: f64) -> Result<Vec<i64>, StorageError> {
-        check_stale_limit(stale_after_s)?;
-        self.immediate("re-queue stale trials", |tx| {
-            let cutoff = now() - stale_after_s;
-            let ids: Vec<i64> = tx
-                .prepare(
-                    "SELECT t.trial_id FROM trials t \
-                     JOIN perturbench_trials w ON w.trial_id = t.trial_id \
-                     LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id \
-                     WHERE t.state = 'RUNNING' AND w.worker IS NOT NULL \
-                     AND COALESCE((julianday(COALESCE(h.heartbeat, \
-                     t.datetime_start)) - 2440587.5) * 86400.0, 0) < ?1 ORDER BY t.trial_id",
-                )?
-                .query_map([cutoff], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            for id in &ids {
-                tx.execute(
-                    "UPDATE trials SET state = 'WAITING' WHERE trial_id = ?1",
-                    [id],
-                )?;
-                tx.execute(
-                    "UPDATE perturbench_trials SET worker = NULL WHERE trial_id = ?1",
-                    [id],
-                )?;
-                tx.execute(
-                    "DELETE FROM trial_intermediate_values WHERE trial_id = ?1",
-                    [id],
-                )?;
-                tx.execute("DELETE FROM trial_heartbeats WHERE trial_id = ?1", [id])?;
-            }
-            Ok(ids)
-        })
+/// `sql` with PostgreSQL's parameters `$N` written as SQLite's `?N` (`$1` would be a named
+/// parameter, numbered by first appearance).
+fn numbered_params(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        let digit_follows = chars.peek().is_some_and(char::is_ascii_digit);
+        out.push(if c == '$' && digit_follows { '?' } else { c });
     }
+    out
+}
 
-    fn trials(&mut self, study_id: i64) -> Result<Vec<TrialRecord>, StorageError> {
-        let store = self.store();
-        self.read("read trials", |tx| {
-            load_trials(tx, &store, TrialFilter::Study(study_id))
-        })
-    }
-
-    fn describe(&self) -> String {
-        format!("sqlite://{}", self.path)
-    }
+/// Whether SQLite reports a lock held by another connection.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
 }
