@@ -12,238 +12,171 @@ use super::optuna::{OPTUNA_ALEMBIC_REVISION, OPTUNA_LIBRARY_VERSION, OPTUNA_SCHE
 use super::sql::{Sql, TxError};
 use super::StorageError;
 
-/// Optuna's tables on SQLite, in creation order.
-const SQLITE_OPTUNA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS studies (
-        study_id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-        study_name VARCHAR(512) NOT NULL
+/// Optuna's enum types on PostgreSQL (SQLite has `VARCHAR` columns), created first.
+const POSTGRES_TYPES: &[&str] = &[
+    "CREATE TYPE studydirection AS ENUM ('NOT_SET', 'MINIMIZE', 'MAXIMIZE')",
+    "CREATE TYPE trialintermediatevaluetype AS ENUM ('FINITE', 'INF_POS', 'INF_NEG', 'NAN')",
+    "CREATE TYPE trialstate AS ENUM ('RUNNING', 'COMPLETE', 'PRUNED', 'FAIL', 'WAITING')",
+    "CREATE TYPE trialvaluetype AS ENUM ('FINITE', 'INF_POS', 'INF_NEG')",
+];
+
+/// What differs in [`OPTUNA`] between the backends: placeholder, SQLite's text, PostgreSQL's.
+const WORDS: &[(&str, &str, &str)] = &[
+    ("{if_new}", " IF NOT EXISTS", ""),
+    (
+        "{auto_id}",
+        "INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT",
+        "SERIAL NOT NULL",
+    ),
+    ("{study_pk}", "", ",\n        PRIMARY KEY (study_id)"),
+    ("{trial_pk}", "", "\n        PRIMARY KEY (trial_id),"),
+    ("{serial}", "INTEGER", "SERIAL"),
+    ("{key}", "\"key\"", "key"),
+    ("{datetime}", "DATETIME", "TIMESTAMP WITHOUT TIME ZONE"),
+    ("{float}", "FLOAT", "DOUBLE PRECISION"),
+    ("{direction}", "VARCHAR(8)", "studydirection"),
+    ("{state}", "VARCHAR(8)", "trialstate"),
+    ("{value_type}", "VARCHAR(7)", "trialvaluetype"),
+    (
+        "{intermediate_type}",
+        "VARCHAR(7)",
+        "trialintermediatevaluetype",
+    ),
+];
+
+/// Optuna's tables in creation order, with the placeholders of [`WORDS`].
+const OPTUNA: &[&str] = &[
+    "CREATE TABLE{if_new} studies (
+        study_id {auto_id},
+        study_name VARCHAR(512) NOT NULL{study_pk}
     )",
-    "CREATE UNIQUE INDEX IF NOT EXISTS ix_studies_study_name ON studies (study_name)",
-    "CREATE TABLE IF NOT EXISTS version_info (
+    "CREATE UNIQUE INDEX{if_new} ix_studies_study_name ON studies (study_name)",
+    "CREATE TABLE{if_new} version_info (
         version_info_id INTEGER NOT NULL,
         schema_version INTEGER,
         library_version VARCHAR(256),
         PRIMARY KEY (version_info_id),
         CHECK (version_info_id=1)
     )",
-    "CREATE TABLE IF NOT EXISTS study_directions (
-        study_direction_id INTEGER NOT NULL,
-        direction VARCHAR(8) NOT NULL,
+    "CREATE TABLE{if_new} study_directions (
+        study_direction_id {serial} NOT NULL,
+        direction {direction} NOT NULL,
         study_id INTEGER NOT NULL,
         objective INTEGER NOT NULL,
         PRIMARY KEY (study_direction_id),
         UNIQUE (study_id, objective),
         FOREIGN KEY(study_id) REFERENCES studies (study_id)
     )",
-    "CREATE TABLE IF NOT EXISTS study_user_attributes (
-        study_user_attribute_id INTEGER NOT NULL,
+    "CREATE TABLE{if_new} study_user_attributes (
+        study_user_attribute_id {serial} NOT NULL,
         study_id INTEGER,
-        \"key\" VARCHAR(512),
+        {key} VARCHAR(512),
         value_json TEXT,
         PRIMARY KEY (study_user_attribute_id),
-        UNIQUE (study_id, \"key\"),
+        UNIQUE (study_id, {key}),
         FOREIGN KEY(study_id) REFERENCES studies (study_id)
     )",
-    "CREATE TABLE IF NOT EXISTS study_system_attributes (
-        study_system_attribute_id INTEGER NOT NULL,
+    "CREATE TABLE{if_new} study_system_attributes (
+        study_system_attribute_id {serial} NOT NULL,
         study_id INTEGER,
-        \"key\" VARCHAR(512),
+        {key} VARCHAR(512),
         value_json TEXT,
         PRIMARY KEY (study_system_attribute_id),
-        UNIQUE (study_id, \"key\"),
+        UNIQUE (study_id, {key}),
         FOREIGN KEY(study_id) REFERENCES studies (study_id)
     )",
-    "CREATE TABLE IF NOT EXISTS trials (
-        trial_id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "CREATE TABLE{if_new} trials (
+        trial_id {auto_id},
         number INTEGER,
         study_id INTEGER,
-        state VARCHAR(8) NOT NULL,
-        datetime_start DATETIME,
-        datetime_complete DATETIME,
+        state {state} NOT NULL,
+        datetime_start {datetime},
+        datetime_complete {datetime},{trial_pk}
         FOREIGN KEY(study_id) REFERENCES studies (study_id)
     )",
-    "CREATE INDEX IF NOT EXISTS ix_trials_study_id ON trials (study_id)",
-    "CREATE TABLE IF NOT EXISTS trial_user_attributes (
-        trial_user_attribute_id INTEGER NOT NULL,
+    "CREATE INDEX{if_new} ix_trials_study_id ON trials (study_id)",
+    "CREATE TABLE{if_new} trial_user_attributes (
+        trial_user_attribute_id {serial} NOT NULL,
         trial_id INTEGER,
-        \"key\" VARCHAR(512),
+        {key} VARCHAR(512),
         value_json TEXT,
         PRIMARY KEY (trial_user_attribute_id),
-        UNIQUE (trial_id, \"key\"),
+        UNIQUE (trial_id, {key}),
         FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
     )",
-    "CREATE TABLE IF NOT EXISTS trial_system_attributes (
-        trial_system_attribute_id INTEGER NOT NULL,
+    "CREATE TABLE{if_new} trial_system_attributes (
+        trial_system_attribute_id {serial} NOT NULL,
         trial_id INTEGER,
-        \"key\" VARCHAR(512),
+        {key} VARCHAR(512),
         value_json TEXT,
         PRIMARY KEY (trial_system_attribute_id),
-        UNIQUE (trial_id, \"key\"),
+        UNIQUE (trial_id, {key}),
         FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
     )",
-    "CREATE TABLE IF NOT EXISTS trial_params (
-        param_id INTEGER NOT NULL,
+    "CREATE TABLE{if_new} trial_params (
+        param_id {serial} NOT NULL,
         trial_id INTEGER,
         param_name VARCHAR(512),
-        param_value FLOAT,
+        param_value {float},
         distribution_json TEXT,
         PRIMARY KEY (param_id),
         UNIQUE (trial_id, param_name),
         FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
     )",
-    "CREATE TABLE IF NOT EXISTS trial_values (
-        trial_value_id INTEGER NOT NULL,
+    "CREATE TABLE{if_new} trial_values (
+        trial_value_id {serial} NOT NULL,
         trial_id INTEGER NOT NULL,
         objective INTEGER NOT NULL,
-        value FLOAT,
-        value_type VARCHAR(7) NOT NULL,
+        value {float},
+        value_type {value_type} NOT NULL,
         PRIMARY KEY (trial_value_id),
         UNIQUE (trial_id, objective),
         FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
     )",
-    "CREATE TABLE IF NOT EXISTS trial_intermediate_values (
-        trial_intermediate_value_id INTEGER NOT NULL,
+    "CREATE TABLE{if_new} trial_intermediate_values (
+        trial_intermediate_value_id {serial} NOT NULL,
         trial_id INTEGER NOT NULL,
         step INTEGER NOT NULL,
-        intermediate_value FLOAT,
-        intermediate_value_type VARCHAR(7) NOT NULL,
+        intermediate_value {float},
+        intermediate_value_type {intermediate_type} NOT NULL,
         PRIMARY KEY (trial_intermediate_value_id),
         UNIQUE (trial_id, step),
         FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
     )",
-    "CREATE TABLE IF NOT EXISTS trial_heartbeats (
-        trial_heartbeat_id INTEGER NOT NULL,
+    "CREATE TABLE{if_new} trial_heartbeats (
+        trial_heartbeat_id {serial} NOT NULL,
         trial_id INTEGER NOT NULL,
-        heartbeat DATETIME NOT NULL,
+        heartbeat {datetime} NOT NULL,
         PRIMARY KEY (trial_heartbeat_id),
         UNIQUE (trial_id),
         FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
     )",
-    "CREATE TABLE IF NOT EXISTS alembic_version (
+    "CREATE TABLE{if_new} alembic_version (
         version_num VARCHAR(32) NOT NULL,
         CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
     )",
 ];
 
-/// Optuna's types and tables on PostgreSQL, in creation order (run only when `studies` is
-/// absent).
-const POSTGRES_OPTUNA: &[&str] = &[
-    "CREATE TYPE studydirection AS ENUM ('NOT_SET', 'MINIMIZE', 'MAXIMIZE')",
-    "CREATE TYPE trialintermediatevaluetype AS ENUM ('FINITE', 'INF_POS', 'INF_NEG', 'NAN')",
-    "CREATE TYPE trialstate AS ENUM ('RUNNING', 'COMPLETE', 'PRUNED', 'FAIL', 'WAITING')",
-    "CREATE TYPE trialvaluetype AS ENUM ('FINITE', 'INF_POS', 'INF_NEG')",
-    "CREATE TABLE studies (
-        study_id SERIAL NOT NULL,
-        study_name VARCHAR(512) NOT NULL,
-        PRIMARY KEY (study_id)
-    )",
-    "CREATE UNIQUE INDEX ix_studies_study_name ON studies (study_name)",
-    "CREATE TABLE version_info (
-        version_info_id INTEGER NOT NULL,
-        schema_version INTEGER,
-        library_version VARCHAR(256),
-        PRIMARY KEY (version_info_id),
-        CHECK (version_info_id=1)
-    )",
-    "CREATE TABLE study_directions (
-        study_direction_id SERIAL NOT NULL,
-        direction studydirection NOT NULL,
-        study_id INTEGER NOT NULL,
-        objective INTEGER NOT NULL,
-        PRIMARY KEY (study_direction_id),
-        UNIQUE (study_id, objective),
-        FOREIGN KEY(study_id) REFERENCES studies (study_id)
-    )",
-    "CREATE TABLE study_user_attributes (
-        study_user_attribute_id SERIAL NOT NULL,
-        study_id INTEGER,
-        key VARCHAR(512),
-        value_json TEXT,
-        PRIMARY KEY (study_user_attribute_id),
-        UNIQUE (study_id, key),
-        FOREIGN KEY(study_id) REFERENCES studies (study_id)
-    )",
-    "CREATE TABLE study_system_attributes (
-        study_system_attribute_id SERIAL NOT NULL,
-        study_id INTEGER,
-        key VARCHAR(512),
-        value_json TEXT,
-        PRIMARY KEY (study_system_attribute_id),
-        UNIQUE (study_id, key),
-        FOREIGN KEY(study_id) REFERENCES studies (study_id)
-    )",
-    "CREATE TABLE trials (
-        trial_id SERIAL NOT NULL,
-        number INTEGER,
-        study_id INTEGER,
-        state trialstate NOT NULL,
-        datetime_start TIMESTAMP WITHOUT TIME ZONE,
-        datetime_complete TIMESTAMP WITHOUT TIME ZONE,
-        PRIMARY KEY (trial_id),
-        FOREIGN KEY(study_id) REFERENCES studies (study_id)
-    )",
-    "CREATE INDEX ix_trials_study_id ON trials (study_id)",
-    "CREATE TABLE trial_user_attributes (
-        trial_user_attribute_id SERIAL NOT NULL,
-        trial_id INTEGER,
-        key VARCHAR(512),
-        value_json TEXT,
-        PRIMARY KEY (trial_user_attribute_id),
-        UNIQUE (trial_id, key),
-        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
-    )",
-    "CREATE TABLE trial_system_attributes (
-        trial_system_attribute_id SERIAL NOT NULL,
-        trial_id INTEGER,
-        key VARCHAR(512),
-        value_json TEXT,
-        PRIMARY KEY (trial_system_attribute_id),
-        UNIQUE (trial_id, key),
-        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
-    )",
-    "CREATE TABLE trial_params (
-        param_id SERIAL NOT NULL,
-        trial_id INTEGER,
-        param_name VARCHAR(512),
-        param_value DOUBLE PRECISION,
-        distribution_json TEXT,
-        PRIMARY KEY (param_id),
-        UNIQUE (trial_id, param_name),
-        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
-    )",
-    "CREATE TABLE trial_values (
-        trial_value_id SERIAL NOT NULL,
-        trial_id INTEGER NOT NULL,
-        objective INTEGER NOT NULL,
-        value DOUBLE PRECISION,
-        value_type trialvaluetype NOT NULL,
-        PRIMARY KEY (trial_value_id),
-        UNIQUE (trial_id, objective),
-        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
-    )",
-    "CREATE TABLE trial_intermediate_values (
-        trial_intermediate_value_id SERIAL NOT NULL,
-        trial_id INTEGER NOT NULL,
-        step INTEGER NOT NULL,
-        intermediate_value DOUBLE PRECISION,
-        intermediate_value_type trialintermediatevaluetype NOT NULL,
-        PRIMARY KEY (trial_intermediate_value_id),
-        UNIQUE (trial_id, step),
-        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
-    )",
-    "CREATE TABLE trial_heartbeats (
-        trial_heartbeat_id SERIAL NOT NULL,
-        trial_id INTEGER NOT NULL,
-        heartbeat TIMESTAMP WITHOUT TIME ZONE NOT NULL,
-        PRIMARY KEY (trial_heartbeat_id),
-        UNIQUE (trial_id),
-        FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
-    )",
-    "CREATE TABLE alembic_version (
-        version_num VARCHAR(32) NOT NULL,
-        CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
-    )",
-];
+/// Optuna's statements for `dialect`: [`OPTUNA`] with the placeholders filled in, after the
+/// enum types on PostgreSQL.
+fn optuna_statements(dialect: Dialect) -> Vec<String> {
+    let types = match dialect {
+        Dialect::Sqlite => &[],
+        Dialect::Postgres => POSTGRES_TYPES,
+    };
+    let tables = OPTUNA.iter().map(|template| {
+        WORDS
+            .iter()
+            .fold(template.to_string(), |sql, (word, sqlite, postgres)| {
+                let text = match dialect {
+                    Dialect::Sqlite => sqlite,
+                    Dialect::Postgres => postgres,
+                };
+                sql.replace(word, text)
+            })
+    });
+    types.iter().map(|t| t.to_string()).chain(tables).collect()
+}
 
 /// Our own tables (both backends; Optuna ignores them): what a study is for perturbench
 /// (kind, search space, runner configuration, trial budget) and who runs a trial. Their rows
@@ -287,11 +220,14 @@ pub(crate) fn create_schema(tx: &mut dyn Sql, label: &str) -> Result<(), TxError
     }
     // SQLite's statements are idempotent; PostgreSQL's types are not.
     let optuna = match d {
-        Dialect::Sqlite => SQLITE_OPTUNA,
-        Dialect::Postgres if exists(tx, "studies")? => &[],
-        Dialect::Postgres => POSTGRES_OPTUNA,
+        Dialect::Postgres if exists(tx, "studies")? => Vec::new(),
+        d => optuna_statements(d),
     };
-    for statement in optuna.iter().chain(PERTURBENCH) {
+    for statement in optuna
+        .iter()
+        .map(String::as_str)
+        .chain(PERTURBENCH.iter().copied())
+    {
         tx.batch(statement)?;
     }
     let schema: Option<Option<i64>> = tx
