@@ -6,96 +6,19 @@
 
 #[path = "common/optuna_python.rs"]
 mod optuna_python;
+#[path = "common/store_fixture.rs"]
+mod store_fixture;
 
 use perturbench_hpo::storage::{
-    open, Direction, JsonMap, Storage, StorageError, StudySpec, TrialRecord, TrialState,
-    OPTUNA_KIND,
+    open, Direction, JsonMap, StorageError, StudySpec, TrialRecord, TrialState, OPTUNA_KIND,
 };
 use perturbench_hpo::{RandomSampler, SearchSpace};
 use rand::SeedableRng;
 use serde_json::{json, Value};
-
-/// A store for one test: a SQLite file or a fresh PostgreSQL database (dropped afterwards).
-struct Fixture {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg_drop: Option<(String, String)>,
-}
-
-impl Fixture {
-    fn sqlite() -> Fixture {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        // Four slashes: an absolute path for SQLAlchemy (and for us).
-        let url = format!("sqlite:///{}", dir.path().join("study.db").display());
-        Fixture {
-            url,
-            _dir: Some(dir),
-            pg_drop: None,
-        }
-    }
-
-    fn postgres(test: &str) -> Option<Fixture> {
-        let Ok(admin) = std::env::var("PERTURBENCH_TEST_POSTGRES") else {
-            assert!(
-                std::env::var("PERTURBENCH_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "PERTURBENCH_REQUIRE_POSTGRES=1 but PERTURBENCH_TEST_POSTGRES is not set"
-            );
-            println!("skipped: set PERTURBENCH_TEST_POSTGRES=postgresql://... to test PostgreSQL");
-            return None;
-        };
-        let db = format!("pboptuna_{}_{}", test, std::process::id()).to_lowercase();
-        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
-            .unwrap_or_else(|e| panic!("cannot connect to {admin}: {e}"));
-        for statement in [
-            format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-            format!("CREATE DATABASE {db}"),
-        ] {
-            client
-                .batch_execute(&statement)
-                .unwrap_or_else(|e| panic!("{statement}: {e}"));
-        }
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        Some(Fixture {
-            url: format!("{base}/{db}"),
-            _dir: None,
-            pg_drop: Some((admin, db)),
-        })
-    }
-
-    fn open(&self) -> Box<dyn Storage> {
-        open(&self.url).unwrap_or_else(|e| panic!("open {}: {e}", self.url))
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Some((admin, db)) = &self.pg_drop {
-            if let Ok(mut client) = postgres::Client::connect(admin, postgres::NoTls) {
-                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-            }
-        }
-    }
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name(&super::Fixture::sqlite());
-            }
-
-            #[test]
-            fn postgres() {
-                if let Some(fixture) = super::Fixture::postgres(stringify!($name)) {
-                    super::$name(&fixture);
-                }
-            }
-        }
-    )*};
-}
+use store_fixture::{on_both_backends, Fixture};
 
 on_both_backends!(
+    "pboptuna";
     optuna_loads_our_study,
     we_continue_an_optuna_study,
     an_old_perturbench_store_gets_a_clear_error,

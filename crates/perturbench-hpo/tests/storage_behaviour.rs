@@ -2,106 +2,19 @@
 //! `PERTURBENCH_TEST_POSTGRES` holds a URL, against PostgreSQL (a fresh database per test).
 //! `PERTURBENCH_REQUIRE_POSTGRES=1` turns a missing URL into a failure.
 
+#[path = "common/store_fixture.rs"]
+mod store_fixture;
+
 use perturbench_hpo::storage::{
-    open, Direction, JsonMap, Storage, StorageError, StudySpec, TrialRecord, TrialState,
+    open, Direction, JsonMap, StorageError, StudySpec, TrialRecord, TrialState,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
-
-/// A store for one test; dropping it deletes it.
-struct Fixture {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    /// Admin URL and name of the database to drop afterwards.
-    pg_drop: Option<(String, String)>,
-}
-
-impl Fixture {
-    fn sqlite() -> Fixture {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let url = format!("sqlite://{}", dir.path().join("store.db").display());
-        Fixture {
-            url,
-            _dir: Some(dir),
-            pg_drop: None,
-        }
-    }
-
-    /// A fresh database on the server of `PERTURBENCH_TEST_POSTGRES`, or `None` (skipped).
-    fn postgres(test: &str) -> Option<Fixture> {
-        let Ok(admin) = std::env::var("PERTURBENCH_TEST_POSTGRES") else {
-            assert!(
-                std::env::var("PERTURBENCH_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "PERTURBENCH_REQUIRE_POSTGRES=1 but PERTURBENCH_TEST_POSTGRES is not set"
-            );
-            println!("skipped: set PERTURBENCH_TEST_POSTGRES=postgresql://... to test PostgreSQL");
-            return None;
-        };
-        let db = format!("pbtest_{}_{}", test, std::process::id()).to_lowercase();
-        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
-            .unwrap_or_else(|e| panic!("cannot connect to {admin}: {e}"));
-        for statement in [
-            format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-            format!("CREATE DATABASE {db}"),
-        ] {
-            client
-                .batch_execute(&statement)
-                .unwrap_or_else(|e| panic!("{statement}: {e}"));
-        }
-        Some(Fixture {
-            url: with_database(&admin, &db),
-            _dir: None,
-            pg_drop: Some((admin, db)),
-        })
-    }
-
-    fn open(&self) -> Box<dyn Storage> {
-        open(&self.url).unwrap_or_else(|e| panic!("open {}: {e}", self.url))
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Some((admin, db)) = &self.pg_drop {
-            if let Ok(mut client) = postgres::Client::connect(admin, postgres::NoTls) {
-                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-            }
-        }
-    }
-}
-
-/// `url` with its database replaced by `db`.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.find('?') {
-        Some(q) => (&url[..q], &url[q..]),
-        None => (url, ""),
-    };
-    let start = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[start..].find('/').map_or(base.len(), |i| start + i);
-    format!("{}/{db}{query}", &base[..host_end])
-}
-
-/// Runs a behaviour test on SQLite and on PostgreSQL.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name(&super::Fixture::sqlite());
-            }
-
-            #[test]
-            fn postgres() {
-                if let Some(fixture) = super::Fixture::postgres(stringify!($name)) {
-                    super::$name(&fixture);
-                }
-            }
-        }
-    )*};
-}
+use store_fixture::{on_both_backends, Fixture};
 
 on_both_backends!(
+    "pbtest";
     concurrent_claims_hand_out_each_trial_once,
     n_trials_sampling_is_exact_under_concurrency,
     stale_trials_are_requeued_and_old_worker_cannot_finish,

@@ -18,28 +18,21 @@ pub(crate) enum SqlValue {
     Text(String),
 }
 
-impl From<i64> for SqlValue {
-    fn from(v: i64) -> Self {
-        SqlValue::Int(v)
-    }
+macro_rules! sql_value_from {
+    ($($t:ty => |$v:ident| $e:expr;)*) => {$(
+        impl From<$t> for SqlValue {
+            fn from($v: $t) -> Self {
+                $e
+            }
+        }
+    )*};
 }
 
-impl From<f64> for SqlValue {
-    fn from(v: f64) -> Self {
-        SqlValue::Real(v)
-    }
-}
-
-impl From<&str> for SqlValue {
-    fn from(v: &str) -> Self {
-        SqlValue::Text(v.to_string())
-    }
-}
-
-impl From<String> for SqlValue {
-    fn from(v: String) -> Self {
-        SqlValue::Text(v)
-    }
+sql_value_from! {
+    i64 => |v| SqlValue::Int(v);
+    f64 => |v| SqlValue::Real(v);
+    &str => |v| SqlValue::Text(v.to_string());
+    String => |v| SqlValue::Text(v);
 }
 
 impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
@@ -54,38 +47,24 @@ pub(crate) trait FromColumn: Sized {
     fn from_column(v: SqlValue) -> Result<Self, String>;
 }
 
-impl FromColumn for i64 {
-    fn from_column(v: SqlValue) -> Result<Self, String> {
-        match v {
-            SqlValue::Int(i) => Ok(i),
-            other => Err(format!("expected an integer, found {other:?}")),
+macro_rules! from_column {
+    ($($t:ty, $what:literal: $($p:pat => $e:expr),+;)*) => {$(
+        impl FromColumn for $t {
+            fn from_column(v: SqlValue) -> Result<Self, String> {
+                match v {
+                    $($p => Ok($e),)+
+                    other => Err(format!(concat!("expected ", $what, ", found {:?}"), other)),
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl FromColumn for bool {
-    fn from_column(v: SqlValue) -> Result<Self, String> {
-        i64::from_column(v).map(|i| i != 0)
-    }
-}
-
-impl FromColumn for f64 {
-    fn from_column(v: SqlValue) -> Result<Self, String> {
-        match v {
-            SqlValue::Real(f) => Ok(f),
-            SqlValue::Int(i) => Ok(i as f64),
-            other => Err(format!("expected a number, found {other:?}")),
-        }
-    }
-}
-
-impl FromColumn for String {
-    fn from_column(v: SqlValue) -> Result<Self, String> {
-        match v {
-            SqlValue::Text(s) => Ok(s),
-            other => Err(format!("expected text, found {other:?}")),
-        }
-    }
+from_column! {
+    i64, "an integer": SqlValue::Int(i) => i;
+    bool, "a boolean": SqlValue::Int(i) => i != 0;
+    f64, "a number": SqlValue::Real(f) => f, SqlValue::Int(i) => i as f64;
+    String, "text": SqlValue::Text(s) => s;
 }
 
 impl<T: FromColumn> FromColumn for Option<T> {
@@ -125,8 +104,9 @@ pub(crate) struct Row(pub(crate) Vec<SqlValue>);
 impl Row {
     /// Column `i` as a `T`.
     pub(crate) fn get<T: FromColumn>(&self, i: usize) -> Result<T, TxError> {
-        let v = self.0.get(i).cloned().unwrap_or(SqlValue::Null);
-        T::from_column(v).map_err(|e| TxError::Decode(format!("column {i}: {e}")))
+        let v = self.0.get(i).cloned().ok_or("no such column".to_string());
+        v.and_then(T::from_column)
+            .map_err(|e| TxError::Decode(format!("column {i}: {e}")))
     }
 }
 
@@ -134,9 +114,13 @@ impl Row {
 /// type, or the store's own.
 #[derive(Debug)]
 pub(crate) enum TxError {
+    /// SQLite failed.
     Sqlite(rusqlite::Error),
+    /// PostgreSQL failed.
     Postgres(postgres::Error),
+    /// A column holds another type than expected.
     Decode(String),
+    /// The store's own error (not found, conflict, ...).
     Storage(StorageError),
 }
 
