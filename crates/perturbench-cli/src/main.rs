@@ -1,11 +1,9 @@
 //! The `perturbench` command: wiring of the perturbench libraries behind one CLI.
 
-mod checksum;
 mod commands;
 mod progress;
-mod run_config;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// mimalloc keeps freed large blocks for reuse instead of returning them to the kernel at
 /// once: training and preprocessing allocate and free many tensor-sized buffers, which glibc
@@ -68,7 +66,7 @@ pub struct Global {
     pub quiet: bool,
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
     if let Some(n) = cli.threads {
         if n == 0 {
             anyhow::bail!("--threads must be at least 1");
@@ -85,7 +83,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Split(a) => commands::split::run(*a, g),
         Command::Preprocess(a) => commands::preprocess::run(*a, g),
         Command::Evaluate(a) => commands::evaluate::run(*a, g),
-        Command::Train(a) => commands::train::run(*a, g),
+        Command::Train(a) => {
+            let m = matches
+                .subcommand_matches("train")
+                .expect("the train subcommand was parsed");
+            commands::train::run(*a, m, g)
+        }
         Command::Predict(a) => commands::predict::run(a, g),
         Command::Tune(a) => commands::tune::run(*a, g),
         Command::Worker(a) => commands::worker::run(a, g),
@@ -133,15 +136,9 @@ fn keep_freed_memory() {
 
 fn main() {
     keep_freed_memory();
-    let argv = match commands::train_config::expand_argv(std::env::args().collect()) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(2);
-        }
-    };
-    let cli = Cli::parse_from(argv);
-    if let Err(e) = run(cli) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Err(e) = run(cli, &matches) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

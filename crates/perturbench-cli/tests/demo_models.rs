@@ -6,7 +6,7 @@ use common::perturbench;
 
 /// The built-in demo suite, restricted to its norman-like dataset and the two models compared.
 fn demo_subset(models: &[&str]) -> serde_json::Value {
-    let text = include_str!("../presets/suites/demo.yaml");
+    let text = include_str!("../../perturbench-experiment/presets/suites/demo.yaml");
     let mut suite: serde_json::Value = serde_saphyr::from_str(text).expect("demo.yaml parses");
     suite["name"] = "demo-subset".into();
     suite["models"] = serde_json::json!(models);

@@ -104,13 +104,14 @@ fn check_jobs(
                 j.seed
             )
         };
-        let args = super::train::parse_args(&j.args).map_err(fail)?;
+        let config = super::train::config_from_args(&j.args).map_err(fail)?;
         // The split's and the evaluation's settings, without the model and trainer ones.
-        let key = args.split_key();
+        let key = config.split_key();
         if !seen.insert(key) {
             continue;
         }
-        super::train::check_args(&args, how, cache).map_err(fail)?;
+        perturbench_experiment::feasible::check_feasible(&config, how, cache)
+            .map_err(|e| fail(e.into()))?;
     }
     Ok(())
 }

@@ -6,8 +6,7 @@ use anyhow::{bail, Context};
 use perturbench_eval::{
     evaluate, EvalConfig, EvalOutput, Pipeline, RankDenominator, RankDirection, TiePolicy,
 };
-use perturbench_io::write_csv_atomic;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Options of `perturbench evaluate`.
 #[derive(clap::Args, Debug)]
@@ -154,80 +153,8 @@ fn sig4(v: f64) -> String {
     }
 }
 
-/// Writes per_perturbation.csv, summary.csv and run.json into `dir`.
-pub(crate) fn write_outputs(
-    dir: &Path,
-    out: &EvalOutput,
-    run: &serde_json::Value,
-) -> anyhow::Result<()> {
-    let rows = out.per_perturbation.iter().map(|r| {
-        vec![
-            r.model.clone(),
-            r.aggregation.clone(),
-            r.metric.clone(),
-            r.covariates.clone(),
-            r.perturbation.clone(),
-            format!("{}", r.value),
-        ]
-    });
-    write_csv_atomic(
-        &dir.join("per_perturbation.csv"),
-        Some(&[
-            "model",
-            "aggregation",
-            "metric",
-            "covariates",
-            "perturbation",
-            "value",
-        ]),
-        rows,
-    )?;
-    let rows = out.summary.iter().map(|s| {
-        vec![
-            s.model.clone(),
-            s.aggregation.clone(),
-            s.metric.clone(),
-            format!("{}", s.value),
-        ]
-    });
-    write_csv_atomic(
-        &dir.join("summary.csv"),
-        Some(&["model", "aggregation", "metric", "value"]),
-        rows,
-    )?;
-    if !out.examples.is_empty() {
-        let rows = out.examples.iter().map(|e| {
-            vec![
-                e.model.clone(),
-                e.covariates.clone(),
-                e.perturbation.clone(),
-                e.gene.clone(),
-                format!("{}", e.observed),
-                format!("{}", e.predicted),
-            ]
-        });
-        write_csv_atomic(
-            &dir.join("logfc_examples.csv"),
-            Some(&[
-                "model",
-                "covariates",
-                "perturbation",
-                "gene",
-                "observed",
-                "predicted",
-            ]),
-            rows,
-        )?;
-    }
-    perturbench_io::write_atomic(
-        &dir.join("run.json"),
-        serde_json::to_string_pretty(run)?.as_bytes(),
-    )?;
-    Ok(())
-}
-
 /// Prints the models × metric table (4 significant digits).
-pub(crate) fn print_table(out: &EvalOutput) {
+pub fn print_table(out: &EvalOutput) {
     let mut cols: Vec<String> = Vec::new();
     let mut models: Vec<String> = Vec::new();
     for s in &out.summary {
@@ -288,7 +215,8 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         }
     }
     let hash_paths = if a.no_checksums { Vec::new() } else { paths };
-    let hasher = std::thread::spawn(move || crate::checksum::sha256_all(hash_paths));
+    let hasher =
+        std::thread::spawn(move || perturbench_experiment::checksum::sha256_all(hash_paths));
     let sp = progress::spinner("evaluating", g.quiet);
     let trace = std::env::var_os("PERTURBENCH_TRACE").is_some();
     let out = evaluate(&a.reference, &preds, &cfg, &|msg: &str| {
@@ -329,32 +257,9 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         eprintln!("[{:.3} s] writing", start.elapsed().as_secs_f64());
     }
     // Everything goes to a temporary directory first, renamed into place when complete.
-    let parent = a
-        .out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = a
-        .out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "eval".into());
-    let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp)
-        .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;
-    let written = write_outputs(&tmp, &out, &run).and_then(|_| {
-        if a.out.exists() {
-            std::fs::remove_dir_all(&a.out)
-                .with_context(|| format!("{}: cannot replace", a.out.display()))?;
-        }
-        std::fs::rename(&tmp, &a.out)
-            .with_context(|| format!("{}: cannot move the results into place", a.out.display()))
-    });
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
+    perturbench_experiment::formats::replace_dir(&a.out, "eval", |tmp| {
+        perturbench_experiment::formats::write_evaluation(tmp, &out, &run)
+    })?;
     if !g.quiet {
         print_table(&out);
         println!(

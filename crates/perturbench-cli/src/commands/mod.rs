@@ -14,7 +14,6 @@ pub mod split;
 pub mod study;
 pub mod suite;
 pub mod train;
-pub mod train_config;
 pub mod trial;
 pub mod tune;
 pub mod worker;

@@ -105,8 +105,8 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let all: Vec<usize> = (0..ad.n_obs()).collect();
     sp.set_message("predicting");
     let sampled = sample_controls(&design, &all, a.max_control_cells, a.seed);
-    let embedding = super::train::embedding_key(&ck.config)
-        .map(|k| super::train::embedding(&ad.obsm, k, &source, ad.n_obs()))
+    let embedding = perturbench_experiment::embedding::embedding_key(&ck.config)
+        .map(|k| perturbench_experiment::embedding::embedding(&ad.obsm, k, &source, ad.n_obs()))
         .transpose()?;
     if let (Some(e), Some(d)) = (embedding, &ck.dims) {
         if e.ncols != d.input_width {

@@ -1,18 +1,14 @@
 //! Benchmark suites: models × datasets × tasks × seeds, read from YAML (or the built-in
 //! `demo` and `paper` suites) and expanded into jobs (one `perturbench train` each).
 
-use crate::run_config;
 use anyhow::{bail, Context};
+use perturbench_experiment::tree as run_config;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Built-in suites: (name, YAML).
-pub const SUITES: &[(&str, &str)] = &[
-    ("demo", include_str!("../../presets/suites/demo.yaml")),
-    ("paper", include_str!("../../presets/suites/paper.yaml")),
-];
+pub use perturbench_experiment::presets::SUITES;
 
 /// A dataset simulated for the suite (written once into `OUT/data/`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

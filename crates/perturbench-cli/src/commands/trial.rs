@@ -173,20 +173,42 @@ pub fn run_trial(
     let out = dir.join(&name);
     let state_dir = dir.join(format!(".{name}.state"));
     let state_json = state_dir.join("state.json");
-    let mut args: Vec<String> = vec!["--quiet".into(), "train".into()];
-    args.extend(cfg.train_args.iter().cloned());
+    // The trial's settings: the study's `train` arguments and the sampled point (or the
+    // benchmark job's own arguments), resolved here into one configuration file that the
+    // child `train` reads.
+    let mut items: Vec<String> = cfg.train_args.clone();
     match trial.params.get("args") {
         // A benchmark job carries its own arguments.
-        Some(Value::Array(a)) => args.extend(a.iter().map(override_value)),
-        _ => args.extend(
+        Some(Value::Array(a)) => items.extend(a.iter().map(override_value)),
+        _ => items.extend(
             trial
                 .params
                 .iter()
                 .map(|(k, v)| format!("{k}={}", override_value(v))),
         ),
     }
-    args.push("--out".into());
-    args.push(out.display().to_string());
+    let mut attrs = Map::new();
+    let config = match super::train::config_from_args(&items) {
+        Ok(c) => c,
+        Err(e) => {
+            attrs.insert("error".into(), Value::from(format!("{e:#}")));
+            return Ok(Some(Outcome {
+                state: TrialState::Fail,
+                value: None,
+                attrs,
+            }));
+        }
+    };
+    let config_path = dir.join(format!("{name}.config.json"));
+    config.write(&config_path)?;
+    let mut args: Vec<String> = vec![
+        "--quiet".into(),
+        "train".into(),
+        "--config".into(),
+        config_path.display().to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ];
     // A re-queued trial continues from the epoch its last run saved.
     if state_json.exists() {
         args.push("--resume".into());
@@ -208,7 +230,6 @@ pub fn run_trial(
         cmd.spawn()
             .with_context(|| format!("cannot start {}", exe.display()))?,
     ));
-    let mut attrs = Map::new();
     attrs.insert("out".into(), Value::from(out.display().to_string()));
     attrs.insert("log".into(), Value::from(log_path.display().to_string()));
     let mut seen_epochs = 0usize;

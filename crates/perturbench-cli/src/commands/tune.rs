@@ -9,35 +9,13 @@ use super::study::{
 };
 use super::trial::override_value;
 use super::worker::{positive_seconds, serve_local, Args as WorkerArgs};
-use crate::{run_config, Global};
+use crate::Global;
 use anyhow::{bail, Context};
+use perturbench_experiment::tree as run_config;
 use perturbench_hpo::storage::{self, Direction, StudySpec, TrialState};
 use perturbench_hpo::SearchSpace;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-
-/// Built-in search spaces (spec §6): (`name`, YAML with `model` and `space`).
-pub const SPACES: &[(&str, &str)] = &[
-    (
-        "linear_additive",
-        include_str!("../../presets/hpo/linear_additive.yaml"),
-    ),
-    (
-        "latent_additive",
-        include_str!("../../presets/hpo/latent_additive.yaml"),
-    ),
-    (
-        "decoder_only",
-        include_str!("../../presets/hpo/decoder_only.yaml"),
-    ),
-    ("cpa", include_str!("../../presets/hpo/cpa.yaml")),
-    ("sams_vae", include_str!("../../presets/hpo/sams_vae.yaml")),
-    (
-        "sams_vae_modified",
-        include_str!("../../presets/hpo/sams_vae_modified.yaml"),
-    ),
-    ("biolord", include_str!("../../presets/hpo/biolord.yaml")),
-];
 
 /// Options of `perturbench tune`.
 #[derive(clap::Args, Debug)]
@@ -154,8 +132,10 @@ fn check_trial_args(
     args: &[String],
     cache: &mut std::collections::BTreeMap<PathBuf, (perturbench_io::Frame, Vec<String>)>,
 ) -> anyhow::Result<String> {
-    let checked = super::train::parse_args(args)
-        .and_then(|a| super::train::check_args(&a, TUNE_TASK_HOW, cache));
+    let checked = super::train::config_from_args(args).and_then(|c| {
+        perturbench_experiment::feasible::check_feasible(&c, TUNE_TASK_HOW, cache)?;
+        Ok(c.to_yaml())
+    });
     match checked {
         Ok(yaml) => Ok(yaml),
         Err(e) => bail!("tune: the trials' train settings are invalid: {e:#}"),
@@ -206,10 +186,11 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
             .with_context(|| format!("{}: cannot read the search space", p.display()))?;
         parse_space(&text, &p.display().to_string())?
     } else if let Some(name) = &hpo {
-        let Some((_, text)) = SPACES.iter().find(|(n, _)| n == name) else {
+        let spaces = perturbench_experiment::registry::search_spaces();
+        let Some((_, text)) = spaces.iter().find(|(n, _)| n == name) else {
             bail!(
                 "hpo={name}: no such search space (built in: {})",
-                SPACES
+                spaces
                     .iter()
                     .map(|(n, _)| *n)
                     .collect::<Vec<_>>()

@@ -4,7 +4,7 @@
 //! `~/.cache/perturbench`, file `sha256.tsv`; it only ever speeds things up: a missing,
 //! unreadable or stale cache means hashing the file.
 
-use anyhow::Context;
+use crate::error::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -42,7 +42,7 @@ fn cached_lines() -> Vec<String> {
 }
 
 /// SHA-256 of the whole file (hex), the same as `sha256sum FILE` prints.
-pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
+pub fn sha256_file(path: &Path) -> Result<String> {
     let mut f =
         std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let mut h = Sha256::new();
@@ -61,7 +61,7 @@ pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
 
 /// SHA-256 of every file in `paths` (each hashed on its own thread), taken from the cache when
 /// the file's identity is unchanged; new results are added to the cache.
-pub fn sha256_all(paths: Vec<PathBuf>) -> anyhow::Result<Vec<(PathBuf, String)>> {
+pub fn sha256_all(paths: Vec<PathBuf>) -> Result<Vec<(PathBuf, String)>> {
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -90,7 +90,7 @@ pub fn sha256_all(paths: Vec<PathBuf>) -> anyhow::Result<Vec<(PathBuf, String)>>
     for t in threads {
         let (p, id, h) = t
             .join()
-            .map_err(|_| anyhow::anyhow!("checksum thread failed"))??;
+            .map_err(|_| crate::Error::msg("checksum thread failed"))??;
         // A file modified in the last two seconds may change again within the same mtime
         // tick ("racy" entries): do not remember it.
         if let Some((key, mtime)) = id {

@@ -1,11 +1,11 @@
-//! The run configuration of `perturbench train`: a tree with the sections `data`, `model`,
-//! `trainer` and `evaluation`, resolved Hydra-style from (in order) the defaults, a YAML or
-//! TOML file (`--config FILE`), config groups (`data=NAME`, `model=NAME`,
-//! `experiment=DATASET/MODEL`, built-in presets) and dotted overrides
-//! (`model.latent_dim=256 trainer.max_epochs=50`). `data.*` and `evaluation.*` keys become
-//! the command's flags; `model` and `trainer` are typed (unknown keys are errors).
+//! The untyped configuration tree of a run: the sections `data`, `model`, `trainer` and
+//! `evaluation`, resolved Hydra-style from (in order) YAML or TOML files, config groups
+//! (`data=NAME`, `model=NAME`, `experiment=DATASET/MODEL`, built-in presets) and dotted
+//! overrides (`model.latent_dim=256 trainer.max_epochs=50`). [`crate::RunConfig::from_tree`]
+//! types it.
 
-use anyhow::{bail, Context};
+use crate::bail;
+use crate::error::{Context, Result};
 use serde_json::{Map, Value};
 
 /// Built-in presets: (`group/name`, YAML text).
@@ -103,12 +103,17 @@ pub const PRESETS: &[(&str, &str)] = &[
 /// The sections of the tree.
 pub const SECTIONS: [&str; 4] = ["data", "model", "trainer", "evaluation"];
 
-/// Parses YAML or TOML text (by extension; YAML when unknown) into a tree.
-pub fn parse_text(text: &str, name: &str) -> anyhow::Result<Value> {
-    let v: Value = if name.ends_with(".toml") {
-        toml::from_str(text).with_context(|| format!("{name}: not valid TOML"))?
+/// Parses JSON, YAML or TOML text (by extension; YAML when unknown) into a tree.
+pub fn parse_text(text: &str, name: &str) -> Result<Value> {
+    let v: Value = if name.ends_with(".json") {
+        serde_json::from_str(text)
+            .map_err(|e| crate::Error::msg(format!("{name}: not valid JSON: {e}")))?
+    } else if name.ends_with(".toml") {
+        toml::from_str(text)
+            .map_err(|e| crate::Error::msg(format!("{name}: not valid TOML: {e}")))?
     } else {
-        serde_saphyr::from_str(text).with_context(|| format!("{name}: not valid YAML"))?
+        serde_saphyr::from_str(text)
+            .map_err(|e| crate::Error::msg(format!("{name}: not valid YAML: {e}")))?
     };
     match v {
         Value::Object(_) => Ok(v),
@@ -152,7 +157,7 @@ pub fn merge(a: &mut Value, b: Value) {
     }
 }
 
-fn check_sections(tree: &Value, origin: &str) -> anyhow::Result<()> {
+fn check_sections(tree: &Value, origin: &str) -> Result<()> {
     if let Value::Object(m) = tree {
         for k in m.keys() {
             if !SECTIONS.contains(&k.as_str()) {
@@ -167,7 +172,7 @@ fn check_sections(tree: &Value, origin: &str) -> anyhow::Result<()> {
 }
 
 /// The preset `group/name`.
-pub fn preset(group: &str, name: &str) -> anyhow::Result<Value> {
+pub fn preset(group: &str, name: &str) -> Result<Value> {
     let key = format!("{group}/{}", name.replace('-', "_"));
     let (_, text) = PRESETS.iter().find(|(k, _)| *k == key).with_context(|| {
         let names: Vec<&str> = PRESETS
@@ -195,7 +200,7 @@ pub enum Item {
 
 /// Resolves the tree from `items` in order (a model group or `model.name` resets the model
 /// section to that model's defaults first).
-pub fn resolve(items: &[Item]) -> anyhow::Result<Value> {
+pub fn resolve(items: &[Item]) -> Result<Value> {
     let mut tree = Value::Object(Map::new());
     for item in items {
         match item {
@@ -246,11 +251,11 @@ pub fn resolve(items: &[Item]) -> anyhow::Result<Value> {
 pub const SEED_KEYS: [[&str; 2]; 2] = [["trainer", "seed"], ["evaluation", "prediction_seed"]];
 
 /// The value of a top-level `seed=N` item: a non-negative integer.
-fn parse_seed(value: &str) -> anyhow::Result<u64> {
+fn parse_seed(value: &str) -> Result<u64> {
     value.parse::<u64>().map_err(|_| {
-        anyhow::anyhow!(
+        crate::Error::msg(format!(
             "seed={value}: expected a non-negative integer (seed=N sets trainer.seed and evaluation.prediction_seed)"
-        )
+        ))
     })
 }
 
@@ -367,8 +372,8 @@ mod tests {
         for (k, _) in PRESETS.iter().filter(|(k, _)| k.starts_with("experiment/")) {
             let name = k.trim_start_matches("experiment/");
             let t = resolve(&[Item::Set("experiment".into(), name.into())]).unwrap();
-            let (model, trainer) = crate::commands::train_config::model_and_trainer(&t)
-                .unwrap_or_else(|e| panic!("{k}: {e:#}"));
+            let (model, trainer) =
+                crate::run_config::model_and_trainer(&t).unwrap_or_else(|e| panic!("{k}: {e}"));
             assert_eq!(trainer.max_epochs, 500, "{k}");
             // Every key of the preset's model section reached the typed config.
             let typed = serde_json::to_value(&model).unwrap();
