@@ -202,6 +202,7 @@ pub enum RankDenominator {
     /// n, the number of perturbations in the covariate group (reference version).
     N,
     /// n − 1, so ranks span [0, 1] (newer PerturBench).
+    #[serde(alias = "n-1")]
     NMinus1,
 }
 

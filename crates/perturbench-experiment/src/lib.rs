@@ -10,6 +10,7 @@ pub mod embedding;
 pub mod error;
 pub mod feasible;
 pub mod formats;
+pub mod inspect;
 mod lenient;
 pub mod presets;
 pub mod registry;

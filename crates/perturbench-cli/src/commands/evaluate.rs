@@ -4,7 +4,8 @@
 use crate::{progress, Global};
 use anyhow::{bail, Context};
 use perturbench_eval::{
-    evaluate, EvalConfig, EvalOutput, Pipeline, RankDenominator, RankDirection, TiePolicy,
+    evaluate, ControlSource, EvalConfig, EvalOutput, Pipeline, RankDenominator, RankDirection,
+    TiePolicy,
 };
 use std::path::PathBuf;
 
@@ -23,30 +24,23 @@ pub struct Args {
     /// TOML file with EvalConfig fields; command-line options override it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// obs column with the perturbations.
-    #[arg(long)]
-    perturbation_key: Option<String>,
-    /// Label of control cells.
-    #[arg(long)]
-    control: Option<String>,
-    /// Covariate obs columns, comma-separated (default: cell_type when the reference has it).
-    #[arg(long, value_delimiter = ',')]
-    covariate_keys: Option<Vec<String>>,
+    #[command(flatten)]
+    design: super::design::DesignFlags,
     /// Pipeline AGG:METRIC[:rank] (repeatable; default average:rmse:rank and logfc:cosine:rank).
     #[arg(long = "pipeline")]
     pipelines: Vec<Pipeline>,
     /// Controls for logfc: `own` (each file's, the reference behaviour) or `reference`.
-    #[arg(long, value_parser = ["own", "reference"])]
-    control_source: Option<String>,
+    #[arg(long, value_parser = named::<ControlSource>)]
+    control_source: Option<ControlSource>,
     /// Rank denominator: `n` (reference) or `n-1`.
-    #[arg(long, value_parser = ["n", "n-1"])]
-    rank_denominator: Option<String>,
+    #[arg(long, value_parser = named::<RankDenominator>)]
+    rank_denominator: Option<RankDenominator>,
     /// Rank ties: `random` (seeded, reference) or `mid`.
-    #[arg(long, value_parser = ["random", "mid"])]
-    ties: Option<String>,
+    #[arg(long, value_parser = named::<TiePolicy>)]
+    ties: Option<TiePolicy>,
     /// Rank direction: `observed` (reference) or `transposed` (cell-eval's PDS).
-    #[arg(long, value_parser = ["observed", "transposed"])]
-    rank_direction: Option<String>,
+    #[arg(long, value_parser = named::<RankDirection>)]
+    rank_direction: Option<RankDirection>,
     /// Seed of the rank tie-breaking.
     #[arg(long)]
     seed: Option<u64>,
@@ -68,6 +62,11 @@ pub struct Args {
     no_checksums: bool,
 }
 
+/// A value of a setting enum by its configuration name (`reference`, `n-1`, `mid`, ...).
+fn named<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::from(s)).map_err(|e| e.to_string())
+}
+
 /// The resolved configuration: defaults, then the config file, then command-line options.
 fn resolve(a: &Args) -> anyhow::Result<EvalConfig> {
     let mut cfg = match &a.config {
@@ -79,46 +78,26 @@ fn resolve(a: &Args) -> anyhow::Result<EvalConfig> {
         }
         None => EvalConfig::default(),
     };
-    if let Some(v) = &a.perturbation_key {
+    let d = &a.design;
+    if let Some(v) = &d.perturbation_key {
         cfg.perturbation_key = v.clone();
     }
-    if let Some(v) = &a.control {
+    if let Some(v) = &d.control {
         cfg.control = v.clone();
     }
-    if let Some(v) = &a.covariate_keys {
+    if let Some(v) = &d.delimiter {
+        cfg.delimiter = v.clone();
+    }
+    if let Some(v) = &d.covariate_keys {
         cfg.covariate_keys = v.clone();
     }
     if !a.pipelines.is_empty() {
         cfg.pipelines = a.pipelines.clone();
     }
-    if let Some(v) = &a.control_source {
-        cfg.control_source = if v == "reference" {
-            perturbench_eval::ControlSource::Reference
-        } else {
-            perturbench_eval::ControlSource::Own
-        };
-    }
-    if let Some(v) = &a.rank_denominator {
-        cfg.rank_denominator = if v == "n-1" {
-            RankDenominator::NMinus1
-        } else {
-            RankDenominator::N
-        };
-    }
-    if let Some(v) = &a.ties {
-        cfg.ties = if v == "mid" {
-            TiePolicy::Mid
-        } else {
-            TiePolicy::Random
-        };
-    }
-    if let Some(v) = &a.rank_direction {
-        cfg.rank_direction = if v == "transposed" {
-            RankDirection::Transposed
-        } else {
-            RankDirection::Observed
-        };
-    }
+    cfg.control_source = a.control_source.unwrap_or(cfg.control_source);
+    cfg.rank_denominator = a.rank_denominator.unwrap_or(cfg.rank_denominator);
+    cfg.ties = a.ties.unwrap_or(cfg.ties);
+    cfg.rank_direction = a.rank_direction.unwrap_or(cfg.rank_direction);
     if let Some(v) = a.seed {
         cfg.seed = v;
     }
@@ -191,7 +170,7 @@ pub fn print_table(out: &EvalOutput) {
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
     let mut cfg = resolve(&a)?;
-    if a.covariate_keys.is_none() && cfg.covariate_keys.is_empty() {
+    if a.design.covariate_keys.is_none() && cfg.covariate_keys.is_empty() {
         let obs = perturbench_io::H5adReader::open(&a.reference)?.read_frame("obs")?;
         if obs.column("cell_type").is_some() {
             cfg.covariate_keys = vec!["cell_type".into()];

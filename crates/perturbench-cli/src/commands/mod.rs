@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod benchmark;
 pub mod demo;
+pub mod design;
 pub mod evaluate;
 pub mod heartbeat;
 pub mod inspect;

@@ -5,7 +5,6 @@ use perturbench_data::de::DeMethod;
 use perturbench_data::preprocess::{
     preprocess, HvgFlavor, InputKind, PreprocessOptions, TargetSum,
 };
-use perturbench_data::PerturbationSpec;
 use perturbench_io::{write_h5ad, Compression, H5adReader, ReadOptions, WriteOptions};
 use std::path::PathBuf;
 
@@ -16,18 +15,8 @@ pub struct Args {
     input_file: PathBuf,
     /// Output .h5ad.
     output_file: PathBuf,
-    /// obs column with the perturbations.
-    #[arg(long, default_value = "condition")]
-    perturbation_key: String,
-    /// Label of control cells.
-    #[arg(long, default_value = "control")]
-    control: String,
-    /// Delimiter of combinations.
-    #[arg(long, default_value = "+")]
-    delimiter: String,
-    /// Covariate obs columns, comma-separated (default: cell_type when the file has it).
-    #[arg(long, value_delimiter = ',')]
-    covariate_keys: Option<Vec<String>>,
+    #[command(flatten)]
+    design: super::design::DesignFlags,
     /// What X holds: `counts` or `log-normalized`.
     #[arg(long, default_value = "counts", value_parser = ["counts", "log-normalized"])]
     input: String,
@@ -68,17 +57,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let adata = H5adReader::open(&a.input_file)?.read(&ReadOptions::default())?;
     sp.finish_and_clear();
     let read_s = clock.elapsed().as_secs_f64();
-    let covariate_keys = match &a.covariate_keys {
-        Some(k) => k.clone(),
-        None if adata.obs.column("cell_type").is_some() => vec!["cell_type".to_string()],
-        None => Vec::new(),
-    };
-    let spec = PerturbationSpec {
-        key: a.perturbation_key,
-        control: a.control,
-        delimiter: a.delimiter,
-        covariate_keys,
-    };
+    let spec = a.design.spec(&adata.obs);
     let opts = PreprocessOptions {
         input: if a.input == "counts" {
             InputKind::Counts

@@ -30,22 +30,9 @@ pub struct SplitOptions {
     #[arg(long, value_parser = TaskName::NAMES)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<String>,
-    /// obs column with the perturbations (default condition).
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub perturbation_key: Option<String>,
-    /// Label of control cells (default control).
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub control: Option<String>,
-    /// Delimiter of combinations (default +).
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delimiter: Option<String>,
-    /// Covariate obs columns, comma-separated (default: cell_type when the file has it).
-    #[arg(long, value_delimiter = ',')]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub covariate_keys: Option<Vec<String>>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub design: super::design::DesignFlags,
     /// Random seed (default 42; 57 for data-scaling and imbalance, as the paper's notebooks).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
