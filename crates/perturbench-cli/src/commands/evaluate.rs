@@ -1,12 +1,12 @@
 //! `perturbench evaluate`: score predictions against observed cells with PerturBench's
 //! pipelines and write stable tables.
 
-use crate::{progress, Global};
+use crate::{progress::Progress, Global};
 use anyhow::{bail, Context};
 use perturbench_eval::{
-    evaluate, ControlSource, EvalConfig, EvalOutput, Pipeline, RankDenominator, RankDirection,
-    TiePolicy,
+    ControlSource, EvalConfig, EvalOutput, Pipeline, RankDenominator, RankDirection, TiePolicy,
 };
+use perturbench_experiment::evaluation::evaluate_files;
 use std::path::PathBuf;
 
 /// Options of `perturbench evaluate`.
@@ -186,59 +186,20 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         }
         preds.push((name.to_string(), PathBuf::from(file)));
     }
-    // Checksums of the inputs are computed on a separate thread while the evaluation runs.
-    let mut paths: Vec<PathBuf> = vec![a.reference.clone()];
-    for (_, p) in &preds {
-        if !paths.contains(p) {
-            paths.push(p.clone());
-        }
-    }
-    let hash_paths = if a.no_checksums { Vec::new() } else { paths };
-    let hasher =
-        std::thread::spawn(move || perturbench_experiment::checksum::sha256_all(hash_paths));
-    let sp = progress::spinner("evaluating", g.quiet);
-    let trace = std::env::var_os("PERTURBENCH_TRACE").is_some();
-    let out = evaluate(&a.reference, &preds, &cfg, &|msg: &str| {
-        if trace {
-            eprintln!("[{:.3} s] {msg}", start.elapsed().as_secs_f64());
-        }
-        sp.set_message(msg.to_string())
-    })?;
-    if trace {
-        eprintln!("[{:.3} s] evaluated", start.elapsed().as_secs_f64());
-    }
-    sp.finish_and_clear();
+    let progress = Progress::new(g.quiet);
+    let out = evaluate_files(
+        &a.reference,
+        &preds,
+        &cfg,
+        &a.out,
+        !a.no_checksums,
+        &progress,
+    );
+    progress.finish();
+    let out = out?;
     for w in &out.warnings {
         eprintln!("warning: {w}");
     }
-    let sums: std::collections::HashMap<PathBuf, String> = hasher
-        .join()
-        .map_err(|_| anyhow::anyhow!("checksum thread failed"))??
-        .into_iter()
-        .collect();
-    let mut inputs = vec![serde_json::json!({
-        "role": "reference", "path": a.reference.display().to_string(), "sha256": sums.get(&a.reference)
-    })];
-    for (n, p) in &preds {
-        inputs.push(serde_json::json!({
-            "role": "prediction", "model": n, "path": p.display().to_string(), "sha256": sums.get(p)
-        }));
-    }
-    let run = serde_json::json!({
-        "tool": "perturbench",
-        "version": env!("CARGO_PKG_VERSION"),
-        "config": cfg,
-        "inputs": inputs,
-        "warnings": out.warnings,
-        "wall_seconds": start.elapsed().as_secs_f64(),
-    });
-    if trace {
-        eprintln!("[{:.3} s] writing", start.elapsed().as_secs_f64());
-    }
-    // Everything goes to a temporary directory first, renamed into place when complete.
-    perturbench_experiment::formats::replace_dir(&a.out, "eval", |tmp| {
-        perturbench_experiment::formats::write_evaluation(tmp, &out, &run)
-    })?;
     if !g.quiet {
         print_table(&out);
         println!(
