@@ -1,5 +1,5 @@
-//! Neural models on burn: layers, the three MLP-based models of the reference, the shared
-//! trainer and the fitted predictor.
+//! Neural models on burn: layers, the reference's networks (linear-additive, latent-additive,
+//! decoder-only, CPA, SAMS-VAE, biolord), the shared trainer and the fitted predictor.
 
 pub mod biolord;
 pub mod clipping;
