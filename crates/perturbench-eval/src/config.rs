@@ -280,6 +280,29 @@ pub struct EvalConfig {
     pub scatter_examples: usize,
 }
 
+impl EvalConfig {
+    /// The default conventions for a dataset spelled as `spec`.
+    pub fn for_spec(spec: &perturbench_data::PerturbationSpec) -> EvalConfig {
+        EvalConfig {
+            perturbation_key: spec.key.clone(),
+            control: spec.control.clone(),
+            delimiter: spec.delimiter.clone(),
+            covariate_keys: spec.covariate_keys.clone(),
+            ..EvalConfig::default()
+        }
+    }
+
+    /// How the evaluated files spell perturbations and covariates.
+    pub fn spec(&self) -> perturbench_data::PerturbationSpec {
+        perturbench_data::PerturbationSpec {
+            key: self.perturbation_key.clone(),
+            control: self.control.clone(),
+            delimiter: self.delimiter.clone(),
+            covariate_keys: self.covariate_keys.clone(),
+        }
+    }
+}
+
 impl Default for EvalConfig {
     fn default() -> Self {
         EvalConfig {

@@ -161,15 +161,6 @@ fn deg_lists(
     Ok(out)
 }
 
-fn spec_of(cfg: &EvalConfig) -> PerturbationSpec {
-    PerturbationSpec {
-        key: cfg.perturbation_key.clone(),
-        control: cfg.control.clone(),
-        delimiter: cfg.delimiter.clone(),
-        covariate_keys: cfg.covariate_keys.clone(),
-    }
-}
-
 /// The principal components the `pca` aggregation uses for `reference` under `cfg`
 /// (`pca_components`, `pca_iterations`, `pca_tolerance`, `seed`).
 pub fn reference_pca(reference: &PathBuf, cfg: &EvalConfig) -> Result<crate::pca::Pca, EvalError> {
@@ -179,7 +170,7 @@ pub fn reference_pca(reference: &PathBuf, cfg: &EvalConfig) -> Result<crate::pca
     let obs = reader.read_frame("obs")?;
     let var = reader.read_frame("var")?;
     perturbench_data::check_unique_var_names(&var.index, &source)?;
-    let groups = FileGroups::new(&obs, &var.index, &var.index, &spec_of(cfg), &source)?;
+    let groups = FileGroups::new(&obs, &var.index, &var.index, &cfg.spec(), &source)?;
     crate::pca::fit(
         &reader,
         &groups,
@@ -199,7 +190,7 @@ pub fn evaluate(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<EvalOutput, EvalError> {
     cfg.validate()?;
-    let spec = spec_of(cfg);
+    let spec = cfg.spec();
     let aggs: Vec<Aggregation> = {
         let mut v: Vec<Aggregation> = cfg.pipelines.iter().map(|p| p.aggregation).collect();
         v.dedup();

@@ -280,12 +280,8 @@ fn write_run(
     write_h5ad(&ref_path, &ad.select_obs(&eval_rows), &opts)?;
     observer.stage("evaluating");
     let mut cfg = EvalConfig {
-        perturbation_key: spec.key.clone(),
-        control: spec.control.clone(),
-        delimiter: spec.delimiter.clone(),
-        covariate_keys: spec.covariate_keys.clone(),
         scatter_examples: 4,
-        ..EvalConfig::default()
+        ..EvalConfig::for_spec(&spec)
     };
     if !ev.pipelines.is_empty() {
         cfg.pipelines = ev
