@@ -59,6 +59,9 @@ enum Command {
     /// Measure perturbench on standard workloads (see bench/ for the side-by-side scripts).
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// cell-eval 0.8.2's command line (run, baseline, score): same flags, same files.
+    #[command(subcommand, name = "cell-eval")]
+    CellEval(commands::cell_eval::CellEvalCommand),
 }
 
 /// Settings every command receives.
@@ -93,6 +96,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(a) => commands::report::run(a, g),
         Command::Demo(a) => commands::demo::run(a, g),
         Command::Bench(b) => commands::bench::run(b, g),
+        Command::CellEval(c) => commands::cell_eval::run(c, g),
     }
 }
 
@@ -140,6 +144,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let argv = commands::cell_eval::expand_short_flags(argv);
     let cli = Cli::parse_from(argv);
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
