@@ -2,6 +2,11 @@
 //! as the mean of the per-group means of X (control group included, as cell-eval 0.8.2
 //! averages every group's mean), with as many cells as the perturbation has (or as a counts
 //! table says), followed by the real control cells; optionally its DE table.
+//!
+//! The baseline is a float32 matrix (as cell-eval's), so its DE averages in float32. Rows
+//! come in perturbation label order; cell-eval's order follows a polars `group_by` and
+//! varies from run to run (the numbers do not depend on it beyond float32 rounding of the
+//! mean over groups).
 
 use crate::de::{differential_expression, DeOptions};
 use crate::error::{CellEvalError, Result};
@@ -106,8 +111,19 @@ fn baseline_inner(opts: &BaselineOptions) -> Result<BaselineSummary> {
     })?;
     let bulks = Pseudobulks::from_csr(&ad.x, &groups, ad.var_names())?;
     let ng = ad.n_vars();
+    // cell-eval: polars group means (float32 for float32 X), then numpy's mean over the
+    // groups, a float32 running sum divided by the number of groups.
+    let k = bulks.means.len() as f32;
     let profile: Vec<f64> = (0..ng)
-        .map(|j| bulks.means.iter().map(|m| m[j]).sum::<f64>() / bulks.means.len() as f64)
+        .map(|j| {
+            let sum = bulks
+                .means
+                .iter()
+                .map(|m| m[j] as f32)
+                .reduce(|a, b| a + b)
+                .unwrap_or(0.0);
+            (sum / k) as f64
+        })
         .collect();
     let counts = match &opts.counts {
         Some(p) => read_counts(p, &opts.pert_col, &opts.counts_col, &opts.control_pert)?,
@@ -151,10 +167,10 @@ fn baseline_inner(opts: &BaselineOptions) -> Result<BaselineSummary> {
     let de_file = staging.path("baseline_de.csv");
     if opts.output_de_path.is_some() {
         let g = Groups::from_labels(&labels, &opts.control_pert)?;
-        // cell-eval's baseline always asks pdex for log1p data, in double precision.
+        // cell-eval's baseline always asks pdex for log1p data; its matrix is float32.
         let de_opts = DeOptions {
             is_log1p: true,
-            ..DeOptions::default()
+            ..DeOptions::for_stored_dtype("float32")
         };
         differential_expression(&out.x, &g, out.var_names(), &de_opts)?.write_csv(&de_file)?;
     }

@@ -5,8 +5,8 @@
 //!   Benjamini–Hochberg, count-space fold changes), streamed once over a CSR matrix and
 //!   parallel over genes.
 //! - [`metrics`]: the metrics of cell-eval's `full` profile that follow from the two DE
-//!   tables and from pseudobulks (everything except `clustering_agreement` and
-//!   `pearson_edistance`).
+//!   tables, from pseudobulks and from cell-level energy distances (everything except
+//!   the Leiden-based `clustering_agreement`).
 //! - [`conventions`]: every number-changing rule, serialisable to JSON.
 //! - [`run`], [`baseline`], [`score`]: the three commands of cell-eval's command line, with
 //!   the same files, names and columns, plus `conventions.json` ([`record`]).

@@ -8,6 +8,7 @@ use crate::de::{differential_expression, DeOptions};
 use crate::error::{CellEvalError, Result};
 use crate::groups::{obs_labels, Groups};
 use crate::input::{read_input, sha256_file, Input, Scale};
+use crate::metrics::edistance::pearson_edistance;
 use crate::metrics::{evaluate_de, evaluate_pseudobulk, DeFrame, MetricTable};
 use crate::profile::{metric_columns, Profile, NOT_IMPLEMENTED};
 use crate::pseudobulk::Pseudobulks;
@@ -197,6 +198,7 @@ fn evaluate_context(
     prefix: &str,
     staging: &Staging,
     files: &mut Vec<String>,
+    computed: &[&str],
 ) -> Result<MetricTable> {
     let ctx = if prefix.is_empty() {
         String::new()
@@ -237,6 +239,28 @@ fn evaluate_context(
     let rb = Pseudobulks::from_csr(&real.1.x, &rg, genes)?;
     let pb = Pseudobulks::from_csr(&pred.1.x, &pg, genes)?;
     table.extend(evaluate_pseudobulk(&rb, &pb)?)?;
+    // scipy's pearsonr raises for fewer than two perturbations; cell-eval then logs the
+    // error and leaves the metric out.
+    if computed.contains(&"pearson_edistance") && rg.perturbations().len() >= 2 {
+        let single = |i: &Input| matches!(i.dtype.as_str(), "float32" | "float16");
+        let v = pearson_edistance(
+            (&real.1.x, &rg, single(real.0)),
+            (&pred.1.x, &pg, single(pred.0)),
+        );
+        let n = table.perturbations.len();
+        let mut col = MetricTable {
+            perturbations: table.perturbations.clone(),
+            columns: vec![("pearson_edistance".into(), vec![Some(v); n])],
+        };
+        if table.perturbations.is_empty() {
+            col.perturbations = rg
+                .perturbations()
+                .iter()
+                .map(|&g| rg.names[g].clone())
+                .collect();
+        }
+        table.extend(col)?;
+    }
     Ok(table)
 }
 
@@ -341,6 +365,7 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
             &prefix,
             &staging,
             &mut files,
+            &computed,
         )?;
         let table = select_metrics(&all, &computed);
         for (name, text) in [

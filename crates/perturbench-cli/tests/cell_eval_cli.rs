@@ -203,7 +203,7 @@ fn num(s: &str) -> f64 {
 
 /// Largest differences per file and column.
 #[derive(Default)]
-struct MaxDiff(HashMap<String, (f64, usize)>);
+struct MaxDiff(HashMap<String, (f64, usize)>, Option<f64>);
 
 impl MaxDiff {
     fn check(&mut self, key: &str, ctx: &str, ours: &str, theirs: &str, pvalue: bool) {
@@ -214,10 +214,11 @@ impl MaxDiff {
         let (o, t) = (num(ours), num(theirs));
         let same = (o.is_nan() && t.is_nan()) || o == t;
         let d = if same { 0.0 } else { (o - t).abs() };
+        let tol = self.1.unwrap_or(1e-6);
         let ok = if pvalue {
-            d <= 1e-6 * t.abs() || d <= 1e-12
+            d <= tol * t.abs() || d <= 1e-12
         } else {
-            d <= 1e-6 * t.abs().max(1.0)
+            d <= tol * t.abs().max(1.0)
         };
         assert!(ok, "{key} {ctx}: ours {ours} vs cell-eval {theirs}");
         let e = self.0.entry(key.to_string()).or_insert((0.0, 0));
@@ -467,14 +468,21 @@ fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
         assert!(d.join("ours/conventions.json").exists());
         md.report(&format!("{} ({} files)", c.name, theirs_files.len()));
     }
-    let mut md = MaxDiff::default();
+    // The baseline's DE: cell-eval's baseline profile is a float32 mean over groups taken
+    // in polars `group_by` order (which varies between runs); ours differs from it by up to
+    // 4 float32 ulps (2.3e-7 relative measured), and pdex's float32 means of 36-88
+    // identical values amplify that to ~1.5e-6 relative in means and percent changes. The
+    // baseline's DE is therefore compared to 1e-5 (relative); everything else to 1e-6.
+    let mut mb = MaxDiff(HashMap::new(), Some(1e-5));
     compare_csv(
         &sd.join("ours_baseline_de.csv"),
         &sd.join("theirs_baseline_de.csv"),
         &["target", "feature"],
-        &mut md,
+        &mut mb,
         false,
     );
+    mb.report("simulated baseline DE (tolerance 1e-5)");
+    let mut md = MaxDiff::default();
     for f in ["results.csv", "agg_results.csv"] {
         let key = if f == "results.csv" {
             "perturbation"
