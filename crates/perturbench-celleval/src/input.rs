@@ -93,6 +93,11 @@ pub fn judge_scale(values: &[f32], allow_discrete: bool) -> std::result::Result<
         min = min.min(v);
         max = max.max(v);
     }
+    if min < 0.0 {
+        return Err(format!(
+            "invalid scale: min value {min} is negative; log1p data must be >= 0"
+        ));
+    }
     if !has_frac {
         return if allow_discrete {
             Ok(Scale::Discrete)
@@ -104,11 +109,6 @@ pub fn judge_scale(values: &[f32], allow_discrete: bool) -> std::result::Result<
                     .into(),
             )
         };
-    }
-    if min < 0.0 {
-        return Err(format!(
-            "invalid scale: min value {min} is negative; log1p data must be >= 0"
-        ));
     }
     if !allow_discrete && max >= LOG1P_MAX {
         return Err(format!(

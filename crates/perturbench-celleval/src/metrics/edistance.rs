@@ -14,14 +14,75 @@ use crate::groups::Groups;
 use perturbench_io::Csr;
 use rayon::prelude::*;
 
-/// Rows of `x` as a dense row-major `f64` matrix.
-fn dense(x: &Csr, rows: &[usize]) -> Vec<f64> {
-    let g = x.ncols();
-    let mut out = vec![0f64; rows.len() * g];
-    for (i, &r) in rows.iter().enumerate() {
-        let (idx, vals) = x.row(r);
-        for (&c, &v) in idx.iter().zip(vals) {
-            out[i * g + c as usize] = v as f64;
+/// The selected rows of `x` stored gene by gene (the non-zeros of each gene, with the
+/// position of their row in the selection), and the squared norm of each row.
+struct GeneMajor {
+    ptr: Vec<usize>,
+    row: Vec<u32>,
+    val: Vec<f64>,
+    norms: Vec<f64>,
+}
+
+impl GeneMajor {
+    fn new(x: &Csr, rows: &[usize]) -> Self {
+        let g = x.ncols();
+        let mut ptr = vec![0usize; g + 1];
+        for &r in rows {
+            for &c in x.row(r).0 {
+                ptr[c as usize + 1] += 1;
+            }
+        }
+        for k in 0..g {
+            ptr[k + 1] += ptr[k];
+        }
+        let mut next = ptr.clone();
+        let nnz = ptr[g];
+        let (mut row, mut val) = (vec![0u32; nnz], vec![0f64; nnz]);
+        let mut norms = vec![0f64; rows.len()];
+        for (i, &r) in rows.iter().enumerate() {
+            let (idx, vals) = x.row(r);
+            for (&c, &v) in idx.iter().zip(vals) {
+                let p = &mut next[c as usize];
+                row[*p] = i as u32;
+                val[*p] = v as f64;
+                *p += 1;
+                norms[i] += (v as f64) * (v as f64);
+            }
+        }
+        GeneMajor {
+            ptr,
+            row,
+            val,
+            norms,
+        }
+    }
+
+    fn n(&self) -> usize {
+        self.norms.len()
+    }
+
+    fn gene(&self, k: usize) -> (&[u32], &[f64]) {
+        let (lo, hi) = (self.ptr[k], self.ptr[k + 1]);
+        (&self.row[lo..hi], &self.val[lo..hi])
+    }
+}
+
+/// `A·Bᵀ` (`na × nb`, row-major) of two sparse row sets, accumulated gene by gene over the
+/// pairs of non-zeros only.
+fn gram(a: &GeneMajor, b: &GeneMajor) -> Vec<f64> {
+    let nb = b.n();
+    let mut out = vec![0f64; a.n() * nb];
+    for k in 0..a.ptr.len() - 1 {
+        let (ar, av) = a.gene(k);
+        let (br, bv) = b.gene(k);
+        if br.is_empty() {
+            continue;
+        }
+        for (&i, &x) in ar.iter().zip(av) {
+            let row = &mut out[i as usize * nb..(i as usize + 1) * nb];
+            for (&j, &y) in br.iter().zip(bv) {
+                row[j as usize] += x * y;
+            }
         }
     }
     out
@@ -55,48 +116,15 @@ fn pairwise_sum<T: Copy + Default + std::ops::Add<Output = T>>(a: &[T]) -> T {
     }
 }
 
-/// Mean Euclidean distance over all pairs of rows of `a` (`na` rows) and `b` (`nb` rows),
-/// `g` columns; `same` zeroes the diagonal (a matrix against itself); `single` mimics the
-/// float32 path.
-fn mean_distance(
-    a: &[f64],
-    na: usize,
-    b: &[f64],
-    nb: usize,
-    g: usize,
-    same: bool,
-    single: bool,
-) -> f64 {
+/// Mean Euclidean distance over all pairs of cells of `a` and `b` (`same`: `a` is `b`, the
+/// diagonal is 0); `single` mimics scikit-learn's float32 path.
+fn mean_distance(a: &GeneMajor, b: &GeneMajor, same: bool, single: bool) -> f64 {
+    let (na, nb) = (a.n(), b.n());
     if na == 0 || nb == 0 {
         return f64::NAN;
     }
-    let norms = |m: &[f64], n: usize| -> Vec<f64> {
-        (0..n)
-            .map(|i| m[i * g..(i + 1) * g].iter().map(|v| v * v).sum())
-            .collect()
-    };
-    let (xa, xb) = (norms(a, na), norms(b, nb));
-    let mut gram = vec![0f64; na * nb];
-    // SAFETY: the slices hold na×g, nb×g and na×nb elements, matching the dimensions and
-    // strides passed (b is read transposed: element (k, j) at j·g + k).
-    unsafe {
-        matrixmultiply::dgemm(
-            na,
-            g,
-            nb,
-            1.0,
-            a.as_ptr(),
-            g as isize,
-            1,
-            b.as_ptr(),
-            1,
-            g as isize,
-            0.0,
-            gram.as_mut_ptr(),
-            nb as isize,
-            1,
-        );
-    }
+    let gram = gram(a, b);
+    let (xa, xb) = (&a.norms, &b.norms);
     let dist = |i: usize, j: usize| -> f64 {
         if same && i == j {
             0.0
@@ -121,20 +149,15 @@ fn mean_distance(
 /// Energy distance of every perturbation of `groups` (in label order, control excluded)
 /// to the control cells of the same matrix.
 pub fn energy_distances(x: &Csr, groups: &Groups, single: bool) -> Vec<f64> {
-    let g = x.ncols();
-    let ctrl_rows = &groups.cells[groups.control];
-    let c = dense(x, ctrl_rows);
-    let nc = ctrl_rows.len();
-    let sigma_c = mean_distance(&c, nc, &c, nc, g, true, single);
+    let c = GeneMajor::new(x, &groups.cells[groups.control]);
+    let sigma_c = mean_distance(&c, &c, true, single);
     groups
         .perturbations()
         .par_iter()
         .map(|&p| {
-            let rows = &groups.cells[p];
-            let m = dense(x, rows);
-            let n = rows.len();
-            let sigma_p = mean_distance(&m, n, &m, n, g, true, single);
-            let delta = mean_distance(&m, n, &c, nc, g, false, single);
+            let m = GeneMajor::new(x, &groups.cells[p]);
+            let sigma_p = mean_distance(&m, &m, true, single);
+            let delta = mean_distance(&m, &c, false, single);
             if single {
                 let (d, sp, sc) = (delta as f32, sigma_p as f32, sigma_c as f32);
                 (2.0 * d - sp - sc) as f64
