@@ -4,9 +4,11 @@
 # in one invocation of this script, on a simulated set of 20,000 cells x 2,000 genes x 150
 # perturbations (`perturbench simulate --preset norman-like`, log1p X, float32). The
 # prediction is the real file with multiplicative noise on X (bench/cell_eval_pred.py).
-# Both run profile `full` with `--skip-metrics clustering_agreement` (not implemented here)
-# and the same `--num-threads` (default: all cores). The wall times, their ratio and the
-# largest difference between the two results.csv files are printed.
+# Both run profile `full` with `--skip-metrics clustering_agreement` (not implemented here),
+# once with and once without pearson_edistance, with the same `--num-threads` (default: all
+# cores). The wall times, their ratio and the largest difference between the two
+# results.csv files are printed, and the load average at the end (the ratio is only
+# meaningful when both ran under the same load).
 # Usage: bench/cell_eval.sh [WORK_DIR] [THREADS]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,18 +30,23 @@ if [ ! -f "$pred" ]; then
   "$py" "$root/bench/cell_eval_pred.py" "$real" "$pred"
 fi
 cat "$real" "$pred" > /dev/null   # warm the page cache for both tools alike
-flags=(-ap "$pred" -ar "$real" --pert-col condition --control-pert control --profile full
-  --skip-metrics clustering_agreement --num-threads "$threads")
-rm -rf "$work/theirs" "$work/ours"
-/usr/bin/time -f "%e,%M" -o "$work/t_theirs" "$py" -m cell_eval run "${flags[@]}" \
-  -o "$work/theirs" > "$work/theirs.log" 2>&1
-/usr/bin/time -f "%e,%M" -o "$work/t_ours" "$bin" --quiet cell-eval run "${flags[@]}" \
-  -o "$work/ours" > "$work/ours.log" 2>&1
-echo "tool,wall_s,peak_rss_mib"
-awk -F, '{printf "cell-eval-0.8.2,%s,%.0f\n", $1, $2/1024}' "$work/t_theirs"
-awk -F, '{printf "perturbench,%s,%.0f\n", $1, $2/1024}' "$work/t_ours"
-paste -d, "$work/t_theirs" "$work/t_ours" | awk -F, '{printf "speedup %.1fx\n", $1/$3}'
-"$py" - "$work/theirs/results.csv" "$work/ours/results.csv" <<'EOF'
+echo "config,tool,wall_s,peak_rss_mib"
+# Two configurations: profile full without clustering_agreement (not implemented here), and
+# the same without pearson_edistance (the only metric that looks at all cell pairs).
+for config in full no-edistance; do
+  skip=clustering_agreement
+  [ "$config" = no-edistance ] && skip=clustering_agreement,pearson_edistance
+  flags=(-ap "$pred" -ar "$real" --pert-col condition --control-pert control --profile full
+    --skip-metrics "$skip" --num-threads "$threads")
+  rm -rf "$work/theirs_$config" "$work/ours_$config"
+  /usr/bin/time -f "%e,%M" -o "$work/t_theirs" "$py" -m cell_eval run "${flags[@]}" \
+    -o "$work/theirs_$config" > "$work/theirs_$config.log" 2>&1
+  /usr/bin/time -f "%e,%M" -o "$work/t_ours" "$bin" --quiet cell-eval run "${flags[@]}" \
+    -o "$work/ours_$config" > "$work/ours_$config.log" 2>&1
+  awk -F, -v c="$config" '{printf "%s,cell-eval-0.8.2,%s,%.0f\n", c, $1, $2/1024}' "$work/t_theirs"
+  awk -F, -v c="$config" '{printf "%s,perturbench,%s,%.0f\n", c, $1, $2/1024}' "$work/t_ours"
+  paste -d, "$work/t_theirs" "$work/t_ours" | awk -F, -v c="$config" '{printf "%s,speedup,%.1fx\n", c, $1/$3}'
+  "$py" - "$work/theirs_$config/results.csv" "$work/ours_$config/results.csv" <<'EOF2'
 import sys
 import numpy as np
 import polars as pl
@@ -50,4 +57,6 @@ worst = max(
     for c in a.columns[1:]
 )
 print(f"max |ours - cell-eval| over results.csv: {worst[0]:.2e} ({worst[1]})")
-EOF
+EOF2
+done
+uptime

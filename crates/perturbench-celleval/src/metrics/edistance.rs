@@ -14,22 +14,32 @@ use crate::groups::Groups;
 use perturbench_io::Csr;
 use rayon::prelude::*;
 
-/// The selected rows of `x` stored gene by gene (the non-zeros of each gene, with the
-/// position of their row in the selection), and the squared norm of each row.
-struct GeneMajor {
+/// Genes whose share of non-zero cells exceeds this go through a dense product.
+const DENSE_GENE_FRACTION: f64 = 0.2;
+
+/// The selected rows of `x`: the dense genes as a row-major dense block, the other genes
+/// stored gene by gene (the non-zeros of each gene, with the position of their row in the
+/// selection), and the squared norm of each row.
+struct RowSet {
+    dense: Vec<f64>,
+    n_dense: usize,
     ptr: Vec<usize>,
     row: Vec<u32>,
     val: Vec<f64>,
     norms: Vec<f64>,
 }
 
-impl GeneMajor {
-    fn new(x: &Csr, rows: &[usize]) -> Self {
+impl RowSet {
+    /// `slot[k]`: column of gene `k` in the dense block, or `None` for a sparse gene.
+    fn new(x: &Csr, rows: &[usize], slot: &[Option<u32>], n_dense: usize) -> Self {
         let g = x.ncols();
+        let n = rows.len();
         let mut ptr = vec![0usize; g + 1];
         for &r in rows {
             for &c in x.row(r).0 {
-                ptr[c as usize + 1] += 1;
+                if slot[c as usize].is_none() {
+                    ptr[c as usize + 1] += 1;
+                }
             }
         }
         for k in 0..g {
@@ -38,18 +48,27 @@ impl GeneMajor {
         let mut next = ptr.clone();
         let nnz = ptr[g];
         let (mut row, mut val) = (vec![0u32; nnz], vec![0f64; nnz]);
-        let mut norms = vec![0f64; rows.len()];
+        let mut dense = vec![0f64; n * n_dense];
+        let mut norms = vec![0f64; n];
         for (i, &r) in rows.iter().enumerate() {
             let (idx, vals) = x.row(r);
             for (&c, &v) in idx.iter().zip(vals) {
-                let p = &mut next[c as usize];
-                row[*p] = i as u32;
-                val[*p] = v as f64;
-                *p += 1;
-                norms[i] += (v as f64) * (v as f64);
+                let v = v as f64;
+                norms[i] += v * v;
+                match slot[c as usize] {
+                    Some(s) => dense[i * n_dense + s as usize] = v,
+                    None => {
+                        let p = &mut next[c as usize];
+                        row[*p] = i as u32;
+                        val[*p] = v;
+                        *p += 1;
+                    }
+                }
             }
         }
-        GeneMajor {
+        RowSet {
+            dense,
+            n_dense,
             ptr,
             row,
             val,
@@ -67,11 +86,33 @@ impl GeneMajor {
     }
 }
 
-/// `A·Bᵀ` (`na × nb`, row-major) of two sparse row sets, accumulated gene by gene over the
-/// pairs of non-zeros only.
-fn gram(a: &GeneMajor, b: &GeneMajor) -> Vec<f64> {
-    let nb = b.n();
-    let mut out = vec![0f64; a.n() * nb];
+/// `A·Bᵀ` (`na × nb`, row-major): a dense product over the dense genes plus, for the other
+/// genes, the products of the pairs of non-zeros.
+fn gram(a: &RowSet, b: &RowSet) -> Vec<f64> {
+    let (na, nb, nd) = (a.n(), b.n(), a.n_dense);
+    let mut out = vec![0f64; na * nb];
+    if nd > 0 {
+        // SAFETY: a.dense is na×nd and b.dense nb×nd (row-major), read as Bᵀ (element
+        // (k, j) at j·nd + k); out is na×nb row-major.
+        unsafe {
+            matrixmultiply::dgemm(
+                na,
+                nd,
+                nb,
+                1.0,
+                a.dense.as_ptr(),
+                nd as isize,
+                1,
+                b.dense.as_ptr(),
+                1,
+                nd as isize,
+                0.0,
+                out.as_mut_ptr(),
+                nb as isize,
+                1,
+            );
+        }
+    }
     for k in 0..a.ptr.len() - 1 {
         let (ar, av) = a.gene(k);
         let (br, bv) = b.gene(k);
@@ -118,30 +159,39 @@ fn pairwise_sum<T: Copy + Default + std::ops::Add<Output = T>>(a: &[T]) -> T {
 
 /// Mean Euclidean distance over all pairs of cells of `a` and `b` (`same`: `a` is `b`, the
 /// diagonal is 0); `single` mimics scikit-learn's float32 path.
-fn mean_distance(a: &GeneMajor, b: &GeneMajor, same: bool, single: bool) -> f64 {
+fn mean_distance(a: &RowSet, b: &RowSet, same: bool, single: bool) -> f64 {
     let (na, nb) = (a.n(), b.n());
     if na == 0 || nb == 0 {
         return f64::NAN;
     }
     let gram = gram(a, b);
     let (xa, xb) = (&a.norms, &b.norms);
-    let dist = |i: usize, j: usize| -> f64 {
+    // Squared distance of pair (i, j) in scikit-learn's order, clipped at 0.
+    let sq = |i: usize, j: usize, g: f64| -> f64 {
         if same && i == j {
             0.0
         } else {
-            let mut d = -2.0 * gram[i * nb + j];
+            let mut d = -2.0 * g;
             d += xa[i];
             d += xb[j];
             d.max(0.0)
         }
     };
     if single {
-        let v: Vec<f32> = (0..na * nb)
-            .map(|k| (dist(k / nb, k % nb) as f32).sqrt())
-            .collect();
+        let mut v = vec![0f32; na * nb];
+        for (i, (out, gr)) in v.chunks_mut(nb).zip(gram.chunks(nb)).enumerate() {
+            for (j, (o, &g)) in out.iter_mut().zip(gr).enumerate() {
+                *o = (sq(i, j, g) as f32).sqrt();
+            }
+        }
         (pairwise_sum(&v) / (na * nb) as f32) as f64
     } else {
-        let v: Vec<f64> = (0..na * nb).map(|k| dist(k / nb, k % nb).sqrt()).collect();
+        let mut v = gram;
+        for (i, row) in v.chunks_mut(nb).enumerate() {
+            for (j, o) in row.iter_mut().enumerate() {
+                *o = sq(i, j, *o).sqrt();
+            }
+        }
         pairwise_sum(&v) / (na * nb) as f64
     }
 }
@@ -149,13 +199,26 @@ fn mean_distance(a: &GeneMajor, b: &GeneMajor, same: bool, single: bool) -> f64 
 /// Energy distance of every perturbation of `groups` (in label order, control excluded)
 /// to the control cells of the same matrix.
 pub fn energy_distances(x: &Csr, groups: &Groups, single: bool) -> Vec<f64> {
-    let c = GeneMajor::new(x, &groups.cells[groups.control]);
+    let mut nnz = vec![0usize; x.ncols()];
+    for &c in x.indices() {
+        nnz[c as usize] += 1;
+    }
+    let mut slot = vec![None; x.ncols()];
+    let mut n_dense = 0u32;
+    for (k, &c) in nnz.iter().enumerate() {
+        if c as f64 > DENSE_GENE_FRACTION * x.nrows() as f64 {
+            slot[k] = Some(n_dense);
+            n_dense += 1;
+        }
+    }
+    let set = |rows: &[usize]| RowSet::new(x, rows, &slot, n_dense as usize);
+    let c = set(&groups.cells[groups.control]);
     let sigma_c = mean_distance(&c, &c, true, single);
     groups
         .perturbations()
         .par_iter()
         .map(|&p| {
-            let m = GeneMajor::new(x, &groups.cells[p]);
+            let m = set(&groups.cells[p]);
             let sigma_p = mean_distance(&m, &m, true, single);
             let delta = mean_distance(&m, &c, false, single);
             if single {
