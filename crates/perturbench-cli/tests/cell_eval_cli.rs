@@ -513,3 +513,135 @@ fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
     );
     md.report("simulated baseline + score");
 }
+
+/// A small log1p-valued pair: 3 perturbations + control, 6 genes.
+fn small(seed: u64) -> AnnData {
+    let labels: Vec<&str> = (0..40).map(|i| ["control", "A", "B", "C"][i % 4]).collect();
+    let g = 6;
+    let dense: Vec<f32> = (0..labels.len() * g)
+        .map(|k| {
+            let h = splitmix(seed ^ k as u64);
+            if h % 3 == 0 {
+                0.0
+            } else {
+                0.25 + (h % 7) as f32 * 0.5
+            }
+        })
+        .collect();
+    let mut ad = AnnData::new(
+        Csr::from_dense(labels.len(), g, &dense).unwrap(),
+        (0..labels.len()).map(|i| format!("c{i}")).collect(),
+        (0..g).map(|j| format!("G{j}")).collect(),
+    );
+    ad.obs
+        .set_column("condition", Column::categorical_from_strings(&labels));
+    ad
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    let write =
+        |a: &AnnData, n: &str| write_h5ad(dir.path().join(n), a, &WriteOptions::default()).unwrap();
+    write(&small(1), "real.h5ad");
+    write(&small(2), "pred.h5ad");
+    let out = p("out");
+    let run = |pred: &str, extra: &[&str]| {
+        let pred = p(pred);
+        let real = p("real.h5ad");
+        let mut a = vec![
+            "cell-eval",
+            "run",
+            "-ap",
+            &pred,
+            "-ar",
+            &real,
+            "--pert-col",
+            "condition",
+            "--control-pert",
+            "control",
+            "-o",
+            &out,
+        ];
+        a.extend(extra);
+        perturbench(&a)
+    };
+    // Integer counts.
+    let mut counts = small(2);
+    counts.x = counts
+        .x
+        .map_rows(|_, v, o| o.iter_mut().zip(v).for_each(|(o, &v)| *o = v.ceil()));
+    write(&counts, "counts.h5ad");
+    assert_error(
+        &run("counts.h5ad", &[]),
+        &["counts.h5ad", "integer", "--allow-discrete"],
+    );
+    // No control cells in the prediction.
+    let mut noctrl = small(2);
+    let labels: Vec<&str> = (0..40).map(|i| ["X", "A", "B", "C"][i % 4]).collect();
+    noctrl
+        .obs
+        .set_column("condition", Column::categorical_from_strings(&labels));
+    write(&noctrl, "noctrl.h5ad");
+    assert_error(
+        &run("noctrl.h5ad", &[]),
+        &["noctrl.h5ad", "control", "condition"],
+    );
+    // A perturbation missing from the prediction.
+    let mut missing = small(2);
+    let labels: Vec<&str> = (0..40).map(|i| ["control", "A", "B", "A"][i % 4]).collect();
+    missing
+        .obs
+        .set_column("condition", Column::categorical_from_strings(&labels));
+    write(&missing, "missing.h5ad");
+    assert_error(&run("missing.h5ad", &[]), &["only in real: [C]"]);
+    // Genes that differ.
+    let renamed = AnnData::new(
+        small(2).x,
+        (0..40).map(|i| format!("c{i}")).collect(),
+        (0..6).map(|j| format!("H{j}")).collect(),
+    );
+    let mut renamed = renamed;
+    renamed.obs = small(2).obs;
+    write(&renamed, "genes.h5ad");
+    assert_error(&run("genes.h5ad", &[]), &["gene 0", "'G0'", "'H0'"]);
+    // Missing column, unsupported option.
+    assert_error(&run("pred.h5ad", &["--celltype-col", "nope"]), &["nope"]);
+    assert_error(
+        &run("pred.h5ad", &["--ceiling"]),
+        &["--ceiling", "not implemented"],
+    );
+    assert!(!dir.path().join("out").exists(), "a failed run left files");
+    assert_eq!(
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.'))
+            .count(),
+        0,
+        "staging directory left behind"
+    );
+    // A valid run writes every file.
+    let r = run("pred.h5ad", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for f in [
+        "results.csv",
+        "agg_results.csv",
+        "real_de.csv",
+        "pred_de.csv",
+        "conventions.json",
+    ] {
+        assert!(dir.path().join("out").join(f).exists(), "{f}");
+    }
+    let conv: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/conventions.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(conv["skipped"][0]["metric"], "clustering_agreement");
+    assert_eq!(conv["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
+}
