@@ -170,6 +170,16 @@ const RULES: &[Convention] = &[
         source: "cell_eval/metrics/_anndata.py::discrimination_score",
     },
     Convention {
+        key: "pearson_edistance",
+        rule: "Per perturbation, energy distance 2*mean d(P,C) - mean d(P,P) - mean d(C,C) over all cell pairs (self-pairs included at 0), Euclidean d from d^2 = -2x.y + |x|^2 + |y|^2 clipped at 0; real side against the real control cells, pred side against the predicted control cells; float32 input: squared distances rounded to float32 before sqrt, means as numpy float32 pairwise sums, the combination in float32. Metric = Pearson(real, pred) over perturbations, one value reported for every perturbation.",
+        source: "cell_eval/metrics/_anndata.py::edistance; sklearn/metrics/pairwise.py::euclidean_distances, _euclidean_distances_upcast",
+    },
+    Convention {
+        key: "clustering_agreement",
+        rule: "Not computed (Leiden clustering of centroids, igraph): the column is absent and the metric is listed under 'skipped' in conventions.json.",
+        source: "cell_eval/metrics/_anndata.py::ClusteringAgreement",
+    },
+    Convention {
         key: "perturbations",
         rule: "Perturbations = sorted unique labels except the control; real and pred must have the same label set and the same genes in the same order.",
         source: "cell_eval/_types/_anndata.py::PerturbationAnndataPair.__post_init__, _types/_de.py::DEComparison.__post_init__",

@@ -14,7 +14,7 @@
 use crate::error::{CellEvalError, Result};
 use crate::fdr::benjamini_hochberg;
 use crate::groups::Groups;
-use crate::mannwhitney::mann_whitney_u_sparse;
+use crate::mannwhitney::{mann_whitney_u_sparse_ref, SortedReference};
 use perturbench_io::Csr;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -296,14 +296,14 @@ pub fn differential_expression(
                 means.push(block_mean(block, sizes[g], opts).bulk(opts));
                 block.sort_unstable_by(f32::total_cmp);
             }
-            let ctrl_block = &sorted[start[ctrl]..start[ctrl + 1]];
+            let ctrl_ref = SortedReference::new(&sorted[start[ctrl]..start[ctrl + 1]]);
             let tests = perts
                 .iter()
                 .map(|&g| {
-                    let r = mann_whitney_u_sparse(
+                    let r = mann_whitney_u_sparse_ref(
                         &sorted[start[g]..start[g + 1]],
                         sizes[g],
-                        ctrl_block,
+                        &ctrl_ref,
                         sizes[ctrl],
                     );
                     (r.statistic, r.p_value)
@@ -471,6 +471,7 @@ fn csv_field(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mannwhitney::mann_whitney_u_sparse;
 
     #[test]
     fn fold_change_edge_cases() {

@@ -69,6 +69,20 @@ pub enum CellEvalError {
     /// The two DE tables cannot be compared.
     #[error("DE tables: {0}")]
     DeTable(String),
+    /// An input file is unusable (wrong scale, missing key, too few cells, ...).
+    #[error("{path}: {message}")]
+    Input {
+        /// The file (or the option) at fault.
+        path: String,
+        /// What is wrong and what to do about it.
+        message: String,
+    },
+    /// An option of cell-eval that this evaluator does not implement (yet).
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    /// An option value is invalid.
+    #[error("invalid option: {0}")]
+    Option(String),
 }
 
 /// Result alias of this crate.

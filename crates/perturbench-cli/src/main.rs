@@ -57,6 +57,9 @@ enum Command {
     /// Measure perturbench on standard workloads (see bench/ for the side-by-side scripts).
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// cell-eval 0.8.2's command line (run, baseline, score): same flags, same files.
+    #[command(subcommand, name = "cell-eval")]
+    CellEval(commands::cell_eval::CellEvalCommand),
 }
 
 /// Settings every command receives.
@@ -96,6 +99,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         Command::Report(a) => commands::report::run(a, g),
         Command::Demo(a) => commands::demo::run(a, g),
         Command::Bench(b) => commands::bench::run(b, g),
+        Command::CellEval(c) => commands::cell_eval::run(c, g),
     }
 }
 
@@ -136,7 +140,8 @@ fn keep_freed_memory() {
 
 fn main() {
     keep_freed_memory();
-    let matches = Cli::command().get_matches();
+    let argv = commands::cell_eval::expand_short_flags(std::env::args().collect());
+    let matches = Cli::command().get_matches_from(argv);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Err(e) = run(cli, &matches) {
         eprintln!("error: {e:#}");

@@ -66,9 +66,18 @@ pub fn discrimination_score(real: &Pseudobulks, pred: &Pseudobulks, kind: Distan
             let keep: Vec<usize> = (0..real.genes.len())
                 .filter(|&j| &real.genes[j] != label)
                 .collect();
-            let sub = |v: &[f64]| keep.iter().map(|&j| v[j]).collect::<Vec<f64>>();
-            let p = sub(&pred_d[i]);
-            let dists: Vec<f64> = real_d.iter().map(|r| distance(kind, &sub(r), &p)).collect();
+            let p: Vec<f64> = keep.iter().map(|&j| pred_d[i][j]).collect();
+            // One reusable buffer for the real deltas restricted to the kept genes.
+            let mut buf = vec![0f64; keep.len()];
+            let dists: Vec<f64> = real_d
+                .iter()
+                .map(|r| {
+                    for (b, &j) in buf.iter_mut().zip(&keep) {
+                        *b = r[j];
+                    }
+                    distance(kind, &buf, &p)
+                })
+                .collect();
             let own = dists[i];
             // numpy's argsort puts the perturbation after the strictly closer ones; when every
             // distance is equal (e.g. a zero predicted delta under cosine) it keeps the input

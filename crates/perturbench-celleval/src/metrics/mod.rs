@@ -6,6 +6,7 @@ pub mod auc;
 pub mod de_agreement;
 pub mod de_frame;
 pub mod discrimination;
+pub mod edistance;
 pub mod expression;
 pub mod overlap;
 pub mod stats;

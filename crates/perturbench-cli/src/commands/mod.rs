@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod benchmark;
+pub mod cell_eval;
 pub mod demo;
 pub mod design;
 pub mod evaluate;

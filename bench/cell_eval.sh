@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# cell-eval benchmark: `cell-eval run` (cell-eval 0.8.2, pdex 0.3.0) against
+# `perturbench cell-eval run` on the same files, same flags, same machine, one after the other
+# in one invocation of this script, on a simulated set of 20,000 cells x 2,000 genes x 150
+# perturbations (`perturbench simulate --preset norman-like`, log1p X, float32). The
+# prediction is the real file with multiplicative noise on X (bench/cell_eval_pred.py).
+# Both run profile `full` with `--skip-metrics clustering_agreement` (not implemented here),
+# once with and once without pearson_edistance, with the same `--num-threads` (default: all
+# cores). The wall times, their ratio and the largest difference between the two
+# results.csv files are printed, and the load average at the end (the ratio is only
+# meaningful when both ran under the same load).
+# Usage: bench/cell_eval.sh [WORK_DIR] [THREADS]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="${1:-$root/bench-out/cell_eval}"
+threads="${2:-$(nproc)}"
+mkdir -p "$work"
+py="${PERTURBENCH_CELLEVAL_PYTHON:-$work/venv/bin/python}"
+if [ ! -x "$py" ]; then
+  python3 -m venv "$work/venv"
+  "$work/venv/bin/pip" install -q cell-eval==0.8.2
+  py="$work/venv/bin/python"
+fi
+bin="${PERTURBENCH_BIN:-$root/target/release/perturbench}"
+[ -x "$bin" ] || (cd "$root" && cargo build --release -p perturbench)
+real="$work/real.h5ad"; pred="$work/pred.h5ad"
+if [ ! -f "$pred" ]; then
+  "$bin" --quiet simulate --preset norman-like --cells 20000 --genes 2000 --perturbations 150 \
+    --seed 42 --compression none --out "$real"
+  "$py" "$root/bench/cell_eval_pred.py" "$real" "$pred"
+fi
+cat "$real" "$pred" > /dev/null   # warm the page cache for both tools alike
+echo "config,tool,wall_s,peak_rss_mib"
+# Two configurations: profile full without clustering_agreement (not implemented here), and
+# the same without pearson_edistance (the only metric that looks at all cell pairs).
+for config in full no-edistance; do
+  skip=clustering_agreement
+  [ "$config" = no-edistance ] && skip=clustering_agreement,pearson_edistance
+  flags=(-ap "$pred" -ar "$real" --pert-col condition --control-pert control --profile full
+    --skip-metrics "$skip" --num-threads "$threads")
+  rm -rf "$work/theirs_$config" "$work/ours_$config"
+  /usr/bin/time -f "%e,%M" -o "$work/t_theirs" "$py" -m cell_eval run "${flags[@]}" \
+    -o "$work/theirs_$config" > "$work/theirs_$config.log" 2>&1
+  /usr/bin/time -f "%e,%M" -o "$work/t_ours" "$bin" --quiet cell-eval run "${flags[@]}" \
+    -o "$work/ours_$config" > "$work/ours_$config.log" 2>&1
+  awk -F, -v c="$config" '{printf "%s,cell-eval-0.8.2,%s,%.0f\n", c, $1, $2/1024}' "$work/t_theirs"
+  awk -F, -v c="$config" '{printf "%s,perturbench,%s,%.0f\n", c, $1, $2/1024}' "$work/t_ours"
+  paste -d, "$work/t_theirs" "$work/t_ours" | awk -F, -v c="$config" '{printf "%s,speedup,%.1fx\n", c, $1/$3}'
+  "$py" - "$work/theirs_$config/results.csv" "$work/ours_$config/results.csv" <<'EOF2'
+import sys
+import numpy as np
+import polars as pl
+a, b = pl.read_csv(sys.argv[1]), pl.read_csv(sys.argv[2])
+assert a.columns == b.columns, (a.columns, b.columns)
+worst = max(
+    (float(np.nanmax(np.abs(a[c].cast(pl.Float64).to_numpy() - b[c].cast(pl.Float64).to_numpy()), initial=0.0)), c)
+    for c in a.columns[1:]
+)
+print(f"max |ours - cell-eval| over results.csv: {worst[0]:.2e} ({worst[1]})")
+EOF2
+done
+uptime

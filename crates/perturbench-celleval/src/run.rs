@@ -1,0 +1,419 @@
+//! `cell-eval run`: from a real and a predicted `.h5ad` (or precomputed DE tables) to the
+//! output directory cell-eval 0.8.2 writes (`real_de.csv`, `pred_de.csv`, `results.csv`,
+//! `agg_results.csv`, with `{celltype}_` prefixes under `--celltype-col`), plus
+//! `conventions.json`; all files appear at once or not at all.
+
+use crate::conventions::Conventions;
+use crate::de::{differential_expression, DeOptions};
+use crate::error::{CellEvalError, Result};
+use crate::groups::{obs_labels, Groups};
+use crate::input::{read_input, sha256_file, Input, Scale};
+use crate::metrics::edistance::pearson_edistance;
+use crate::metrics::{evaluate_de, evaluate_pseudobulk, DeFrame, MetricTable};
+use crate::profile::{metric_columns, Profile, NOT_IMPLEMENTED};
+use crate::pseudobulk::Pseudobulks;
+use crate::record::{InputRecord, RunRecord, Skipped};
+use crate::results::{agg_results_csv, results_csv, select_metrics};
+use crate::staging::Staging;
+use perturbench_io::AnnData;
+use std::path::{Path, PathBuf};
+
+/// The options of `cell-eval run` (cell-eval 0.8.2's flags).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOptions {
+    /// `-ap`: predicted cells (`None` only in ceiling-only mode, not supported here).
+    pub adata_pred: Option<PathBuf>,
+    /// `-ar`: real cells.
+    pub adata_real: PathBuf,
+    /// `-dp`: precomputed DE of the prediction.
+    pub de_pred: Option<PathBuf>,
+    /// `-dr`: precomputed DE of the real data.
+    pub de_real: Option<PathBuf>,
+    /// `--control-pert`.
+    pub control_pert: String,
+    /// `--pert-col`.
+    pub pert_col: String,
+    /// `--celltype-col`: evaluate each cell type on its own.
+    pub celltype_col: Option<String>,
+    /// `--embed-key` (not supported yet).
+    pub embed_key: Option<String>,
+    /// `-o`.
+    pub outdir: PathBuf,
+    /// `--num-threads` (`None`: all cores).
+    pub num_threads: Option<usize>,
+    /// `--allow-discrete`.
+    pub allow_discrete: bool,
+    /// `--profile`.
+    pub profile: Profile,
+    /// `--skip-metrics`.
+    pub skip_metrics: Vec<String>,
+    /// `--ceiling` (not supported yet).
+    pub ceiling: bool,
+    /// `--ceiling-seed`.
+    pub ceiling_seed: u64,
+    /// `--cpm-filter` (not supported yet).
+    pub cpm_filter: Option<f64>,
+    /// `--epsilon`: pseudocount of the fold change.
+    pub epsilon: f64,
+}
+
+impl RunOptions {
+    /// cell-eval's defaults for the given real and predicted files.
+    pub fn new(adata_real: impl Into<PathBuf>, adata_pred: impl Into<PathBuf>) -> Self {
+        RunOptions {
+            adata_pred: Some(adata_pred.into()),
+            adata_real: adata_real.into(),
+            de_pred: None,
+            de_real: None,
+            control_pert: "non-targeting".into(),
+            pert_col: "target_gene".into(),
+            celltype_col: None,
+            embed_key: None,
+            outdir: PathBuf::from("./cell-eval-outdir"),
+            num_threads: None,
+            allow_discrete: false,
+            profile: Profile::Full,
+            skip_metrics: Vec::new(),
+            ceiling: false,
+            ceiling_seed: 0,
+            cpm_filter: None,
+            epsilon: 0.0,
+        }
+    }
+}
+
+/// What a run wrote.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The output directory.
+    pub outdir: PathBuf,
+    /// Files written (names inside `outdir`).
+    pub files: Vec<String>,
+    /// Per context (prefix, results table).
+    pub results: Vec<(Option<String>, MetricTable)>,
+    /// The record written as `conventions.json`.
+    pub record: RunRecord,
+}
+
+/// Runs `f` on a pool of `n` threads (all cores when `None`).
+pub fn with_threads<T: Send>(n: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
+    match n {
+        None => Ok(f()),
+        Some(0) => Err(CellEvalError::Option("--num-threads must be >= 1".into())),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map(|p| p.install(f))
+            .map_err(|e| CellEvalError::Option(format!("cannot start {n} threads: {e}"))),
+    }
+}
+
+/// DE options for one input: cell-eval's, with the precision of the stored matrix.
+pub fn de_options(input: &Input, epsilon: f64) -> DeOptions {
+    DeOptions {
+        is_log1p: input.scale == Scale::Log1p,
+        epsilon,
+        ..DeOptions::for_stored_dtype(&input.dtype)
+    }
+}
+
+fn input_error(path: &Path, message: impl Into<String>) -> CellEvalError {
+    CellEvalError::Input {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+fn record_of(role: &str, input: &Input) -> Result<InputRecord> {
+    Ok(InputRecord {
+        role: role.into(),
+        path: input.path.display().to_string(),
+        sha256: sha256_file(&input.path)?,
+        dtype: Some(input.dtype.clone()),
+        scale: Some(input.scale),
+        shape: Some((input.adata.n_obs(), input.adata.n_vars())),
+    })
+}
+
+/// Checks that `pert_col` exists in a file and splits it by cell type (one context when
+/// `celltype_col` is `None`), keeping the cell types in order of first appearance.
+fn contexts(
+    ad: &AnnData,
+    path: &Path,
+    celltype_col: Option<&str>,
+) -> Result<Vec<(Option<String>, AnnData)>> {
+    let Some(col) = celltype_col else {
+        return Ok(vec![(None, ad.clone())]);
+    };
+    let labels = obs_labels(ad, col).map_err(|e| input_error(path, e.to_string()))?;
+    let mut order: Vec<String> = Vec::new();
+    for l in &labels {
+        if !order.contains(l) {
+            order.push(l.clone());
+        }
+    }
+    Ok(order
+        .into_iter()
+        .map(|ct| {
+            let rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == ct).collect();
+            (Some(ct), ad.select_obs(&rows))
+        })
+        .collect())
+}
+
+fn groups_of(ad: &AnnData, path: &Path, pert_col: &str, control: &str) -> Result<Groups> {
+    Groups::from_obs(ad, pert_col, control).map_err(|e| input_error(path, e.to_string()))
+}
+
+fn check_same_perturbations(real: &Groups, pred: &Groups, ctx: &str) -> Result<()> {
+    if real.names == pred.names {
+        return Ok(());
+    }
+    let missing = |a: &Groups, b: &Groups| -> String {
+        let v: Vec<&str> = a
+            .names
+            .iter()
+            .filter(|n| !b.names.contains(n))
+            .map(String::as_str)
+            .collect();
+        let shown: Vec<&str> = v.iter().take(10).copied().collect();
+        format!(
+            "{}{}",
+            shown.join(", "),
+            if v.len() > 10 { ", ..." } else { "" }
+        )
+    };
+    Err(CellEvalError::PerturbationMismatch(format!(
+        "{ctx}only in real: [{}]; only in pred: [{}]",
+        missing(real, pred),
+        missing(pred, real)
+    )))
+}
+
+/// Evaluates one context; returns the full metric table before profile selection.
+fn evaluate_context(
+    opts: &RunOptions,
+    real: (&Input, &AnnData),
+    pred: (&Input, &AnnData),
+    prefix: &str,
+    staging: &Staging,
+    files: &mut Vec<String>,
+    computed: &[&str],
+) -> Result<MetricTable> {
+    let ctx = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("cell type '{}': ", prefix.trim_end_matches('_'))
+    };
+    let rg = groups_of(real.1, &real.0.path, &opts.pert_col, &opts.control_pert)?;
+    let pg = groups_of(pred.1, &pred.0.path, &opts.pert_col, &opts.control_pert)?;
+    check_same_perturbations(&rg, &pg, &ctx)?;
+    let genes = real.1.var_names();
+    let mut table = MetricTable::default();
+    if opts.profile.runs_de() {
+        let mut frame = |side: &str,
+                         given: &Option<PathBuf>,
+                         input: (&Input, &AnnData),
+                         g: &Groups|
+         -> Result<DeFrame> {
+            match given {
+                Some(p) => DeFrame::read_csv(p),
+                None => {
+                    let t = differential_expression(
+                        &input.1.x,
+                        g,
+                        genes,
+                        &de_options(input.0, opts.epsilon),
+                    )?;
+                    let name = format!("{prefix}{side}_de.csv");
+                    t.write_csv(&staging.path(&name))?;
+                    files.push(name);
+                    Ok(DeFrame::from_table(&t))
+                }
+            }
+        };
+        let real_de = frame("real", &opts.de_real, real, &rg)?;
+        let pred_de = frame("pred", &opts.de_pred, pred, &pg)?;
+        table.extend(evaluate_de(&real_de, &pred_de)?)?;
+    }
+    let rb = Pseudobulks::from_csr(&real.1.x, &rg, genes)?;
+    let pb = Pseudobulks::from_csr(&pred.1.x, &pg, genes)?;
+    table.extend(evaluate_pseudobulk(&rb, &pb)?)?;
+    // scipy's pearsonr raises for fewer than two perturbations; cell-eval then logs the
+    // error and leaves the metric out.
+    if computed.contains(&"pearson_edistance") && rg.perturbations().len() >= 2 {
+        let single = |i: &Input| matches!(i.dtype.as_str(), "float32" | "float16");
+        let v = pearson_edistance(
+            (&real.1.x, &rg, single(real.0)),
+            (&pred.1.x, &pg, single(pred.0)),
+        );
+        let n = table.perturbations.len();
+        let mut col = MetricTable {
+            perturbations: table.perturbations.clone(),
+            columns: vec![("pearson_edistance".into(), vec![Some(v); n])],
+        };
+        if table.perturbations.is_empty() {
+            col.perturbations = rg
+                .perturbations()
+                .iter()
+                .map(|&g| rg.names[g].clone())
+                .collect();
+        }
+        table.extend(col)?;
+    }
+    Ok(table)
+}
+
+fn check_options(opts: &RunOptions) -> Result<()> {
+    if opts.ceiling {
+        return Err(CellEvalError::Unsupported(
+            "--ceiling (the disjoint-split data ceiling) is not implemented yet".into(),
+        ));
+    }
+    if opts.cpm_filter.is_some() {
+        return Err(CellEvalError::Unsupported(
+            "--cpm-filter is not implemented yet".into(),
+        ));
+    }
+    if opts.embed_key.is_some() {
+        return Err(CellEvalError::Unsupported(
+            "--embed-key (metrics on an .obsm embedding) is not implemented yet".into(),
+        ));
+    }
+    if opts.adata_pred.is_none() {
+        return Err(CellEvalError::Option(
+            "--adata-pred is required unless --ceiling is passed (ceiling-only mode)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the evaluation and writes the output directory.
+pub fn run(opts: &RunOptions) -> Result<RunSummary> {
+    check_options(opts)?;
+    with_threads(opts.num_threads, || run_inner(opts))?
+}
+
+fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
+    let pred_path = opts.adata_pred.clone().unwrap_or_default();
+    let real = read_input(&opts.adata_real, opts.allow_discrete)?;
+    let pred = read_input(&pred_path, opts.allow_discrete)?;
+    if real.adata.n_vars() != pred.adata.n_vars() {
+        return Err(CellEvalError::GeneMismatch(format!(
+            "{} has {} genes, {} has {}",
+            real.path.display(),
+            real.adata.n_vars(),
+            pred.path.display(),
+            pred.adata.n_vars()
+        )));
+    }
+    if let Some(j) =
+        (0..real.adata.n_vars()).find(|&j| real.adata.var_names()[j] != pred.adata.var_names()[j])
+    {
+        return Err(CellEvalError::GeneMismatch(format!(
+            "gene {j} is '{}' in {} but '{}' in {} (same genes in the same order required)",
+            real.adata.var_names()[j],
+            real.path.display(),
+            pred.adata.var_names()[j],
+            pred.path.display()
+        )));
+    }
+    let ct = opts.celltype_col.as_deref();
+    let real_ctx = contexts(&real.adata, &real.path, ct)?;
+    let pred_ctx = contexts(&pred.adata, &pred.path, ct)?;
+    if real_ctx.len() != pred_ctx.len() {
+        return Err(CellEvalError::Input {
+            path: pred.path.display().to_string(),
+            message: format!(
+                "number of cell types in real and pred must match: {} != {}",
+                real_ctx.len(),
+                pred_ctx.len()
+            ),
+        });
+    }
+
+    let staging = Staging::new(&opts.outdir)?;
+    let mut files = Vec::new();
+    let computed = opts.profile.computed(&opts.skip_metrics);
+    let mut record = RunRecord::new(
+        "run",
+        opts.profile.name(),
+        Conventions::cell_eval_0_8_2(de_options(&real, opts.epsilon)),
+    );
+    let mut results = Vec::new();
+    for (label, real_ad) in &real_ctx {
+        let pred_ad = match label {
+            None => &pred_ctx[0].1,
+            Some(l) => match pred_ctx.iter().find(|(p, _)| p.as_ref() == Some(l)) {
+                Some((_, a)) => a,
+                None => {
+                    return Err(input_error(
+                        &pred.path,
+                        format!("cell type '{l}' of the real data is missing from the prediction"),
+                    ))
+                }
+            },
+        };
+        let prefix = label
+            .as_ref()
+            .map(|l| format!("{}_", l.replace('/', "-")))
+            .unwrap_or_default();
+        let all = evaluate_context(
+            opts,
+            (&real, real_ad),
+            (&pred, pred_ad),
+            &prefix,
+            &staging,
+            &mut files,
+            &computed,
+        )?;
+        let table = select_metrics(&all, &computed);
+        for (name, text) in [
+            (format!("{prefix}results.csv"), results_csv(&table)),
+            (format!("{prefix}agg_results.csv"), agg_results_csv(&table)),
+        ] {
+            staging.write(&name, &text)?;
+            files.push(name);
+        }
+        if let Some(l) = label {
+            record.contexts.push(l.clone());
+        }
+        results.push((label.clone(), table));
+    }
+
+    record.metrics = computed.iter().flat_map(|m| metric_columns(m)).collect();
+    for m in &computed {
+        if NOT_IMPLEMENTED.contains(m) {
+            record.skipped.push(Skipped {
+                metric: m.to_string(),
+                reason: "not implemented by this evaluator (Leiden clustering); pass --skip-metrics clustering_agreement to cell-eval for identical columns".into(),
+            });
+        }
+    }
+    record
+        .metrics
+        .retain(|m| !NOT_IMPLEMENTED.contains(&m.as_str()));
+    record.inputs.push(record_of("adata_real", &real)?);
+    record.inputs.push(record_of("adata_pred", &pred)?);
+    for (role, p) in [("de_real", &opts.de_real), ("de_pred", &opts.de_pred)] {
+        if let Some(p) = p {
+            record.inputs.push(InputRecord {
+                role: role.into(),
+                path: p.display().to_string(),
+                sha256: sha256_file(p)?,
+                dtype: None,
+                scale: None,
+                shape: None,
+            });
+        }
+    }
+    staging.write("conventions.json", &record.to_json())?;
+    files.push("conventions.json".into());
+    let outdir = staging.commit()?;
+    Ok(RunSummary {
+        outdir,
+        files,
+        results,
+        record,
+    })
+}

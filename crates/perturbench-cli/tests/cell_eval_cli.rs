@@ -1,0 +1,647 @@
+//! `perturbench cell-eval run|baseline|score` against the real cell-eval 0.8.2 command line.
+//!
+//! Each case writes a real/pred pair of `.h5ad` files (float32 X, as perturbench-io writes
+//! them; cell-eval reads the same values), runs `cell-eval run` with the flags below in a
+//! Python environment with `cell-eval==0.8.2`, runs `perturbench cell-eval run` with the
+//! same flags, and compares every file both write: the same columns in the same order, the
+//! same rows, the same empty cells, and every number within 1e-6 (relative above 1; p-values
+//! and FDRs within 1e-6 relative or 1e-12 absolute). The largest differences are printed
+//! (`--nocapture`).
+//!
+//! Cases (pred = the real cells with multiplicative noise rounded to 2 decimals, 10 % of
+//! the non-zeros dropped, and two perturbations' labels swapped):
+//! - `devel_k562`: the K562 cells of `perturbench_devel.h5ad` (33 perturbations), profile
+//!   `full`;
+//! - `devel_celltypes`: all of `perturbench_devel.h5ad` with `--celltype-col cell_type`
+//!   (four cell types, prefixed files), profile `minimal`;
+//! - `kang`: `kang2018_ifnb_pbmc_scgen.h5ad` (one perturbation: IFNb) with
+//!   `--celltype-col cell_type`, profile `full`;
+//! - `papalexi`: 6,000 cells of `papalexi2021_eccite_thp1_sceptredata.h5ad` (counts,
+//!   normalised to 10,000 per cell and log1p-transformed here), profile `vcc`;
+//! - `simulated`: `perturbench simulate --preset small`, log-normalised the same way,
+//!   profile `full`, then `baseline` and `score` on it.
+//!
+//! `clustering_agreement` (Leiden) is skipped on both sides. The Python environment is the
+//! one `perturbench-celleval`'s parity test uses: `PERTURBENCH_CELLEVAL_PYTHON`, or a venv
+//! under the target directory (`pip install cell-eval==0.8.2`). Without it, or without the
+//! shared data, the test prints why and skips, unless `PERTURBENCH_REQUIRE_PYTHON=1`.
+
+mod common;
+use common::*;
+use perturbench_io::{read_h5ad, write_h5ad, AnnData, Column, Csr, WriteOptions};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn require() -> bool {
+    std::env::var("PERTURBENCH_REQUIRE_PYTHON").is_ok_and(|v| v == "1")
+}
+
+fn skip<T>(msg: &str) -> Option<T> {
+    if require() {
+        panic!("{msg}");
+    }
+    eprintln!("SKIP: {msg}");
+    None
+}
+
+fn version_ok(py: &Path) -> bool {
+    Command::new(py)
+        .args([
+            "-c",
+            "import importlib.metadata as m, sys; sys.exit(0 if m.version('cell-eval') == '0.8.2' else 1)",
+        ])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// An interpreter with cell-eval 0.8.2 (created once under the target directory).
+fn python() -> Option<PathBuf> {
+    if let Some(py) = std::env::var_os("PERTURBENCH_CELLEVAL_PYTHON") {
+        let py = PathBuf::from(py);
+        return if version_ok(&py) {
+            Some(py)
+        } else {
+            skip(&format!("{} lacks cell-eval 0.8.2", py.display()))
+        };
+    }
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cell-eval-0.8.2-venv");
+    let py = venv.join("bin/python");
+    if venv.join(".ready").exists() && version_ok(&py) {
+        return Some(py);
+    }
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new(&py)
+            .args(["-m", "pip", "install", "-q", "cell-eval==0.8.2"])
+            .status()
+            .is_ok_and(|s| s.success())
+        && version_ok(&py);
+    if !ok {
+        return skip("cannot build a venv with cell-eval==0.8.2 (python3 >= 3.11, network?)");
+    }
+    std::fs::write(venv.join(".ready"), b"ok").expect("marker");
+    Some(py)
+}
+
+/// Runs cell-eval's command line once per argument list, in one process (numba compiles
+/// pdex's kernels once). Logging goes to stderr.
+const DRIVER: &str = r#"
+import json, sys
+from cell_eval.__main__ import main
+for argv in json.load(open(sys.argv[1])):
+    sys.argv = ["cell-eval"] + argv
+    main()
+"#;
+
+fn run_cell_eval(py: &Path, runs: &[Vec<String>], dir: &Path) {
+    let spec = dir.join("runs.json");
+    std::fs::write(&spec, serde_json::to_string(runs).unwrap()).unwrap();
+    let t = std::time::Instant::now();
+    let o = Command::new(py)
+        .args(["-c", DRIVER])
+        .arg(&spec)
+        .output()
+        .expect("python");
+    assert!(
+        o.status.success(),
+        "cell-eval failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    println!(
+        "cell-eval 0.8.2: {} runs in {:.1}s",
+        runs.len(),
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn labels(ad: &AnnData, col: &str) -> Vec<String> {
+    perturbench_celleval::groups::obs_labels(ad, col).expect("labels")
+}
+
+/// Library-size normalisation to 10,000 and log1p, for integer (count) matrices.
+fn lognorm(ad: &mut AnnData) {
+    if ad.x.data().iter().any(|v| v.fract() != 0.0) {
+        return; // already log-normalised
+    }
+    ad.x = ad.x.map_rows(|_, vals, out| {
+        let s: f64 = vals.iter().map(|&v| v as f64).sum();
+        for (o, &v) in out.iter_mut().zip(vals) {
+            *o = ((v as f64) * 1e4 / s.max(1.0)).ln_1p() as f32;
+        }
+    });
+}
+
+/// The prediction: noisy values, 10 % dropped, labels of `perts[1]` and `perts[2]` swapped.
+fn predict(real: &AnnData, pert_col: &str, control: &str) -> AnnData {
+    let conds = labels(real, pert_col);
+    let mut perts: Vec<String> = conds.iter().filter(|c| *c != control).cloned().collect();
+    perts.sort();
+    perts.dedup();
+    let mut indptr = vec![0u64];
+    let (mut indices, mut data) = (Vec::new(), Vec::new());
+    for r in 0..real.n_obs() {
+        let (idx, vals) = real.x.row(r);
+        for (&c, &v) in idx.iter().zip(vals) {
+            let h = splitmix((r as u64) << 24 | c as u64);
+            if h % 10 == 0 {
+                continue;
+            }
+            let u = (h >> 11) as f64 / (1u64 << 53) as f64;
+            let nv = ((v as f64 * (0.75 + 0.5 * u) * 100.0).round() / 100.0) as f32;
+            if nv != 0.0 {
+                indices.push(c);
+                data.push(nv);
+            }
+        }
+        indptr.push(indices.len() as u64);
+    }
+    let x = Csr::from_parts(real.n_obs(), real.n_vars(), indptr, indices, data).unwrap();
+    let mut pred = real.clone();
+    pred.x = x;
+    if perts.len() >= 3 {
+        let (a, b) = (&perts[1], &perts[2]);
+        let swapped: Vec<String> = conds
+            .iter()
+            .map(|c| match c {
+                c if c == a => b.clone(),
+                c if c == b => a.clone(),
+                c => c.clone(),
+            })
+            .collect();
+        pred.obs
+            .set_column(pert_col, Column::categorical_from_strings(&swapped));
+    }
+    pred
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut rdr =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let h = rdr.headers().unwrap().iter().map(String::from).collect();
+    let rows = rdr
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (h, rows)
+}
+
+fn num(s: &str) -> f64 {
+    perturbench_celleval::metrics::de_frame::parse_float(s)
+        .unwrap_or_else(|| panic!("number {s:?}"))
+}
+
+/// Largest differences per file and column.
+#[derive(Default)]
+struct MaxDiff(HashMap<String, (f64, usize)>, Option<f64>);
+
+impl MaxDiff {
+    fn check(&mut self, key: &str, ctx: &str, ours: &str, theirs: &str, pvalue: bool) {
+        if ours.is_empty() || theirs.is_empty() {
+            assert_eq!(ours, theirs, "{key} {ctx}: empty cell on one side only");
+            return;
+        }
+        let (o, t) = (num(ours), num(theirs));
+        let same = (o.is_nan() && t.is_nan()) || o == t;
+        let d = if same { 0.0 } else { (o - t).abs() };
+        let tol = self.1.unwrap_or(1e-6);
+        let ok = if pvalue {
+            d <= tol * t.abs() || d <= 1e-12
+        } else {
+            d <= tol * t.abs().max(1.0)
+        };
+        assert!(ok, "{key} {ctx}: ours {ours} vs cell-eval {theirs}");
+        let e = self.0.entry(key.to_string()).or_insert((0.0, 0));
+        e.0 = e.0.max(d);
+        e.1 += 1;
+    }
+
+    fn report(&self, title: &str) {
+        let mut v: Vec<_> = self.0.iter().collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        println!("{title}: max |ours - cell-eval| (values compared)");
+        for (k, (d, n)) in v {
+            println!("  {k:<48} {d:.2e} ({n})");
+        }
+    }
+}
+
+/// Compares two CSV files cell by cell; `keys` columns must be equal strings; rows are
+/// matched by the key columns (`sorted` = also the same order).
+fn compare_csv(ours: &Path, theirs: &Path, keys: &[&str], md: &mut MaxDiff, same_order: bool) {
+    let (ho, ro) = read_csv(ours);
+    let (ht, rt) = read_csv(theirs);
+    let name = theirs.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(ho, ht, "{name}: columns");
+    assert_eq!(ro.len(), rt.len(), "{name}: rows");
+    let kidx: Vec<usize> = keys
+        .iter()
+        .map(|k| ho.iter().position(|h| h == k).unwrap())
+        .collect();
+    let key = |r: &Vec<String>| kidx.iter().map(|&i| r[i].clone()).collect::<Vec<_>>();
+    let pos: HashMap<Vec<String>, usize> =
+        ro.iter().enumerate().map(|(i, r)| (key(r), i)).collect();
+    for (i, t) in rt.iter().enumerate() {
+        let j = *pos
+            .get(&key(t))
+            .unwrap_or_else(|| panic!("{name}: row {:?} missing", key(t)));
+        if same_order {
+            assert_eq!(i, j, "{name}: row order of {:?}", key(t));
+        }
+        for (c, h) in ht.iter().enumerate() {
+            if kidx.contains(&c) {
+                continue;
+            }
+            let pv = matches!(h.as_str(), "p_value" | "fdr");
+            md.check(
+                &format!("{name}:{h}"),
+                &format!("{:?}", key(t)),
+                &ro[j][c],
+                &t[c],
+                pv,
+            );
+        }
+    }
+}
+
+struct Case {
+    name: &'static str,
+    real: AnnData,
+    pred: AnnData,
+    args: Vec<&'static str>,
+}
+
+fn cases(data: &Path, dir: &Path) -> Vec<Case> {
+    let devel = read_h5ad(data.join("perturbench_devel.h5ad")).expect("devel");
+    let ct = labels(&devel, "cell_type");
+    let k562: Vec<usize> = (0..devel.n_obs()).filter(|&i| ct[i] == "k562").collect();
+    let k562 = devel.select_obs(&k562);
+    let kang = read_h5ad(data.join("kang2018_ifnb_pbmc_scgen.h5ad")).expect("kang");
+    let mut papa =
+        read_h5ad(data.join("papalexi2021_eccite_thp1_sceptredata.h5ad")).expect("papalexi");
+    let keep: Vec<usize> = (0..papa.n_obs())
+        .filter(|&i| splitmix(i as u64) % 7 < 2)
+        .collect();
+    papa = papa.select_obs(&keep);
+    lognorm(&mut papa);
+    let sim_path = dir.join("sim_counts.h5ad");
+    let r = perturbench(&[
+        "simulate",
+        "--preset",
+        "small",
+        "--seed",
+        "3",
+        "--out",
+        sim_path.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut sim = read_h5ad(&sim_path).expect("sim");
+    lognorm(&mut sim);
+    let base = ["--pert-col", "condition", "--control-pert", "control"];
+    let with = |extra: &[&'static str]| base.iter().chain(extra).copied().collect::<Vec<_>>();
+    vec![
+        Case {
+            name: "devel_k562",
+            pred: predict(&k562, "condition", "control"),
+            real: k562,
+            args: with(&["--profile", "full"]),
+        },
+        Case {
+            name: "devel_celltypes",
+            pred: predict(&devel, "condition", "control"),
+            real: devel,
+            args: with(&["--profile", "minimal", "--celltype-col", "cell_type"]),
+        },
+        Case {
+            name: "kang",
+            pred: predict(&kang, "condition", "control"),
+            real: kang,
+            args: with(&["--profile", "full", "--celltype-col", "cell_type"]),
+        },
+        Case {
+            name: "papalexi",
+            pred: predict(&papa, "condition", "control"),
+            real: papa,
+            args: with(&["--profile", "vcc"]),
+        },
+        Case {
+            name: "simulated",
+            pred: predict(&sim, "condition", "control"),
+            real: sim,
+            args: with(&["--profile", "full"]),
+        },
+    ]
+}
+
+const SKIP: &str = "clustering_agreement";
+
+#[test]
+fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
+    let Some(data) = shared_data() else { return };
+    let Some(py) = python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("PERTURBENCH_CELLEVAL_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
+    let cases = cases(&data, &dir);
+    let mut runs = Vec::new();
+    for c in &cases {
+        let d = dir.join(c.name);
+        std::fs::create_dir_all(&d).unwrap();
+        for (f, a) in [("real.h5ad", &c.real), ("pred.h5ad", &c.pred)] {
+            write_h5ad(d.join(f), a, &WriteOptions::default()).unwrap();
+        }
+        let mut argv: Vec<String> = vec![
+            "run".into(),
+            "-ap".into(),
+            d.join("pred.h5ad").display().to_string(),
+            "-ar".into(),
+            d.join("real.h5ad").display().to_string(),
+        ];
+        argv.extend(c.args.iter().map(|s| s.to_string()));
+        argv.extend([
+            "--skip-metrics".into(),
+            SKIP.into(),
+            "--num-threads".into(),
+            "2".into(),
+        ]);
+        let mut theirs = argv.clone();
+        theirs.extend(["-o".into(), d.join("theirs").display().to_string()]);
+        runs.push(theirs);
+        let mut ours = vec!["cell-eval".to_string()];
+        ours.extend(argv);
+        ours.extend(["-o".into(), d.join("ours").display().to_string()]);
+        let t = std::time::Instant::now();
+        let r = perturbench(&ours.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(r.code, 0, "{}: {}", c.name, r.stderr);
+        println!(
+            "{}: perturbench cell-eval run {:.2}s",
+            c.name,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    // baseline + score on the simulated set (and a run of the baseline against real).
+    let sd = dir.join("simulated");
+    let s = |p: &str| sd.join(p).display().to_string();
+    let common: Vec<String> = ["--pert-col", "condition", "--control-pert", "control"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for side in ["theirs", "ours"] {
+        let mut b: Vec<String> = vec![
+            "baseline".into(),
+            "-a".into(),
+            s("real.h5ad"),
+            "-o".into(),
+            s(&format!("{side}_baseline.h5ad")),
+            "-O".into(),
+            s(&format!("{side}_baseline_de.csv")),
+        ];
+        b.extend(common.clone());
+        let mut r: Vec<String> = vec![
+            "run".into(),
+            "-ap".into(),
+            s("theirs_baseline.h5ad"),
+            "-ar".into(),
+            s("real.h5ad"),
+            "-o".into(),
+            s(&format!("{side}_base_run")),
+            "--profile".into(),
+            "full".into(),
+            "--skip-metrics".into(),
+            SKIP.into(),
+        ];
+        r.extend(common.clone());
+        let sc: Vec<String> = vec![
+            "score".into(),
+            "-i".into(),
+            s(&format!("{side}/agg_results.csv")),
+            "-I".into(),
+            s(&format!("{side}_base_run/agg_results.csv")),
+            "-o".into(),
+            s(&format!("{side}_score.csv")),
+        ];
+        if side == "theirs" {
+            runs.extend([b, r, sc]);
+        } else {
+            // Our run of the baseline reads cell-eval's baseline file (the same input on
+            // both sides), which exists once cell-eval ran.
+            run_cell_eval(&py, &runs, &dir);
+            for argv in [b, r, sc] {
+                let mut a = vec!["cell-eval".to_string()];
+                a.extend(argv);
+                let o = perturbench(&a.iter().map(String::as_str).collect::<Vec<_>>());
+                assert_eq!(o.code, 0, "{a:?}: {}", o.stderr);
+            }
+        }
+    }
+
+    for c in &cases {
+        let d = dir.join(c.name);
+        let mut md = MaxDiff::default();
+        let mut theirs_files: Vec<String> = std::fs::read_dir(d.join("theirs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        theirs_files.sort();
+        for f in &theirs_files {
+            let (o, t) = (d.join("ours").join(f), d.join("theirs").join(f));
+            assert!(o.exists(), "{}: we did not write {f}", c.name);
+            if f.ends_with("_de.csv") {
+                compare_csv(&o, &t, &["target", "feature"], &mut md, false);
+            } else if f.ends_with("agg_results.csv") {
+                compare_csv(&o, &t, &["statistic"], &mut md, true);
+            } else {
+                compare_csv(&o, &t, &["perturbation"], &mut md, true);
+            }
+        }
+        assert!(d.join("ours/conventions.json").exists());
+        md.report(&format!("{} ({} files)", c.name, theirs_files.len()));
+    }
+    // The baseline's DE: cell-eval's baseline profile is a float32 mean over groups taken
+    // in polars `group_by` order (which varies between runs); ours differs from it by up to
+    // 4 float32 ulps (2.3e-7 relative measured), and pdex's float32 means of 36-88
+    // identical values amplify that to ~1.5e-6 relative in means and percent changes. The
+    // baseline's DE is therefore compared to 1e-5 (relative); everything else to 1e-6.
+    let mut mb = MaxDiff(HashMap::new(), Some(1e-5));
+    compare_csv(
+        &sd.join("ours_baseline_de.csv"),
+        &sd.join("theirs_baseline_de.csv"),
+        &["target", "feature"],
+        &mut mb,
+        false,
+    );
+    mb.report("simulated baseline DE (tolerance 1e-5)");
+    let mut md = MaxDiff::default();
+    for f in ["results.csv", "agg_results.csv"] {
+        let key = if f == "results.csv" {
+            "perturbation"
+        } else {
+            "statistic"
+        };
+        compare_csv(
+            &sd.join("ours_base_run").join(f),
+            &sd.join("theirs_base_run").join(f),
+            &[key],
+            &mut md,
+            true,
+        );
+    }
+    compare_csv(
+        &sd.join("ours_score.csv"),
+        &sd.join("theirs_score.csv"),
+        &["metric"],
+        &mut md,
+        true,
+    );
+    let ob = read_h5ad(sd.join("ours_baseline.h5ad")).unwrap();
+    let tb = read_h5ad(sd.join("theirs_baseline.h5ad")).unwrap();
+    assert_eq!(
+        (ob.n_obs(), ob.n_vars()),
+        (tb.n_obs(), tb.n_vars()),
+        "baseline shape"
+    );
+    md.report("simulated baseline + score");
+}
+
+/// A small log1p-valued pair: 3 perturbations + control, 6 genes.
+fn small(seed: u64) -> AnnData {
+    let labels: Vec<&str> = (0..40).map(|i| ["control", "A", "B", "C"][i % 4]).collect();
+    let g = 6;
+    let dense: Vec<f32> = (0..labels.len() * g)
+        .map(|k| {
+            let h = splitmix(seed ^ k as u64);
+            if h % 3 == 0 {
+                0.0
+            } else {
+                0.25 + (h % 7) as f32 * 0.5
+            }
+        })
+        .collect();
+    let mut ad = AnnData::new(
+        Csr::from_dense(labels.len(), g, &dense).unwrap(),
+        (0..labels.len()).map(|i| format!("c{i}")).collect(),
+        (0..g).map(|j| format!("G{j}")).collect(),
+    );
+    ad.obs
+        .set_column("condition", Column::categorical_from_strings(&labels));
+    ad
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    let write =
+        |a: &AnnData, n: &str| write_h5ad(dir.path().join(n), a, &WriteOptions::default()).unwrap();
+    write(&small(1), "real.h5ad");
+    write(&small(2), "pred.h5ad");
+    let out = p("out");
+    let run = |pred: &str, extra: &[&str]| {
+        let pred = p(pred);
+        let real = p("real.h5ad");
+        let mut a = vec![
+            "cell-eval",
+            "run",
+            "-ap",
+            &pred,
+            "-ar",
+            &real,
+            "--pert-col",
+            "condition",
+            "--control-pert",
+            "control",
+            "-o",
+            &out,
+        ];
+        a.extend(extra);
+        perturbench(&a)
+    };
+    // Integer counts.
+    let mut counts = small(2);
+    counts.x = counts
+        .x
+        .map_rows(|_, v, o| o.iter_mut().zip(v).for_each(|(o, &v)| *o = v.ceil()));
+    write(&counts, "counts.h5ad");
+    assert_error(
+        &run("counts.h5ad", &[]),
+        &["counts.h5ad", "integer", "--allow-discrete"],
+    );
+    // No control cells in the prediction.
+    let mut noctrl = small(2);
+    let labels: Vec<&str> = (0..40).map(|i| ["X", "A", "B", "C"][i % 4]).collect();
+    noctrl
+        .obs
+        .set_column("condition", Column::categorical_from_strings(&labels));
+    write(&noctrl, "noctrl.h5ad");
+    assert_error(
+        &run("noctrl.h5ad", &[]),
+        &["noctrl.h5ad", "control", "condition"],
+    );
+    // A perturbation missing from the prediction.
+    let mut missing = small(2);
+    let labels: Vec<&str> = (0..40).map(|i| ["control", "A", "B", "A"][i % 4]).collect();
+    missing
+        .obs
+        .set_column("condition", Column::categorical_from_strings(&labels));
+    write(&missing, "missing.h5ad");
+    assert_error(&run("missing.h5ad", &[]), &["only in real: [C]"]);
+    // Genes that differ.
+    let renamed = AnnData::new(
+        small(2).x,
+        (0..40).map(|i| format!("c{i}")).collect(),
+        (0..6).map(|j| format!("H{j}")).collect(),
+    );
+    let mut renamed = renamed;
+    renamed.obs = small(2).obs;
+    write(&renamed, "genes.h5ad");
+    assert_error(&run("genes.h5ad", &[]), &["gene 0", "'G0'", "'H0'"]);
+    // Missing column, unsupported option.
+    assert_error(&run("pred.h5ad", &["--celltype-col", "nope"]), &["nope"]);
+    assert_error(
+        &run("pred.h5ad", &["--ceiling"]),
+        &["--ceiling", "not implemented"],
+    );
+    assert!(!dir.path().join("out").exists(), "a failed run left files");
+    assert_eq!(
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.'))
+            .count(),
+        0,
+        "staging directory left behind"
+    );
+    // A valid run writes every file.
+    let r = run("pred.h5ad", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for f in [
+        "results.csv",
+        "agg_results.csv",
+        "real_de.csv",
+        "pred_de.csv",
+        "conventions.json",
+    ] {
+        assert!(dir.path().join("out").join(f).exists(), "{f}");
+    }
+    let conv: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/conventions.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(conv["skipped"][0]["metric"], "clustering_agreement");
+    assert_eq!(conv["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
+}
