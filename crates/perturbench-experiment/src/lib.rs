@@ -11,6 +11,7 @@ pub mod error;
 pub mod feasible;
 pub mod formats;
 mod lenient;
+pub mod orchestra;
 pub mod presets;
 pub mod registry;
 pub mod run;

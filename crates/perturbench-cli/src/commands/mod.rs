@@ -1,19 +1,15 @@
-//! One module per subcommand (and the pieces tune, worker and benchmark share).
+//! One module per subcommand.
 
 pub mod bench;
 pub mod benchmark;
 pub mod demo;
 pub mod evaluate;
-pub mod heartbeat;
 pub mod inspect;
 pub mod predict;
 pub mod preprocess;
 pub mod report;
 pub mod simulate;
 pub mod split;
-pub mod study;
-pub mod suite;
 pub mod train;
-pub mod trial;
 pub mod tune;
 pub mod worker;
