@@ -188,7 +188,7 @@ pub fn serve(
             }))
         } else {
             cfg.as_ref()
-                .map_err(|e| Error::msg(e))
+                .map_err(Error::msg)
                 .and_then(|cfg| run_trial(store.as_mut(), launcher, &settings, &study, cfg, &trial))
         };
         let outcome = match outcome {
