@@ -41,6 +41,21 @@ pub enum Error {
     /// JSON (de)serialisation.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+    /// A CSV file.
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    /// A study store (tuning and benchmark queues).
+    #[error(transparent)]
+    Storage(#[from] perturbench_hpo::StorageError),
+    /// A search space.
+    #[error(transparent)]
+    Space(#[from] perturbench_hpo::HpoError),
+    /// A simulated dataset.
+    #[error(transparent)]
+    Simulation(#[from] perturbench_data::simulator::SimError),
+    /// The HTML report.
+    #[error(transparent)]
+    Report(#[from] perturbench_report::ReportError),
 }
 
 /// Results of this crate.

@@ -13,6 +13,7 @@ pub mod feasible;
 pub mod formats;
 pub mod inspect;
 mod lenient;
+pub mod orchestra;
 pub mod predict;
 pub mod presets;
 pub mod registry;

@@ -3,8 +3,9 @@
 //! covariate transfer), train the baselines and three networks, evaluate, print the
 //! leaderboard and write the HTML report.
 
-use super::benchmark::{run_suite, Args as BenchmarkArgs};
+use super::benchmark::run_suite;
 use crate::Global;
+use perturbench_experiment::orchestra::BenchmarkOptions;
 use std::path::PathBuf;
 
 /// Options of `perturbench demo`.
@@ -21,7 +22,7 @@ pub struct Args {
 /// `perturbench demo`.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
-    let b = BenchmarkArgs {
+    let b = BenchmarkOptions {
         suite: "demo".into(),
         storage: None,
         out: a.out.clone(),

@@ -4,34 +4,7 @@ use crate::{progress, Global};
 use anyhow::Context;
 use perturbench_data::simulator::{simulate, Preset, SimConfig};
 use perturbench_io::{write_h5ad, Compression, WriteOptions};
-use std::path::{Path, PathBuf};
-
-/// Simulates `preset` (with optional size overrides) into `out` (gzip), with a progress bar.
-pub fn write_simulation(
-    preset: Preset,
-    seed: u64,
-    sizes: (Option<usize>, Option<usize>, Option<usize>),
-    out: &Path,
-    quiet: bool,
-) -> anyhow::Result<()> {
-    let cfg = SimConfig::preset(preset)
-        .with_overrides(sizes.0, sizes.1, sizes.2)
-        .context("invalid simulation sizes")?;
-    let pb = progress::bar(0, "simulating", quiet);
-    let sim = simulate(&cfg, seed, &|done, total| {
-        pb.set_length(total);
-        pb.set_position(done);
-    })?;
-    pb.finish_and_clear();
-    write_h5ad(
-        out,
-        &sim.adata,
-        &WriteOptions {
-            compression: Compression::Gzip(4),
-        },
-    )?;
-    Ok(())
-}
+use std::path::PathBuf;
 
 /// Options of `perturbench simulate`.
 #[derive(clap::Args, Debug)]

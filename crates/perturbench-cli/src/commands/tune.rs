@@ -4,18 +4,12 @@
 //! pointed at the same store, run its trials; the best parameters are exported as a
 //! configuration file that `perturbench train --config` reads.
 
-use super::study::{
-    best_trial, parse_objective, write_trials_csv, SamplerConfig, StudyConfig, Synthetic,
-};
-use super::trial::override_value;
-use super::worker::{positive_seconds, serve_local, Args as WorkerArgs};
+use super::worker::{current_exe, launcher, positive_seconds, Terminal};
 use crate::Global;
-use anyhow::{bail, Context};
-use perturbench_experiment::tree as run_config;
-use perturbench_hpo::storage::{self, Direction, StudySpec, TrialState};
-use perturbench_hpo::SearchSpace;
-use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use perturbench_experiment::orchestra::{run_tune, TuneOptions};
+use perturbench_hpo::storage::{self, TrialState};
+use serde_json::Value;
+use std::path::PathBuf;
 
 /// Options of `perturbench tune`.
 #[derive(clap::Args, Debug)]
@@ -84,239 +78,50 @@ pub struct Args {
     out: Option<PathBuf>,
 }
 
-/// Reads a search-space file or preset text: `{model: NAME?, space: {...}}`.
-fn parse_space(text: &str, origin: &str) -> anyhow::Result<(Option<String>, SearchSpace)> {
-    let v = run_config::parse_text(text, origin)?;
-    let model = v.get("model").and_then(Value::as_str).map(str::to_string);
-    let space = v
-        .get("space")
-        .with_context(|| format!("{origin}: no 'space' mapping"))?;
-    let space = SearchSpace::from_json(space).with_context(|| format!("{origin}: search space"))?;
-    if space.params.is_empty() {
-        bail!("{origin}: the search space is empty");
-    }
-    Ok((model, space))
-}
-
-/// The synthetic benchmark function's space.
-fn synthetic_space() -> SearchSpace {
-    SearchSpace::from_json(&json!({
-        "x": {"type": "float", "low": 1e-4, "high": 1.0, "log": true},
-        "n": {"type": "int", "low": 1, "high": 9},
-        "c": {"type": "categorical", "choices": ["a", "b", "c"]},
-    }))
-    .expect("static space")
-}
-
-fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
-    std::path::absolute(p)
-        .with_context(|| format!("{}: cannot make the path absolute", p.display()))
-}
-
-/// The default store of an output directory.
-pub fn default_storage(out: &Path) -> anyhow::Result<String> {
-    Ok(format!(
-        "sqlite://{}",
-        absolute(&out.join("study.db"))?.display()
-    ))
-}
-
-/// How a tuning study takes its task.
-const TUNE_TASK_HOW: &str = "data.task=NAME among tune's items (e.g. data.task=combination), or a data preset that sets one (data=norman19, data=sciplex3, data=mcfaline23)";
-
-/// The trials' `train` settings resolved and checked in this process, as every trial's
-/// `train` would check them before fitting (including whether the evaluation split has a
-/// group that can be predicted); returns the resolved configuration as YAML. Errors name
-/// `tune` and the setting.
-fn check_trial_args(
-    args: &[String],
-    cache: &mut std::collections::BTreeMap<PathBuf, (perturbench_io::Frame, Vec<String>)>,
-) -> anyhow::Result<String> {
-    let checked = super::train::config_from_args(args).and_then(|c| {
-        perturbench_experiment::feasible::check_feasible(&c, TUNE_TASK_HOW, cache)?;
-        Ok(c.to_yaml())
-    });
-    match checked {
-        Ok(yaml) => Ok(yaml),
-        Err(e) => bail!("tune: the trials' train settings are invalid: {e:#}"),
+impl From<Args> for TuneOptions {
+    fn from(a: Args) -> TuneOptions {
+        TuneOptions {
+            items: a.items,
+            config: a.config,
+            space: a.space,
+            trials: a.trials,
+            study: a.study,
+            storage: a.storage,
+            jobs: a.jobs,
+            sampler: a.sampler,
+            multivariate: a.multivariate,
+            n_startup_trials: a.n_startup_trials,
+            seed: a.seed,
+            objective: a.objective,
+            prune: a.prune,
+            force_new: a.force_new,
+            synthetic: a.synthetic,
+            heartbeat: a.heartbeat,
+            stale_after: a.stale_after,
+            keep_predictions: a.keep_predictions,
+            out: a.out,
+        }
     }
 }
 
 /// `perturbench tune`.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
-    let out_dir = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(super::trial::sanitize(&a.study)));
-    let out = absolute(&out_dir)?;
-    let url = match &a.storage {
-        Some(u) => u.clone(),
-        None => default_storage(&out)?,
-    };
-    let objective = parse_objective(&a.objective)?;
-    super::worker::check_timing(a.heartbeat, a.stale_after)?;
-    // Train arguments: data file and config files made absolute (workers run elsewhere).
-    let mut train_args: Vec<String> = Vec::new();
-    let mut hpo: Option<String> = None;
-    for it in &a.items {
-        if let Some(name) = it.strip_prefix("hpo=") {
-            hpo = Some(name.trim_end_matches("_hpo").to_string());
-        } else if let Some(path) = it.strip_prefix("data.path=") {
-            train_args.push(format!(
-                "data.path={}",
-                absolute(Path::new(path))?.display()
-            ));
-        } else if it.contains('=') {
-            train_args.push(it.clone());
-        } else {
-            train_args.push(absolute(Path::new(it))?.display().to_string());
-        }
-    }
-    for c in &a.config {
-        if !c.exists() {
-            bail!("{}: --config file does not exist", c.display());
-        }
-        train_args.push("--config".into());
-        train_args.push(absolute(c)?.display().to_string());
-    }
-    let (model, space) = if a.synthetic.is_some() {
-        (None, synthetic_space())
-    } else if let Some(p) = &a.space {
-        let text = std::fs::read_to_string(p)
-            .with_context(|| format!("{}: cannot read the search space", p.display()))?;
-        parse_space(&text, &p.display().to_string())?
-    } else if let Some(name) = &hpo {
-        let spaces = perturbench_experiment::registry::search_spaces();
-        let Some((_, text)) = spaces.iter().find(|(n, _)| n == name) else {
-            bail!(
-                "hpo={name}: no such search space (built in: {})",
-                spaces
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        };
-        parse_space(text, &format!("hpo={name}"))?
-    } else {
-        bail!("no search space: pass hpo=NAME, --space FILE or --synthetic SECONDS");
-    };
-    if let Some(m) = model {
-        // The space's model first, so that a user's experiment= or model.* still apply.
-        train_args.insert(0, format!("model={m}"));
-    }
-    let mut data_cache = std::collections::BTreeMap::new();
-    if a.synthetic.is_none() {
-        // Fail now, not in every trial: the arguments with one sampled point must resolve,
-        // and the evaluation split must have a group that can be predicted.
-        let mut probe = train_args.clone();
-        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
-        let p = space.sample(&mut perturbench_hpo::RandomSampler, &[], &mut rng);
-        probe.extend(p.iter().map(|(k, v)| format!("{k}={}", override_value(v))));
-        check_trial_args(&probe, &mut data_cache)?;
-    }
-    // Nothing is created before the settings are known to be valid.
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("{}: cannot create the output directory", out.display()))?;
-    let mut store = storage::open(&url)?;
-    let cfg = StudyConfig {
-        train_args: train_args.clone(),
-        objective: if a.synthetic.is_some() {
-            Default::default()
-        } else {
-            objective
-        },
-        sampler: Some(SamplerConfig {
-            name: a.sampler.clone(),
-            seed: a.seed,
-            n_startup_trials: a.n_startup_trials,
-            n_ei_candidates: 24,
-            multivariate: a.multivariate,
-        }),
-        out: out.clone(),
-        prune: a.prune,
-        synthetic: a.synthetic.map(|seconds| Synthetic { seconds }),
-        keep_predictions: a.keep_predictions,
-    };
-    let spec = StudySpec {
-        name: a.study.clone(),
-        kind: if a.synthetic.is_some() {
-            "synthetic".into()
-        } else {
-            "tune".into()
-        },
-        direction: Direction::Minimize,
-        space: space.to_json(),
-        config: serde_json::to_value(&cfg)?,
-        n_trials: Some(a.trials),
-    };
-    let study = store
-        .create_study(&spec, a.force_new)
-        .map_err(|e| match e {
-            storage::StorageError::StudyConflict { .. } => {
-                anyhow::anyhow!("{e}; pass --force-new to replace it (its trials are deleted)")
-            }
-            e => e.into(),
-        })?;
-    if a.force_new {
-        // A replaced study's old trial directories (and resumable states) must not be reused.
-        let _ = std::fs::remove_dir_all(out.join("trials").join(super::trial::sanitize(&a.study)));
-    }
-    let done = store.trials(study.id)?.len() as u32;
-    if !g.quiet {
-        eprintln!(
-            "study '{}' in {}: {} of {} trials exist",
-            a.study,
-            store.describe(),
-            done,
-            a.trials
-        );
-    }
-    if a.jobs == 0 {
+    let a = TuneOptions::from(a);
+    let exe = current_exe()?;
+    let t = run_tune(&a, launcher(&exe), &Terminal::new(g.quiet))?;
+    let Some(stats) = t.stats else {
         if !g.quiet {
             println!(
                 "created; start workers with: perturbench worker --storage {} --study {}",
-                storage::redact_url(&url),
+                storage::redact_url(&t.storage),
                 a.study
             );
         }
         return Ok(());
-    }
-    let wa = WorkerArgs {
-        storage: url.clone(),
-        study: Some(a.study.clone()),
-        worker_id: None,
-        heartbeat: a.heartbeat,
-        stale_after: a.stale_after,
-        poll: 1.0,
-        max_attempts: 3,
     };
-    let stats = serve_local(&wa, a.jobs, u64::from(a.trials.saturating_sub(done)), g)?;
-    let trials = store.trials(study.id)?;
-    write_trials_csv(&out.join("trials.csv"), &study, &trials)?;
-    let best = best_trial(&study, &trials);
-    if let Some(b) = best {
-        let mut args = train_args.clone();
-        args.extend(
-            b.params
-                .iter()
-                .map(|(k, v)| format!("{k}={}", override_value(v))),
-        );
-        let text = if a.synthetic.is_some() {
-            format!("{}\n", serde_json::to_string_pretty(&b.params)?)
-        } else {
-            check_trial_args(&args, &mut data_cache)?
-        };
-        let header = format!(
-            "# Best trial {} of study '{}' (objective {} = {}).\n# Train with: perturbench train --config best.yaml\n",
-            b.number,
-            a.study,
-            a.objective,
-            b.value.unwrap_or(f64::NAN)
-        );
-        perturbench_io::write_atomic(&out.join("best.yaml"), format!("{header}{text}").as_bytes())?;
-    }
     if !g.quiet {
+        let trials = &t.trials;
+        let out = &t.out;
         let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
         println!(
             "study '{}': {} complete, {} pruned, {} failed (this process: {} complete)",
@@ -326,7 +131,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
             count(TrialState::Fail),
             stats.complete
         );
-        match best {
+        match &t.best {
             Some(b) => println!(
                 "best: trial {} value {:.6} {}\nwrote {}/trials.csv and {}/best.yaml",
                 b.number,
@@ -338,12 +143,6 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
             None => println!("no complete trial; wrote {}/trials.csv", out.display()),
         }
     }
-    if best.is_none() && trials.iter().any(|t| t.state == TrialState::Fail) {
-        bail!(
-            "no trial of study '{}' completed; the failed trials' logs are in {}",
-            a.study,
-            out.join("trials").display()
-        );
-    }
+    t.check()?;
     Ok(())
 }

@@ -1,13 +1,17 @@
 //! `perturbench worker`: claim trials and benchmark jobs from a store and run them until none
 //! are left. Any number of workers on any number of machines share one store; start them with
-//! whatever launches processes (a shell loop, a Slurm array, a Kubernetes Job).
+//! whatever launches processes (a shell loop, a Slurm array, a Kubernetes Job). Also the
+//! terminal display and the trial launcher that tune and benchmark share.
 
-use super::study::{propose, StudyConfig};
-use super::trial::{run_trial, Outcome, TrialSettings};
 use crate::{progress, Global};
 use anyhow::Context;
-use perturbench_hpo::storage::{self, Storage, TrialState};
-use std::time::Duration;
+use indicatif::ProgressBar;
+use perturbench_experiment::orchestra::{self, Launcher, Observer, WorkerOptions};
+use perturbench_experiment::RunConfig;
+use perturbench_hpo::storage::TrialState;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Options of `perturbench worker`.
 #[derive(clap::Args, Debug, Clone)]
@@ -37,6 +41,20 @@ pub struct Args {
     pub max_attempts: i64,
 }
 
+impl From<Args> for WorkerOptions {
+    fn from(a: Args) -> WorkerOptions {
+        WorkerOptions {
+            storage: a.storage,
+            study: a.study,
+            worker_id: a.worker_id,
+            heartbeat: a.heartbeat,
+            stale_after: a.stale_after,
+            poll: a.poll,
+            max_attempts: a.max_attempts,
+        }
+    }
+}
+
 /// Parses a finite, positive number of seconds.
 pub fn positive_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -45,276 +63,120 @@ pub fn positive_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Checks that heartbeats come often enough for the stale limit.
-pub fn check_timing(heartbeat: f64, stale_after: f64) -> anyhow::Result<()> {
-    if stale_after < 2.0 * heartbeat {
-        anyhow::bail!(
-            "--stale-after ({stale_after} s) must be at least twice --heartbeat ({heartbeat} s), or live trials are re-queued"
-        );
-    }
-    Ok(())
+/// `train`'s arguments resolved into a run configuration (as a trial's `train` reads them).
+fn resolve(args: &[String]) -> perturbench_experiment::Result<RunConfig> {
+    super::train::config_from_args(args)
+        .map_err(|e| perturbench_experiment::Error::msg(format!("{e:#}")))
 }
 
-impl Args {
-    /// Checks that heartbeats come often enough for the stale limit.
-    pub fn check(&self) -> anyhow::Result<()> {
-        check_timing(self.heartbeat, self.stale_after)?;
-        if self.max_attempts < 1 {
-            anyhow::bail!("--max-attempts must be at least 1");
+/// This executable, which runs every trial as `perturbench train`.
+pub fn current_exe() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("cannot locate the perturbench executable")
+}
+
+/// The launcher of trials: `exe train`, with `train`'s arguments resolved by its parser.
+pub fn launcher(exe: &std::path::Path) -> Launcher<'_> {
+    Launcher {
+        exe,
+        resolve: &resolve,
+    }
+}
+
+/// Tune's and benchmark's progress on the terminal: notes (unless quiet), warnings (always),
+/// bars over the simulation and the trials, a spinner while the report is written.
+pub struct Terminal {
+    quiet: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Terminal {
+    /// A display that shows only warnings when `quiet`.
+    pub fn new(quiet: bool) -> Terminal {
+        Terminal {
+            quiet,
+            bar: Mutex::new(None),
         }
-        Ok(())
     }
-}
 
-/// What a worker did.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stats {
-    /// Trials that completed.
-    pub complete: usize,
-    /// Trials that failed.
-    pub failed: usize,
-    /// Trials stopped by the pruner.
-    pub pruned: usize,
-    /// Trials another worker took over while this one ran them.
-    pub lost: usize,
-}
+    fn start(&self, pb: ProgressBar) {
+        *self.bar.lock().unwrap() = Some(pb);
+    }
 
-/// The default worker name: host name, process id and a random tag (a restarted container
-/// may get the same host name and process id; two live workers must never share a name).
-pub fn default_worker_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "host".into());
-    let tag: u32 = rand::random();
-    format!("{}-{}-{:08x}", host.trim(), std::process::id(), tag)
-}
-
-/// Ends a trial, reconnecting and retrying when the store is briefly unreachable (the result
-/// of a finished run is worth a few seconds of retries).
-fn finish_with_retry(
-    store: &mut Box<dyn Storage>,
-    url: &str,
-    trial_id: i64,
-    worker: &str,
-    outcome: &Outcome,
-) -> anyhow::Result<bool> {
-    let mut wait = Duration::from_millis(500);
-    let mut attempt = 0;
-    loop {
-        match store.finish(
-            trial_id,
-            worker,
-            outcome.state,
-            outcome.value,
-            &outcome.attrs,
-        ) {
-            Ok(done) => return Ok(done),
-            Err(e) if attempt < 5 => {
-                eprintln!("warning: recording trial {trial_id} failed ({e}); retrying");
-                std::thread::sleep(wait);
-                wait *= 2;
-                attempt += 1;
-                if let Ok(s) = storage::open(url) {
-                    *store = s;
-                }
-            }
-            Err(e) => return Err(e.into()),
+    fn clear(&self) {
+        if let Some(pb) = self.bar.lock().unwrap().take() {
+            pb.finish_and_clear();
         }
     }
 }
 
-/// Runs trials until the served studies have neither waiting nor running trials and no room
-/// for new ones. `on_done` sees every finished trial (for progress bars).
-pub fn serve(a: &Args, worker: &str, on_done: &mut dyn FnMut(TrialState)) -> anyhow::Result<Stats> {
-    let mut store = storage::open(&a.storage)?;
-    let study_id = match &a.study {
-        Some(name) => Some(
-            store
-                .study(name)?
-                .with_context(|| format!("{}: no study named '{name}'", store.describe()))?
-                .id,
-        ),
-        None => None,
-    };
-    a.check()?;
-    let settings = TrialSettings {
-        url: a.storage.clone(),
-        worker: worker.to_string(),
-        heartbeat_s: a.heartbeat,
-        stale_after_s: a.stale_after,
-    };
-    let mut stats = Stats::default();
-    loop {
-        let requeued = store.requeue_stale(a.stale_after)?;
-        if !requeued.is_empty() {
-            eprintln!(
-                "note: re-queued {} trial(s) whose worker stopped sending heartbeats",
-                requeued.len()
-            );
+impl Observer for Terminal {
+    fn note(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
         }
-        let claimed = store.claim(study_id, worker, &mut |s, t| match propose(s, t) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("warning: no new trial for study '{}': {e}", s.spec.name);
-                None
-            }
-        })?;
-        let Some(trial) = claimed else {
-            if running_elsewhere(store.as_mut(), study_id)? {
-                std::thread::sleep(Duration::from_secs_f64(a.poll.max(0.05)));
-                continue;
-            }
-            return Ok(stats);
-        };
-        let study = store
-            .studies()?
-            .into_iter()
-            .find(|s| s.id == trial.study_id)
-            .context("the claimed trial's study disappeared")?;
-        let cfg = StudyConfig::of(&study);
-        let outcome = if trial.attempts > a.max_attempts {
-            Ok(Some(Outcome {
-                state: TrialState::Fail,
-                value: None,
-                attrs: [(
-                    "error".to_string(),
-                    format!(
-                        "its runs were cut short {} times (the worker died or lost the store); not run again (--max-attempts {})",
-                        trial.attempts - 1,
-                        a.max_attempts
-                    )
-                    .into(),
-                )]
-                .into_iter()
-                .collect(),
-            }))
-        } else {
-            cfg.as_ref()
-                .map_err(|e| anyhow::anyhow!("{e:#}"))
-                .and_then(|cfg| run_trial(store.as_mut(), &settings, &study, cfg, &trial))
-        };
-        let outcome = match outcome {
-            Ok(Some(o)) => o,
-            Ok(None) => {
-                stats.lost += 1;
-                continue;
-            }
-            Err(e) => Outcome {
-                state: TrialState::Fail,
-                value: None,
-                attrs: [("error".to_string(), format!("{e:#}").into())]
-                    .into_iter()
-                    .collect(),
-            },
-        };
-        let mut outcome = outcome;
-        if outcome.value.is_some_and(|v| !v.is_finite()) {
-            outcome.attrs.insert(
-                "error".into(),
-                format!("the objective is not finite ({:?})", outcome.value).into(),
-            );
-            outcome.state = TrialState::Fail;
-            outcome.value = None;
+    }
+    fn warning(&self, line: &str) {
+        eprintln!("{line}");
+    }
+    fn simulating(&self, done: u64, total: u64) {
+        let mut bar = self.bar.lock().unwrap();
+        let pb = bar.get_or_insert_with(|| progress::bar(0, "simulating", self.quiet));
+        pb.set_length(total);
+        pb.set_position(done);
+    }
+    fn simulated(&self) {
+        self.clear();
+    }
+    fn trials(&self, total: u64) {
+        self.start(progress::bar(total, "trials", self.quiet));
+    }
+    fn trial_done(&self, _worker: &str, _state: TrialState) {
+        if let Some(pb) = self.bar.lock().unwrap().as_ref() {
+            pb.inc(1);
         }
-        let ended = finish_with_retry(&mut store, &a.storage, trial.id, worker, &outcome)?;
-        if !ended {
-            stats.lost += 1;
-            continue;
-        }
-        if let Ok(StudyConfig {
-            synthetic: Some(_),
-            out,
-            ..
-        }) = &cfg
-        {
-            super::trial::log_line(
-                &out.join("synthetic.log"),
-                &format!("end {} {worker}", trial.number),
-            )?;
-        }
-        match outcome.state {
-            TrialState::Complete => stats.complete += 1,
-            TrialState::Pruned => stats.pruned += 1,
-            _ => {
-                stats.failed += 1;
-                if let Some(e) = outcome.attrs.get("error").and_then(|v| v.as_str()) {
-                    eprintln!(
-                        "warning: trial {} of study '{}' failed:\n{e}",
-                        trial.number, study.spec.name
-                    );
-                }
-            }
-        }
-        on_done(outcome.state);
+    }
+    fn trials_done(&self) {
+        self.clear();
+    }
+    fn writing_report(&self) {
+        self.start(progress::spinner("writing the report", self.quiet));
+    }
+    fn report_written(&self) {
+        self.clear();
     }
 }
 
-/// Whether a served study has a trial running (on another worker, which may die and leave it
-/// to be re-queued).
-fn running_elsewhere(store: &mut dyn Storage, study_id: Option<i64>) -> anyhow::Result<bool> {
-    let ids: Vec<i64> = match study_id {
-        Some(id) => vec![id],
-        None => store.studies()?.iter().map(|s| s.id).collect(),
-    };
-    for id in ids {
-        if store
-            .trials(id)?
-            .iter()
-            .any(|t| matches!(t.state, TrialState::Running | TrialState::Waiting))
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+/// A lone worker's spinner: trials done and the state of the last one.
+struct WorkerDisplay {
+    spinner: ProgressBar,
+    done: AtomicUsize,
 }
 
-/// Runs `jobs` workers in this process (threads; trials are child processes) until the work
-/// runs out, with one progress bar over `total` trials.
-pub fn serve_local(a: &Args, jobs: usize, total: u64, g: Global) -> anyhow::Result<Stats> {
-    let pb = progress::bar(total, "trials", g.quiet);
-    let base = a.worker_id.clone().unwrap_or_else(default_worker_id);
-    let results: Vec<anyhow::Result<Stats>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..jobs.max(1))
-            .map(|j| {
-                let pb = pb.clone();
-                let name = if jobs > 1 {
-                    format!("{base}-{j}")
-                } else {
-                    base.clone()
-                };
-                scope.spawn(move || serve(a, &name, &mut |_| pb.inc(1)))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))
-            })
-            .collect()
-    });
-    pb.finish_and_clear();
-    let mut total = Stats::default();
-    for r in results {
-        let s = r?;
-        total.complete += s.complete;
-        total.failed += s.failed;
-        total.pruned += s.pruned;
-        total.lost += s.lost;
+impl Observer for WorkerDisplay {
+    fn warning(&self, line: &str) {
+        eprintln!("{line}");
     }
-    Ok(total)
+    fn trial_done(&self, worker: &str, state: TrialState) {
+        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.spinner
+            .set_message(format!("worker {worker}: {n} trial(s) done, last {state}"));
+    }
 }
 
 /// `perturbench worker`.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
-    let worker = a.worker_id.clone().unwrap_or_else(default_worker_id);
-    let sp = progress::spinner(&format!("worker {worker}"), g.quiet);
-    let mut n = 0usize;
-    let stats = serve(&a, &worker, &mut |state| {
-        n += 1;
-        sp.set_message(format!("worker {worker}: {n} trial(s) done, last {state}"));
-    })?;
-    sp.finish_and_clear();
+    let opts = WorkerOptions::from(a);
+    let worker = opts
+        .worker_id
+        .clone()
+        .unwrap_or_else(orchestra::worker::default_worker_id);
+    let display = WorkerDisplay {
+        spinner: progress::spinner(&format!("worker {worker}"), g.quiet),
+        done: AtomicUsize::new(0),
+    };
+    let exe = current_exe()?;
+    let stats = orchestra::serve(&opts, launcher(&exe), &worker, &display)?;
+    display.spinner.finish_and_clear();
     if !g.quiet {
         println!(
             "worker {worker}: {} complete, {} failed, {} pruned, {} taken over by others; no work left",

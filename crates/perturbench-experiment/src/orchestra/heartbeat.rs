@@ -1,6 +1,7 @@
 //! What a worker holds while a trial runs: a heartbeat thread with its own store connection,
 //! and the trial's child process, which dies with the worker.
 
+use crate::Result;
 use perturbench_hpo::storage;
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +28,7 @@ impl Heartbeat {
         trial_id: i64,
         every_s: f64,
         give_up_s: f64,
-    ) -> anyhow::Result<Heartbeat> {
+    ) -> Result<Heartbeat> {
         let mut store = Some(storage::open(url)?);
         let stop = Arc::new(AtomicBool::new(false));
         let lost = Arc::new(AtomicBool::new(false));

@@ -2,7 +2,7 @@
 //! weighted sum of summary metrics, proposing a new trial's parameters from the finished
 //! trials, and exporting a study (`trials.csv`).
 
-use anyhow::Context;
+use crate::{bail, Context, Result};
 use perturbench_hpo::storage::{Study, TrialRecord, TrialState};
 use perturbench_hpo::{RandomSampler, Sampler, SearchSpace, TpeSampler, TpeSettings};
 use rand::SeedableRng;
@@ -66,7 +66,7 @@ pub struct StudyConfig {
 
 impl StudyConfig {
     /// Reads the stored configuration of `study`.
-    pub fn of(study: &Study) -> anyhow::Result<StudyConfig> {
+    pub fn of(study: &Study) -> Result<StudyConfig> {
         serde_json::from_value(study.spec.config.clone()).with_context(|| {
             format!(
                 "study '{}': its stored configuration is not one this version of perturbench reads",
@@ -77,7 +77,7 @@ impl StudyConfig {
 }
 
 /// Parses `rmse_average=1,rmse_rank_average=0.1`.
-pub fn parse_objective(s: &str) -> anyhow::Result<BTreeMap<String, f64>> {
+pub fn parse_objective(s: &str) -> Result<BTreeMap<String, f64>> {
     let mut m = BTreeMap::new();
     for item in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let (k, w) = item.split_once('=').with_context(|| {
@@ -92,13 +92,13 @@ pub fn parse_objective(s: &str) -> anyhow::Result<BTreeMap<String, f64>> {
         m.insert(k.trim().to_string(), w);
     }
     if m.is_empty() {
-        anyhow::bail!("--objective: no metrics given");
+        bail!("--objective: no metrics given");
     }
     Ok(m)
 }
 
 /// `{metric}_{aggregation}` → value of an evaluation's `summary.csv` (one model).
-pub fn read_summary(path: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
+pub fn read_summary(path: &Path) -> Result<BTreeMap<String, f64>> {
     let mut r = csv::Reader::from_path(path)
         .with_context(|| format!("{}: cannot read the evaluation summary", path.display()))?;
     let h = r.headers()?.clone();
@@ -142,7 +142,7 @@ pub fn propose(
     study: &Study,
     trials: &[TrialRecord],
 ) -> Result<Option<Map<String, Value>>, String> {
-    let cfg = StudyConfig::of(study).map_err(|e| format!("{e:#}"))?;
+    let cfg = StudyConfig::of(study).map_err(|e| e.to_string())?;
     let Some(sc) = cfg.sampler else {
         return Ok(None);
     };
@@ -167,33 +167,6 @@ pub fn propose(
         }),
     };
     Ok(Some(space.sample(sampler.as_mut(), &history, &mut rng)))
-}
-
-/// Writes `trials.csv` (`study,number,state,value,params,attempts,worker,seconds`).
-pub fn write_trials_csv(path: &Path, study: &Study, trials: &[TrialRecord]) -> anyhow::Result<()> {
-    let rows = trials.iter().map(|t| {
-        vec![
-            study.spec.name.clone(),
-            t.number.to_string(),
-            t.state.to_string(),
-            t.value.map(|v| v.to_string()).unwrap_or_default(),
-            Value::Object(t.params.clone()).to_string(),
-            t.attempts.to_string(),
-            t.worker.clone().unwrap_or_default(),
-            match (t.started, t.finished) {
-                (Some(a), Some(b)) => format!("{:.3}", b - a),
-                _ => String::new(),
-            },
-        ]
-    });
-    perturbench_io::write_csv_atomic(
-        path,
-        Some(&[
-            "study", "number", "state", "value", "params", "attempts", "worker", "seconds",
-        ]),
-        rows,
-    )?;
-    Ok(())
 }
 
 /// The best complete trial (lowest value for minimised studies).

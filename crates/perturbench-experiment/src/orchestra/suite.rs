@@ -1,14 +1,14 @@
 //! Benchmark suites: models × datasets × tasks × seeds, read from YAML (or the built-in
 //! `demo` and `paper` suites) and expanded into jobs (one `perturbench train` each).
 
-use anyhow::{bail, Context};
-use perturbench_experiment::tree as run_config;
+use crate::tree as run_config;
+use crate::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use perturbench_experiment::presets::SUITES;
+pub use crate::presets::SUITES;
 
 /// A dataset simulated for the suite (written once into `OUT/data/`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,7 +127,7 @@ impl Job {
 
 /// Reads a suite: a built-in name or a YAML/TOML file. Returns the suite and the directory
 /// its relative data paths are resolved against (`data_dir` for built-in suites).
-pub fn load(name_or_file: &str, data_dir: Option<&Path>) -> anyhow::Result<(Suite, PathBuf)> {
+pub fn load(name_or_file: &str, data_dir: Option<&Path>) -> Result<(Suite, PathBuf)> {
     let (text, origin, base) =
         match SUITES.iter().find(|(n, _)| *n == name_or_file) {
             Some((_, t)) => (
@@ -217,7 +217,7 @@ pub fn data_file(d: &DatasetEntry, base: &Path, out: &Path) -> PathBuf {
 }
 
 /// Checks that every dataset file exists (before any job runs) and expands the jobs.
-pub fn jobs(suite: &Suite, base: &Path, out: &Path) -> anyhow::Result<Vec<Job>> {
+pub fn jobs(suite: &Suite, base: &Path, out: &Path) -> Result<Vec<Job>> {
     let missing: Vec<String> = suite
         .datasets
         .iter()

@@ -6,7 +6,8 @@
 
 use super::heartbeat::{die_with_parent, ChildGuard, Heartbeat};
 use super::study::{objective_value, read_summary, StudyConfig, SYNTHETIC_STEPS};
-use anyhow::Context;
+use crate::error::chain;
+use crate::{Context, Error, Result, RunConfig};
 use perturbench_hpo::storage::{self, Study, TrialRecord, TrialState};
 use perturbench_hpo::MedianPruner;
 use serde_json::{Map, Value};
@@ -27,6 +28,23 @@ pub struct TrialSettings {
     /// Seconds without a heartbeat after which a trial is re-queued (this worker stops its
     /// trial a little earlier when its heartbeats do not get through).
     pub stale_after_s: f64,
+}
+
+/// How trials are started: the `perturbench` executable whose `train --config FILE --out OUT`
+/// runs a trial, and how a `train` argument list (the study's stored items and a trial's
+/// parameters) becomes a run configuration.
+#[derive(Clone, Copy)]
+pub struct Launcher<'a> {
+    /// The executable to run (`perturbench`).
+    pub exe: &'a Path,
+    /// `train`'s arguments resolved into a run configuration.
+    pub resolve: &'a (dyn Fn(&[String]) -> Result<RunConfig> + Sync),
+}
+
+impl std::fmt::Debug for Launcher<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launcher").field("exe", &self.exe).finish()
+    }
 }
 
 /// How a trial ended.
@@ -51,7 +69,7 @@ pub fn override_value(v: &Value) -> String {
 /// Appends one line to `path` (a single write, so concurrent workers do not interleave).
 /// Synthetic studies log `start NUMBER WORKER` when a trial starts and `end NUMBER WORKER` once
 /// its result is stored, in `OUT/synthetic.log`.
-pub fn log_line(path: &Path, line: &str) -> anyhow::Result<()> {
+pub fn log_line(path: &Path, line: &str) -> Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -99,11 +117,12 @@ pub fn sanitize(s: &str) -> String {
 /// Runs `trial` of `study` to its end; `None` when it was lost to another worker.
 pub fn run_trial(
     store: &mut dyn storage::Storage,
+    launcher: Launcher<'_>,
     s: &TrialSettings,
     study: &Study,
     cfg: &StudyConfig,
     trial: &TrialRecord,
-) -> anyhow::Result<Option<Outcome>> {
+) -> Result<Option<Outcome>> {
     let hb = Heartbeat::start(
         &s.url,
         &s.worker,
@@ -115,7 +134,7 @@ pub fn run_trial(
     let mut reported: Vec<(i64, f64)> = Vec::new();
     // Reports one intermediate value: Some(true) = prune, None = the trial was lost.
     let mut step_done =
-        |store: &mut dyn storage::Storage, step: i64, value: f64| -> anyhow::Result<Option<bool>> {
+        |store: &mut dyn storage::Storage, step: i64, value: f64| -> Result<Option<bool>> {
             if !value.is_finite() {
                 return Ok(Some(false));
             }
@@ -188,10 +207,10 @@ pub fn run_trial(
         ),
     }
     let mut attrs = Map::new();
-    let config = match super::train::config_from_args(&items) {
+    let config = match (launcher.resolve)(&items) {
         Ok(c) => c,
         Err(e) => {
-            attrs.insert("error".into(), Value::from(format!("{e:#}")));
+            attrs.insert("error".into(), Value::from(chain(&e)));
             return Ok(Some(Outcome {
                 state: TrialState::Fail,
                 value: None,
@@ -219,8 +238,8 @@ pub fn run_trial(
         .append(true)
         .open(&log_path)
         .with_context(|| format!("{}: cannot create", log_path.display()))?;
-    let exe = std::env::current_exe().context("cannot locate the perturbench executable")?;
-    let mut cmd = Command::new(&exe);
+    let exe = launcher.exe;
+    let mut cmd = Command::new(exe);
     cmd.args(&args)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -301,7 +320,7 @@ pub fn run_trial(
     let value = if cfg.objective.is_empty() {
         None
     } else {
-        Some(objective_value(&cfg.objective, &summary).map_err(anyhow::Error::msg)?)
+        Some(objective_value(&cfg.objective, &summary).map_err(Error::msg)?)
     };
     Ok(Some(Outcome {
         state: TrialState::Complete,
