@@ -392,8 +392,8 @@ mod tests {
         t.into_scalar::<f32>() as f64
     }
 
-    /// The reference version's objective (`legacy_objective`, its `CPA.loss`): reconstruction
-    /// + KL + the adversaries' cross-entropy on every batch, plus the gradient penalty only on
+    /// The reference version's objective (`legacy_objective`, its `CPA.loss`): reconstruction,
+    /// KL and the adversaries' cross-entropy on every batch, plus the gradient penalty only on
     /// batches with `i % adv_steps ≠ 0`, all in one update.
     #[test]
     fn legacy_objective_adds_cross_entropy_always_and_penalty_on_adversary_batches() {
