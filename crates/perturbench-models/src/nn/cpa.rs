@@ -380,3 +380,82 @@ impl Cpa {
         self.decode(z + e, none).0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::inputs::matrix;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn scalar(t: Tensor<1>) -> f64 {
+        t.into_scalar::<f32>() as f64
+    }
+
+    /// The reference version's objective (`legacy_objective`, its `CPA.loss`): reconstruction,
+    /// KL and the adversaries' cross-entropy on every batch, plus the gradient penalty only on
+    /// batches with `i % adv_steps ≠ 0`, all in one update.
+    #[test]
+    fn legacy_objective_adds_cross_entropy_always_and_penalty_on_adversary_batches() {
+        let device = Device::flex();
+        let cfg = CpaConfig {
+            hidden_dim: 8,
+            n_latent: 3,
+            adv_classifier_hidden_dim: 6,
+            dropout: 0.0,
+            legacy_objective: true,
+            ..CpaConfig::default()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let model = Cpa::new(&cfg, 4, 3, &[2], &mut rng, &device);
+        let n = 5;
+        let cells: Vec<f32> = (0..n * 4)
+            .map(|i| ((i as f32) * 0.37).sin().abs())
+            .collect();
+        let mut perts = vec![0f32; n * 3];
+        let mut covs = vec![0f32; n * 2];
+        for i in 0..n {
+            if i < 4 {
+                perts[i * 3 + i % 3] = 1.0;
+            }
+            covs[i * 2 + i % 2] = 1.0;
+        }
+        let target = matrix(cells, n, 4, &device);
+        let x = Inputs {
+            controls: target.clone(),
+            perturbations: matrix(perts, n, 3, &device),
+            covariates: matrix(covs, n, 2, &device),
+        };
+        let loss = |batch: usize| {
+            let mut noise = ChaCha8Rng::seed_from_u64(9);
+            let none: Option<&mut ChaCha8Rng> = None;
+            let (update, l) = model.training_loss(&x, target.clone(), 0, batch, none, &mut noise);
+            assert_eq!(update, Update::All);
+            scalar(l)
+        };
+        let mut noise = ChaCha8Rng::seed_from_u64(9);
+        let (nll, kl, z) = model.vae::<ChaCha8Rng, _>(&x, target.clone(), None, &mut noise);
+        let (ce, pen) = model.adversarial::<ChaCha8Rng>(z, &x, None, true);
+        let (ce, pen) = (scalar(ce), scalar(pen));
+        let base = scalar(nll) + cfg.kl_weight * scalar(kl);
+        assert!(ce > 0.0 && pen > 0.0, "cross-entropy {ce}, penalty {pen}");
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-4 * (1.0 + b.abs());
+        let generator_batch = base + cfg.adv_weight * ce;
+        assert!(
+            close(loss(0), generator_batch),
+            "{} vs {generator_batch}",
+            loss(0)
+        );
+        assert!(
+            close(loss(2), generator_batch),
+            "{} vs {generator_batch}",
+            loss(2)
+        );
+        let adversary_batch = generator_batch + cfg.penalty_weight * pen;
+        assert!(
+            close(loss(1), adversary_batch),
+            "{} vs {adversary_batch}",
+            loss(1)
+        );
+    }
+}
