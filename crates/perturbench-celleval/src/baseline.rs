@@ -18,27 +18,39 @@ use crate::staging::Staging;
 use perturbench_io::{write_h5ad, AnnData, Column, Csr, WriteOptions};
 use std::path::{Path, PathBuf};
 
-/// The options of `cell-eval baseline`.
-#[derive(Debug, Clone, PartialEq)]
+/// The options of `cell-eval baseline` (cell-eval 0.8.2's flags).
+#[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct BaselineOptions {
-    /// `-a`: the real cells.
+    /// Real .h5ad.
+    #[arg(short = 'a', long)]
     pub adata: PathBuf,
-    /// `-c`: CSV with the number of cells per perturbation (`pert_col`, `counts_col`).
+    /// CSV of cells per perturbation.
+    #[arg(short = 'c', long)]
     pub counts: Option<PathBuf>,
-    /// `-o`: the baseline `.h5ad`.
+    /// Baseline .h5ad to write.
+    #[arg(short = 'o', long, default_value = "./baseline.h5ad")]
     pub output_path: PathBuf,
-    /// `-O`: the baseline DE table (`None` with `--skip-de`).
-    pub output_de_path: Option<PathBuf>,
-    /// `--control-pert`.
+    /// Baseline DE table to write.
+    #[arg(short = 'O', long, default_value = "./baseline_de.csv")]
+    pub output_de_path: PathBuf,
+    /// Name of the control perturbation.
+    #[arg(long, default_value = "non-targeting")]
     pub control_pert: String,
-    /// `--pert-col`.
+    /// obs column of the perturbations.
+    #[arg(long, default_value = "target_gene")]
     pub pert_col: String,
-    /// `--counts-col`.
+    /// Column of the counts CSV holding the number of cells.
+    #[arg(long, default_value = "n_cells")]
     pub counts_col: String,
-    /// `-t/--num-threads` (`None`: all cores).
+    /// Worker threads (default: all cores).
+    #[arg(short = 't', long)]
     pub num_threads: Option<usize>,
-    /// `--allow-discrete`.
+    /// Accept integer (count) matrices as they are.
+    #[arg(long)]
     pub allow_discrete: bool,
+    /// Do not compute the baseline's DE table.
+    #[arg(long)]
+    pub skip_de: bool,
 }
 
 /// What `baseline` wrote.
@@ -95,7 +107,8 @@ fn read_counts(
     Ok(out)
 }
 
-/// Builds the baseline and writes `output_path` (and `output_de_path`), atomically.
+/// Builds the baseline and writes `output_path` (and `output_de_path` unless `skip_de`),
+/// atomically.
 pub fn baseline(opts: &BaselineOptions) -> Result<BaselineSummary> {
     with_threads(opts.num_threads, || baseline_inner(opts))?
 }
@@ -165,7 +178,7 @@ fn baseline_inner(opts: &BaselineOptions) -> Result<BaselineSummary> {
     let h5 = staging.path("baseline.h5ad");
     write_h5ad(&h5, &out, &WriteOptions::default())?;
     let de_file = staging.path("baseline_de.csv");
-    if opts.output_de_path.is_some() {
+    if !opts.skip_de {
         let g = Groups::from_labels(&labels, &opts.control_pert)?;
         // cell-eval's baseline always asks pdex for log1p data; its matrix is float32.
         let de_opts = DeOptions {
@@ -178,16 +191,15 @@ fn baseline_inner(opts: &BaselineOptions) -> Result<BaselineSummary> {
         path: p.display().to_string(),
         source: e,
     };
-    for (src, dst) in [
-        (Some(h5), Some(opts.output_path.clone())),
-        (Some(de_file), opts.output_de_path.clone()),
-    ] {
-        if let (Some(src), Some(dst)) = (src, dst) {
-            if let Some(parent) = dst.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-            }
-            std::fs::rename(&src, &dst).map_err(|e| io(&dst, e))?;
+    let mut moves = vec![(h5, &opts.output_path)];
+    if !opts.skip_de {
+        moves.push((de_file, &opts.output_de_path));
+    }
+    for (src, dst) in moves {
+        if let Some(parent) = dst.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
         }
+        std::fs::rename(&src, dst).map_err(|e| io(dst, e))?;
     }
     drop(staging);
     Ok(BaselineSummary {

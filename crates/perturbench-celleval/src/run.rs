@@ -18,43 +18,71 @@ use crate::staging::Staging;
 use perturbench_io::AnnData;
 use std::path::{Path, PathBuf};
 
-/// The options of `cell-eval run` (cell-eval 0.8.2's flags).
-#[derive(Debug, Clone, PartialEq)]
+/// The options of `cell-eval run` (cell-eval 0.8.2's flags; on the command line `-ap`, `-ar`,
+/// `-dp`, `-dr` are accepted as in cell-eval).
+#[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct RunOptions {
-    /// `-ap`: predicted cells (`None` only in ceiling-only mode, not supported here).
+    /// Predicted .h5ad (`-ap`; `None` only in ceiling-only mode, not supported here).
+    #[arg(long = "adata-pred")]
     pub adata_pred: Option<PathBuf>,
-    /// `-ar`: real cells.
+    /// Real .h5ad (`-ar`).
+    #[arg(long = "adata-real")]
     pub adata_real: PathBuf,
-    /// `-dp`: precomputed DE of the prediction.
+    /// Precomputed DE of the prediction (`-dp`).
+    #[arg(long = "de-pred")]
     pub de_pred: Option<PathBuf>,
-    /// `-dr`: precomputed DE of the real data.
+    /// Precomputed DE of the real data (`-dr`).
+    #[arg(long = "de-real")]
     pub de_real: Option<PathBuf>,
-    /// `--control-pert`.
+    /// Name of the control perturbation.
+    #[arg(long, default_value = "non-targeting")]
     pub control_pert: String,
-    /// `--pert-col`.
+    /// obs column of the perturbations.
+    #[arg(long, default_value = "target_gene")]
     pub pert_col: String,
-    /// `--celltype-col`: evaluate each cell type on its own.
+    /// obs column to split the results by (one set of files per cell type).
+    #[arg(long)]
     pub celltype_col: Option<String>,
-    /// `--embed-key` (not supported yet).
+    /// .obsm key for the embedding metrics (not supported yet: refused).
+    #[arg(long)]
     pub embed_key: Option<String>,
-    /// `-o`.
+    /// Output directory.
+    #[arg(short = 'o', long, default_value = "./cell-eval-outdir")]
     pub outdir: PathBuf,
-    /// `--num-threads` (`None`: all cores).
+    /// Worker threads (default: all cores; cell-eval's default is 1).
+    #[arg(long)]
     pub num_threads: Option<usize>,
-    /// `--allow-discrete`.
+    /// Evaluate integer (count) matrices as they are instead of refusing them.
+    #[arg(long)]
     pub allow_discrete: bool,
-    /// `--profile`.
+    /// Metric profile: full, vcc, minimal, pds, de, anndata.
+    #[arg(long, default_value = "full", value_parser = parse_profile)]
     pub profile: Profile,
-    /// `--skip-metrics`.
+    /// Metrics to skip (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = trimmed)]
     pub skip_metrics: Vec<String>,
-    /// `--ceiling` (not supported yet).
+    /// Data ceiling (not supported yet: refused).
+    #[arg(long)]
     pub ceiling: bool,
-    /// `--ceiling-seed`.
+    /// Seed of the data ceiling's split.
+    #[arg(long, default_value_t = 0)]
     pub ceiling_seed: u64,
-    /// `--cpm-filter` (not supported yet).
+    /// Pooled-CPM floor of the DE (not supported yet: refused).
+    #[arg(long)]
     pub cpm_filter: Option<f64>,
-    /// `--epsilon`: pseudocount of the fold change.
+    /// Pseudocount of the log fold change.
+    #[arg(long, default_value_t = 0.0)]
     pub epsilon: f64,
+}
+
+/// A `--profile` value.
+fn parse_profile(name: &str) -> std::result::Result<Profile, String> {
+    Profile::parse(name).map_err(|e| e.to_string())
+}
+
+/// A `--skip-metrics` item without surrounding blanks.
+fn trimmed(s: &str) -> std::result::Result<String, String> {
+    Ok(s.trim().to_string())
 }
 
 impl RunOptions {

@@ -39,17 +39,17 @@ enum Command {
     Evaluate(Box<commands::evaluate::Args>),
     /// Split, fit a model on train, predict the evaluation split from its controls, and score it.
     #[command(args_override_self = true)]
-    Train(Box<commands::train::Args>),
+    Train(Box<perturbench_experiment::flags::TrainArgs>),
     /// Predict perturbed cells with a saved model for a table of targets.
     Predict(commands::predict::Args),
     /// Tune a model's hyper-parameters (TPE or random search; SQLite or PostgreSQL store).
     #[command(args_override_self = true)]
-    Tune(Box<commands::tune::Args>),
+    Tune(Box<perturbench_experiment::orchestra::TuneOptions>),
     /// Run trials and benchmark jobs from a store until none are left (any number of machines).
-    Worker(commands::worker::Args),
+    Worker(perturbench_experiment::orchestra::WorkerOptions),
     /// Run a benchmark suite (models × datasets × tasks × seeds); leaderboard and report.
     #[command(args_override_self = true)]
-    Benchmark(commands::benchmark::Args),
+    Benchmark(perturbench_experiment::orchestra::BenchmarkOptions),
     /// Write a self-contained HTML report from output directories.
     Report(commands::report::Args),
     /// The whole pipeline on small simulated datasets in a few minutes, with a report.

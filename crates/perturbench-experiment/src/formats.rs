@@ -21,28 +21,7 @@ pub const LOSSES_HEADER: [&str; 8] = [
     "best",
 ];
 
-/// Columns of `per_perturbation.csv`.
-pub const PER_PERTURBATION_HEADER: [&str; 6] = [
-    "model",
-    "aggregation",
-    "metric",
-    "covariates",
-    "perturbation",
-    "value",
-];
-
-/// Columns of `summary.csv`.
-pub const SUMMARY_HEADER: [&str; 4] = ["model", "aggregation", "metric", "value"];
-
-/// Columns of `logfc_examples.csv`.
-pub const EXAMPLES_HEADER: [&str; 6] = [
-    "model",
-    "covariates",
-    "perturbation",
-    "gene",
-    "observed",
-    "predicted",
-];
+pub use perturbench_report::tables::{EXAMPLES_HEADER, PER_PERTURBATION_HEADER, SUMMARY_HEADER};
 
 /// Columns of `truth.csv` (simulated data: predicted effects against the simulation's truth).
 pub const TRUTH_HEADER: [&str; 5] = [

@@ -8,19 +8,8 @@ use perturbench_io::{Column, Frame, H5adReader, MatrixEncoding};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Which obs columns carry perturbations and covariates (none given: the defaults, or a
-/// convention inferred from obs).
-#[derive(Debug, Clone, Default)]
-pub struct InspectOptions {
-    /// obs column with the perturbations (default: condition).
-    pub perturbation_key: Option<String>,
-    /// Label of control cells (default: control; GEARS files' `ctrl` is recognised).
-    pub control: Option<String>,
-    /// Delimiter of combinations (default: +).
-    pub delimiter: Option<String>,
-    /// Covariate obs columns (default: cell_type when the file has it).
-    pub covariate_keys: Option<Vec<String>>,
-}
+/// The settings `describe` reads a design with (unset: defaults, or inferred).
+pub type InspectOptions = crate::flags::DesignFlags;
 
 /// A file's description, and the error when settings given explicitly do not fit it (the
 /// file is described all the same).

@@ -10,6 +10,7 @@ pub mod embedding;
 pub mod error;
 pub mod evaluation;
 pub mod feasible;
+pub mod flags;
 pub mod formats;
 pub mod inspect;
 mod lenient;

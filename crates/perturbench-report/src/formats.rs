@@ -14,6 +14,9 @@ use crate::input::{
     TrialState,
 };
 use crate::table::Table;
+use crate::tables::{
+    EXAMPLES_HEADER, LEADERBOARD_KEYS, PER_PERTURBATION_HEADER, SUMMARY_HEADER, TRIALS_COLUMNS,
+};
 
 /// Dataset, task, seed (and model) a run's files belong to.
 #[derive(Debug, Clone, Default)]
@@ -29,12 +32,7 @@ pub(crate) struct RunContext {
 /// `leaderboard.csv`: `model,dataset,task,seed,<metric columns...>`; empty cells are missing.
 pub(crate) fn read_leaderboard(path: &Path) -> Result<Vec<LeaderRow>, ReportError> {
     let t = Table::read(path)?;
-    let (m, d, k, s) = (
-        t.col("model")?,
-        t.col("dataset")?,
-        t.col("task")?,
-        t.col("seed")?,
-    );
+    let [m, d, k, s] = t.cols(&LEADERBOARD_KEYS)?;
     let metric_cols: Vec<(usize, String)> = t
         .headers()
         .iter()
@@ -65,12 +63,7 @@ pub(crate) fn read_leaderboard(path: &Path) -> Result<Vec<LeaderRow>, ReportErro
 /// metrics keyed `{metric}_{aggregation}` (models in order of first appearance).
 pub(crate) fn read_summary(path: &Path, ctx: &RunContext) -> Result<Vec<LeaderRow>, ReportError> {
     let t = Table::read(path)?;
-    let (m, a, k, v) = (
-        t.col("model")?,
-        t.col("aggregation")?,
-        t.col("metric")?,
-        t.col("value")?,
-    );
+    let [m, a, k, v] = t.cols(&SUMMARY_HEADER)?;
     let mut out: Vec<LeaderRow> = Vec::new();
     for row in &t.rows {
         let model = t.text(row, m);
@@ -102,14 +95,7 @@ pub(crate) fn read_per_perturbation(
     ctx: &RunContext,
 ) -> Result<Vec<PerPertRow>, ReportError> {
     let t = Table::read(path)?;
-    let cols = [
-        t.col("model")?,
-        t.col("aggregation")?,
-        t.col("metric")?,
-        t.col("covariates")?,
-        t.col("perturbation")?,
-        t.col("value")?,
-    ];
+    let cols = t.cols(&PER_PERTURBATION_HEADER)?;
     let mut out = Vec::with_capacity(t.rows.len());
     for row in &t.rows {
         out.push(PerPertRow {
@@ -132,14 +118,7 @@ pub(crate) fn read_logfc_examples(
     ctx: &RunContext,
 ) -> Result<Vec<ScatterPoint>, ReportError> {
     let t = Table::read(path)?;
-    let cols = [
-        t.col("model")?,
-        t.col("covariates")?,
-        t.col("perturbation")?,
-        t.col("gene")?,
-        t.col("observed")?,
-        t.col("predicted")?,
-    ];
+    let cols = t.cols(&EXAMPLES_HEADER)?;
     let mut out = Vec::with_capacity(t.rows.len());
     for row in &t.rows {
         out.push(ScatterPoint {
@@ -275,13 +254,8 @@ pub(crate) fn read_trials(
     best_yaml: Option<String>,
 ) -> Result<Vec<StudyHistory>, ReportError> {
     let t = Table::read(path)?;
-    let (s, n, st, v, p) = (
-        t.col("study")?,
-        t.col("number")?,
-        t.col("state")?,
-        t.col("value")?,
-        t.col("params")?,
-    );
+    let c = &TRIALS_COLUMNS; // the first five are read; attempts, worker, seconds may be absent
+    let [s, n, st, v, p] = t.cols(&[c[0], c[1], c[2], c[3], c[4]])?;
     let direction = best_yaml.as_deref().map(yaml_direction).unwrap_or_default();
     let mut out: Vec<StudyHistory> = Vec::new();
     for row in &t.rows {

@@ -21,6 +21,7 @@ pub mod provenance;
 pub mod stats;
 pub mod svg;
 mod table;
+pub mod tables;
 
 pub use digest::config_digest;
 pub use error::ReportError;

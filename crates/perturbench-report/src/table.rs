@@ -56,6 +56,15 @@ impl Table {
         })
     }
 
+    /// The positions of the columns `names`, in that order.
+    pub fn cols<const N: usize>(&self, names: &[&str; N]) -> Result<[usize; N], ReportError> {
+        let mut out = [0; N];
+        for (o, n) in out.iter_mut().zip(names) {
+            *o = self.col(n)?;
+        }
+        Ok(out)
+    }
+
     /// An error about the cell of `row` in column `col`.
     pub fn cell_error(&self, row: &csv::StringRecord, col: usize, what: &str) -> ReportError {
         let line = row.position().map(|p| p.line()).unwrap_or(0);

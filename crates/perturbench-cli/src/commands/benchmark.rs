@@ -8,59 +8,6 @@ use perturbench_experiment::orchestra::{run_benchmark, BenchmarkOptions};
 use perturbench_hpo::storage;
 use std::path::PathBuf;
 
-/// Options of `perturbench benchmark`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct Args {
-    /// A built-in suite (demo, paper) or a suite file (YAML/TOML).
-    #[arg(long)]
-    pub suite: String,
-    /// The store: `sqlite:///path.db` (default: OUT/benchmark.db) or `postgresql://user@host:port/db`.
-    #[arg(long)]
-    pub storage: Option<String>,
-    /// Output: data/ (simulated datasets), runs/ (one train output per job),
-    /// leaderboard.csv, report.html.
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Directory of the suite's data files (built-in suites; default: the current directory).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Study name in the store (default: the suite's name).
-    #[arg(long)]
-    pub study: Option<String>,
-    /// Workers in this process (0: only queue the jobs for `perturbench worker`s elsewhere).
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
-    /// Replace a study of this name that holds another suite.
-    #[arg(long)]
-    pub force_new: bool,
-    /// Keep every job's predictions.h5ad and reference.h5ad (removed once evaluated by default).
-    #[arg(long)]
-    pub keep_predictions: bool,
-    /// Seconds between heartbeats of this process's workers.
-    #[arg(long, default_value_t = 10.0)]
-    pub heartbeat: f64,
-    /// A running job without a heartbeat for this many seconds is re-queued.
-    #[arg(long, default_value_t = 60.0)]
-    pub stale_after: f64,
-}
-
-impl From<Args> for BenchmarkOptions {
-    fn from(a: Args) -> BenchmarkOptions {
-        BenchmarkOptions {
-            suite: a.suite,
-            storage: a.storage,
-            out: a.out,
-            data_dir: a.data_dir,
-            study: a.study,
-            jobs: a.jobs,
-            force_new: a.force_new,
-            keep_predictions: a.keep_predictions,
-            heartbeat: a.heartbeat,
-            stale_after: a.stale_after,
-        }
-    }
-}
-
 /// Prints the leaderboard (4 significant digits), one block per dataset and task.
 pub fn print_leaderboard(header: &[String], rows: &[Vec<String>]) {
     let shown: Vec<usize> = (4..header.len()).collect();
@@ -117,6 +64,6 @@ pub fn run_suite(a: &BenchmarkOptions, g: Global) -> anyhow::Result<PathBuf> {
 }
 
 /// `perturbench benchmark`.
-pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
-    run_suite(&BenchmarkOptions::from(a), g).map(|_| ())
+pub fn run(a: BenchmarkOptions, g: Global) -> anyhow::Result<()> {
+    run_suite(&a, g).map(|_| ())
 }

@@ -1,8 +1,8 @@
 //! `perturbench inspect`: what a file holds and how its perturbation design looks.
 
-use super::design::DesignFlags;
 use crate::Global;
-use perturbench_experiment::inspect::{describe, InspectOptions};
+use perturbench_experiment::flags::DesignFlags;
+use perturbench_experiment::inspect::describe;
 use std::path::PathBuf;
 
 /// Options of `perturbench inspect`.
@@ -19,16 +19,7 @@ pub struct Args {
 /// under a convention inferred from obs (GEARS' `ctrl` / `A+ctrl`) with a note saying what to
 /// pass. Only an unreadable file, or settings given explicitly that do not fit, fail.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
-    let d = a.design;
-    let described = describe(
-        &a.file,
-        &InspectOptions {
-            perturbation_key: d.perturbation_key,
-            control: d.control,
-            delimiter: d.delimiter,
-            covariate_keys: d.covariate_keys,
-        },
-    )?;
+    let described = describe(&a.file, &a.design)?;
     if !g.quiet {
         print!("{}", described.text);
     }

@@ -4,7 +4,6 @@ pub mod bench;
 pub mod benchmark;
 pub mod cell_eval;
 pub mod demo;
-pub mod design;
 pub mod evaluate;
 pub mod inspect;
 pub mod predict;

@@ -16,7 +16,7 @@ pub struct Args {
     /// Output .h5ad.
     output_file: PathBuf,
     #[command(flatten)]
-    design: super::design::DesignFlags,
+    design: perturbench_experiment::flags::DesignFlags,
     /// What X holds: `counts` or `log-normalized`.
     #[arg(long, default_value = "counts", value_parser = ["counts", "log-normalized"])]
     input: String,

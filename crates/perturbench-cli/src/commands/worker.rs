@@ -7,79 +7,19 @@ use crate::{progress, Global};
 use anyhow::Context;
 use indicatif::ProgressBar;
 use perturbench_experiment::orchestra::{self, Launcher, Observer, WorkerOptions};
-use perturbench_experiment::RunConfig;
 use perturbench_hpo::storage::TrialState;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-
-/// Options of `perturbench worker`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct Args {
-    /// The store: `sqlite:///path/study.db` or `postgresql://user@host:port/db`.
-    #[arg(long)]
-    pub storage: String,
-    /// Serve only this study (default: every study in the store).
-    #[arg(long)]
-    pub study: Option<String>,
-    /// This worker's name in the store (default: host name and process id).
-    #[arg(long)]
-    pub worker_id: Option<String>,
-    /// Seconds between heartbeats.
-    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
-    pub heartbeat: f64,
-    /// A running trial without a heartbeat for this many seconds is re-queued (use the same
-    /// value on every machine).
-    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
-    pub stale_after: f64,
-    /// Seconds to wait before looking again while other workers' trials are running.
-    #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
-    pub poll: f64,
-    /// A trial whose runs were cut short (its worker died) this many times is marked FAIL
-    /// instead of being run again.
-    #[arg(long, default_value_t = 3)]
-    pub max_attempts: i64,
-}
-
-impl From<Args> for WorkerOptions {
-    fn from(a: Args) -> WorkerOptions {
-        WorkerOptions {
-            storage: a.storage,
-            study: a.study,
-            worker_id: a.worker_id,
-            heartbeat: a.heartbeat,
-            stale_after: a.stale_after,
-            poll: a.poll,
-            max_attempts: a.max_attempts,
-        }
-    }
-}
-
-/// Parses a finite, positive number of seconds.
-pub fn positive_seconds(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v < 1e7 => Ok(v),
-        _ => Err(format!("expected a positive number of seconds, got '{s}'")),
-    }
-}
-
-/// `train`'s arguments resolved into a run configuration (as a trial's `train` reads them).
-fn resolve(args: &[String]) -> perturbench_experiment::Result<RunConfig> {
-    super::train::config_from_args(args)
-        .map_err(|e| perturbench_experiment::Error::msg(format!("{e:#}")))
-}
 
 /// This executable, which runs every trial as `perturbench train`.
 pub fn current_exe() -> anyhow::Result<PathBuf> {
     std::env::current_exe().context("cannot locate the perturbench executable")
 }
 
-/// The launcher of trials: `exe train`, with `train`'s arguments resolved by its parser.
+/// The launcher of trials: `exe train`.
 pub fn launcher(exe: &std::path::Path) -> Launcher<'_> {
-    Launcher {
-        exe,
-        resolve: &resolve,
-    }
+    Launcher { exe }
 }
 
 /// Tune's and benchmark's progress on the terminal: notes (unless quiet), warnings (always),
@@ -164,8 +104,7 @@ impl Observer for WorkerDisplay {
 }
 
 /// `perturbench worker`.
-pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
-    let opts = WorkerOptions::from(a);
+pub fn run(opts: WorkerOptions, g: Global) -> anyhow::Result<()> {
     let worker = opts
         .worker_id
         .clone()

@@ -16,29 +16,39 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// How a suite is run.
-#[derive(Debug, Clone)]
+/// How a suite is run (the options of `perturbench benchmark`).
+#[derive(clap::Args, Debug, Clone)]
 pub struct BenchmarkOptions {
     /// A built-in suite (demo, paper) or a suite file (YAML/TOML).
+    #[arg(long)]
     pub suite: String,
-    /// The store (default: `OUT/benchmark.db`).
+    /// The store: `sqlite:///path.db` (default: OUT/benchmark.db) or `postgresql://user@host:port/db`.
+    #[arg(long)]
     pub storage: Option<String>,
     /// Output: data/ (simulated datasets), runs/ (one train output per job),
     /// leaderboard.csv, report.html.
+    #[arg(long)]
     pub out: PathBuf,
     /// Directory of the suite's data files (built-in suites; default: the current directory).
+    #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Study name in the store (default: the suite's name).
+    #[arg(long)]
     pub study: Option<String>,
-    /// Workers in this process (0: only queue the jobs for workers elsewhere).
+    /// Workers in this process (0: only queue the jobs for `perturbench worker`s elsewhere).
+    #[arg(long, default_value_t = 1)]
     pub jobs: usize,
     /// Replace a study of this name that holds another suite.
+    #[arg(long)]
     pub force_new: bool,
-    /// Keep every job's predictions.h5ad and reference.h5ad.
+    /// Keep every job's predictions.h5ad and reference.h5ad (removed once evaluated by default).
+    #[arg(long)]
     pub keep_predictions: bool,
     /// Seconds between heartbeats of this process's workers.
+    #[arg(long, default_value_t = 10.0)]
     pub heartbeat: f64,
     /// A running job without a heartbeat for this many seconds is re-queued.
+    #[arg(long, default_value_t = 60.0)]
     pub stale_after: f64,
 }
 
@@ -137,7 +147,6 @@ fn prepare_data(s: &Suite, out: &Path, obs: &dyn Observer) -> Result<()> {
 /// split with a group that can be predicted. The split depends on the dataset, the task's and
 /// the job's items and the seed, not on the model, so each distinct setting is checked once.
 fn check_jobs(
-    launcher: Launcher<'_>,
     s: &Suite,
     jobs: &[Job],
     simulated: bool,
@@ -164,7 +173,7 @@ fn check_jobs(
                 chain(&e)
             ))
         };
-        let config = (launcher.resolve)(&j.args).map_err(fail)?;
+        let config = crate::flags::config_from_args(&j.args).map_err(fail)?;
         // The split's and the evaluation's settings, without the model and trainer ones.
         let key = config.split_key();
         if !seen.insert(key) {
@@ -232,11 +241,11 @@ pub fn run_benchmark(
     // Every job's settings and split are checked before anything is created: the given
     // datasets now, the simulated ones once simulated (their files do not exist before).
     let mut cache = BTreeMap::new();
-    check_jobs(launcher, &s, &jobs, false, &mut cache)?;
+    check_jobs(&s, &jobs, false, &mut cache)?;
     std::fs::create_dir_all(&out)
         .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;
     prepare_data(&s, &out, obs)?;
-    check_jobs(launcher, &s, &jobs, true, &mut cache)?;
+    check_jobs(&s, &jobs, true, &mut cache)?;
     let url = match &a.storage {
         Some(u) => u.clone(),
         None => format!(

@@ -8,13 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The columns of `trials.csv`, one row per trial.
-pub const TRIALS_COLUMNS: [&str; 8] = [
-    "study", "number", "state", "value", "params", "attempts", "worker", "seconds",
-];
-
-/// The columns that name a job in `leaderboard.csv`; every summary metric follows them.
-pub const LEADERBOARD_KEYS: [&str; 4] = ["model", "dataset", "task", "seed"];
+pub use perturbench_report::tables::{LEADERBOARD_KEYS, TRIALS_COLUMNS};
 
 /// Writes `trials.csv` ([`TRIALS_COLUMNS`]).
 pub fn write_trials_csv(path: &Path, study: &Study, trials: &[TrialRecord]) -> Result<()> {

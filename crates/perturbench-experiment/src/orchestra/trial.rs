@@ -7,7 +7,7 @@
 use super::heartbeat::{die_with_parent, ChildGuard, Heartbeat};
 use super::study::{objective_value, read_summary, StudyConfig, SYNTHETIC_STEPS};
 use crate::error::chain;
-use crate::{Context, Error, Result, RunConfig};
+use crate::{Context, Error, Result};
 use perturbench_hpo::storage::{self, Study, TrialRecord, TrialState};
 use perturbench_hpo::MedianPruner;
 use serde_json::{Map, Value};
@@ -31,20 +31,12 @@ pub struct TrialSettings {
 }
 
 /// How trials are started: the `perturbench` executable whose `train --config FILE --out OUT`
-/// runs a trial, and how a `train` argument list (the study's stored items and a trial's
-/// parameters) becomes a run configuration.
-#[derive(Clone, Copy)]
+/// runs a trial (its `train` argument list, the study's stored items and the trial's
+/// parameters, is resolved here by [`crate::flags::config_from_args`]).
+#[derive(Debug, Clone, Copy)]
 pub struct Launcher<'a> {
     /// The executable to run (`perturbench`).
     pub exe: &'a Path,
-    /// `train`'s arguments resolved into a run configuration.
-    pub resolve: &'a (dyn Fn(&[String]) -> Result<RunConfig> + Sync),
-}
-
-impl std::fmt::Debug for Launcher<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Launcher").field("exe", &self.exe).finish()
-    }
 }
 
 /// How a trial ended.
@@ -207,7 +199,7 @@ pub fn run_trial(
         ),
     }
     let mut attrs = Map::new();
-    let config = match (launcher.resolve)(&items) {
+    let config = match crate::flags::config_from_args(&items) {
         Ok(c) => c,
         Err(e) => {
             attrs.insert("error".into(), Value::from(chain(&e)));

@@ -7,7 +7,7 @@
 use super::exports::{best_yaml, write_trials_csv};
 use super::study::{best_trial, parse_objective, SamplerConfig, StudyConfig, Synthetic};
 use super::trial::{override_value, sanitize, Launcher};
-use super::worker::{check_timing, serve_local, Stats, WorkerOptions};
+use super::worker::{check_timing, positive_seconds, serve_local, Stats, WorkerOptions};
 use super::Observer;
 use crate::error::chain;
 use crate::tree as run_config;
@@ -17,47 +17,70 @@ use perturbench_hpo::SearchSpace;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-/// How a study is tuned.
-#[derive(Debug, Clone)]
+/// How a study is tuned (the options of `perturbench tune`).
+#[derive(clap::Args, Debug, Clone)]
 pub struct TuneOptions {
-    /// `hpo=NAME` (a built-in search space), the data file, and `train`'s items shared by
-    /// every trial.
+    /// `hpo=NAME` (a built-in search space: linear_additive, latent_additive, decoder_only,
+    /// cpa, sams_vae, sams_vae_modified, biolord), the data file, and `train`'s items (`model=`, `experiment=`,
+    /// `data=`, `data.task=`, `seed=N`, `KEY=VALUE`) shared by every trial. They are checked
+    /// before the study is created, as `train` would check them.
+    #[arg(value_name = "ITEMS")]
     pub items: Vec<String>,
-    /// `train` configuration files shared by every trial.
+    /// `train` configuration files shared by every trial (repeatable).
+    #[arg(long)]
     pub config: Vec<PathBuf>,
-    /// A search-space file (YAML/JSON: `space: {KEY: {type: .., ...}, ...}`).
+    /// A search-space file (YAML/JSON: `space: {model.lr: {type: float, low: .., high: .., log: true}, ...}`).
+    #[arg(long)]
     pub space: Option<PathBuf>,
-    /// Trials in the study (all states count).
+    /// Trials in the study (all states count; a resumed study runs only the missing ones).
+    #[arg(long, default_value_t = 20)]
     pub trials: u32,
     /// Study name (resumed when it exists with the same search space).
+    #[arg(long)]
     pub study: String,
-    /// The store (default: `OUT/study.db`).
+    /// The store: `sqlite:///path/study.db` (default: OUT/study.db) or `postgresql://user@host:port/db`.
+    #[arg(long)]
     pub storage: Option<String>,
-    /// Workers in this process (0: only create the study).
+    /// Workers in this process (0: only create the study, for `perturbench worker`s elsewhere).
+    #[arg(long, default_value_t = 1)]
     pub jobs: usize,
-    /// Sampler: `tpe` or `random`.
+    /// Sampler: tpe (Optuna's defaults) or random.
+    #[arg(long, default_value = "tpe", value_parser = ["tpe", "random"])]
     pub sampler: String,
-    /// TPE models all parameters jointly.
+    /// TPE models all parameters jointly (Optuna's multivariate TPE) instead of one by one.
+    #[arg(long)]
     pub multivariate: bool,
     /// Random trials before TPE starts.
+    #[arg(long, default_value_t = 10)]
     pub n_startup_trials: usize,
     /// Seed of the sampler.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Objective (minimised): `METRIC=WEIGHT,...` of evaluation summary metrics.
+    /// Objective (minimised): weighted sum of evaluation summary metrics.
+    #[arg(long, default_value = "rmse_average=1.0,rmse_rank_average=0.1")]
     pub objective: String,
     /// Stop trials whose validation loss is worse than the median of completed trials.
+    #[arg(long)]
     pub prune: bool,
     /// Replace an existing study of this name that has another search space.
+    #[arg(long)]
     pub force_new: bool,
-    /// Optimise the synthetic benchmark function (seconds per trial) instead of training.
+    /// Optimise the synthetic benchmark function (SECONDS per trial) instead of training: for
+    /// testing a store and its workers.
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
     pub synthetic: Option<f64>,
     /// Seconds between heartbeats of this process's workers.
+    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
     pub heartbeat: f64,
     /// A running trial without a heartbeat for this many seconds is re-queued.
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
     pub stale_after: f64,
-    /// Keep every trial's predictions.h5ad and reference.h5ad.
+    /// Keep every trial's predictions.h5ad and reference.h5ad (removed once evaluated by default).
+    #[arg(long)]
     pub keep_predictions: bool,
-    /// Output: trials/, trials.csv, best.yaml (default: a directory named after the study).
+    /// Output: trials/ (every trial's run), trials.csv, best.yaml (default: a directory
+    /// named after the study, in the current directory).
+    #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
@@ -140,11 +163,10 @@ const TUNE_TASK_HOW: &str = "data.task=NAME among tune's items (e.g. data.task=c
 /// group that can be predicted); returns the resolved configuration as YAML. Errors name
 /// `tune` and the setting.
 fn check_trial_args(
-    launcher: Launcher<'_>,
     args: &[String],
     cache: &mut std::collections::BTreeMap<PathBuf, (perturbench_io::Frame, Vec<String>)>,
 ) -> Result<String> {
-    let checked = (launcher.resolve)(args).and_then(|c| {
+    let checked = crate::flags::config_from_args(args).and_then(|c| {
         crate::feasible::check_feasible(&c, TUNE_TASK_HOW, cache)?;
         Ok(c.to_yaml())
     });
@@ -233,7 +255,7 @@ pub fn run_tune(
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
         let p = space.sample(&mut perturbench_hpo::RandomSampler, &[], &mut rng);
         probe.extend(p.iter().map(|(k, v)| format!("{k}={}", override_value(v))));
-        check_trial_args(launcher, &probe, &mut data_cache)?;
+        check_trial_args(&probe, &mut data_cache)?;
     }
     // Nothing is created before the settings are known to be valid.
     std::fs::create_dir_all(&out)
@@ -330,7 +352,7 @@ pub fn run_tune(
         let text = if a.synthetic.is_some() {
             format!("{}\n", serde_json::to_string_pretty(&b.params)?)
         } else {
-            check_trial_args(launcher, &args, &mut data_cache)?
+            check_trial_args(&args, &mut data_cache)?
         };
         let yaml = best_yaml(
             b.number,

@@ -11,24 +11,40 @@ use crate::{bail, Context, Error, Result};
 use perturbench_hpo::storage::{self, Storage, TrialState};
 use std::time::Duration;
 
-/// How a worker serves a store.
-#[derive(Debug, Clone)]
+/// How a worker serves a store (the options of `perturbench worker`).
+#[derive(clap::Args, Debug, Clone)]
 pub struct WorkerOptions {
     /// The store: `sqlite:///path/study.db` or `postgresql://user@host:port/db`.
+    #[arg(long)]
     pub storage: String,
     /// Serve only this study (default: every study in the store).
+    #[arg(long)]
     pub study: Option<String>,
-    /// This worker's name in the store (default: [`default_worker_id`]).
+    /// This worker's name in the store (default: host name and process id).
+    #[arg(long)]
     pub worker_id: Option<String>,
     /// Seconds between heartbeats.
+    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
     pub heartbeat: f64,
-    /// A running trial without a heartbeat for this many seconds is re-queued.
+    /// A running trial without a heartbeat for this many seconds is re-queued (use the same
+    /// value on every machine).
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
     pub stale_after: f64,
     /// Seconds to wait before looking again while other workers' trials are running.
+    #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
     pub poll: f64,
-    /// A trial whose runs were cut short this many times is marked FAIL instead of being run
-    /// again.
+    /// A trial whose runs were cut short (its worker died) this many times is marked FAIL
+    /// instead of being run again.
+    #[arg(long, default_value_t = 3)]
     pub max_attempts: i64,
+}
+
+/// Parses a finite, positive number of seconds (a command-line value).
+pub fn positive_seconds(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e7 => Ok(v),
+        _ => Err(format!("expected a positive number of seconds, got '{s}'")),
+    }
 }
 
 /// Checks that heartbeats come often enough for the stale limit.

@@ -29,13 +29,13 @@ impl DesignFlags {
     /// The spec these flags give for a file whose obs is `obs` (the `data` section's defaults
     /// for unset flags).
     pub fn spec(&self, obs: &perturbench_io::Frame) -> perturbench_data::PerturbationSpec {
-        let d = perturbench_experiment::DataConfig::default();
-        perturbench_experiment::DataConfig {
+        let d = crate::DataConfig::default();
+        crate::DataConfig {
             perturbation_key: self.perturbation_key.clone().unwrap_or(d.perturbation_key),
             control: self.control.clone().unwrap_or(d.control),
             delimiter: self.delimiter.clone().unwrap_or(d.delimiter),
             covariate_keys: self.covariate_keys.clone(),
-            ..perturbench_experiment::DataConfig::default()
+            ..crate::DataConfig::default()
         }
         .spec(obs)
     }
