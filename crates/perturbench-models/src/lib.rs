@@ -9,6 +9,7 @@ pub mod config;
 pub mod counterfactual;
 pub mod encoding;
 pub mod nn;
+pub mod registry;
 pub mod truth;
 
 pub use baselines::{Baseline, BaselineKind};
