@@ -67,4 +67,28 @@ mod tests {
             assert_eq!(bare, ModelConfig::defaults(name).unwrap(), "{name}");
         }
     }
+
+    #[test]
+    fn aliases_give_the_model_and_cpa_no_adv_drops_the_adversary() {
+        let cpa = |name: &str| match ModelConfig::defaults(name) {
+            Some(ModelConfig::Cpa(c)) => c,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert!(cpa("cpa").use_adversary);
+        for alias in ["cpa-no-adv", "cpa_no_adv"] {
+            let c = cpa(alias);
+            assert!(!c.use_adversary);
+            assert_eq!(ModelConfig::Cpa(c).name(), "cpa");
+        }
+        for (alias, name) in [
+            ("linear_additive", "linear-additive"),
+            ("latent_additive", "latent-additive"),
+            ("decoder_only", "decoder-only"),
+            ("sams_vae", "sams-vae"),
+            ("sams_vae_modified", "sams-vae-modified"),
+        ] {
+            assert_eq!(ModelConfig::defaults(alias), ModelConfig::defaults(name));
+        }
+        assert!(ModelConfig::defaults("latent-additive-x").is_none());
+    }
 }

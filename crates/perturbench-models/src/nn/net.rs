@@ -99,7 +99,7 @@ macro_rules! networks {
                 }
 
                 /// Names of all models: the baselines, then the networks.
-                pub const NAMES: &'static [&'static str] = &[
+                pub const NAMES: [&'static str; 4 + [$(stringify!($net)),+].len()] = [
                     "average",
                     "control-mean",
                     "train-mean",
