@@ -382,8 +382,12 @@ impl Network for Cpa {
     }
 
     /// The generator's, the adversaries' or every parameter's gradients.
-    fn gradients(&self, update: Update, grads: Gradients, clip: Option<f64>) -> GradientsParams {
-        let mut grads = grads;
+    fn gradients(
+        &self,
+        update: Update,
+        mut grads: Gradients,
+        clip: Option<f64>,
+    ) -> GradientsParams {
         match update {
             Update::Generator => gradients_of(&self.generator, &mut grads, clip),
             Update::Adversary => gradients_of(&self.adversary, &mut grads, clip),

@@ -4,9 +4,10 @@
 //! records need), their dispatch to each network's [`Network`](super::network::Network)
 //! implementation, and the networks' registry entries.
 
-/// Generates `ModelConfig`, `Net` and `NETWORKS` from lines `module::Network(Config)`, each
-/// with its doc comment; `Network` names the variants of both enums (and so the serde tag and
-/// the checkpoint record).
+/// Generates `ModelConfig`, `Net` and `NETWORKS` from lines `module::Struct(Config)`, each
+/// with its doc comment: `Struct` implements [`Network`](super::network::Network) and names the
+/// variant of both enums (so its kebab-case is the serde tag, and it is the checkpoint
+/// record's variant).
 macro_rules! networks {
     ($($(#[$doc:meta])* $module:ident :: $net:ident ( $config:ident )),+ $(,)?) => {
         pub use self::net_dispatch::{ModelConfig, Net, NETWORKS};

@@ -120,9 +120,13 @@ pub trait Network: Module + Sized {
 
     /// The gradients `update` applies, clipped to the global norm `clip` when given: by default
     /// those of every parameter.
-    fn gradients(&self, update: Update, grads: Gradients, clip: Option<f64>) -> GradientsParams {
+    fn gradients(
+        &self,
+        update: Update,
+        mut grads: Gradients,
+        clip: Option<f64>,
+    ) -> GradientsParams {
         let _ = update;
-        let mut grads = grads;
         gradients_of(self, &mut grads, clip)
     }
 }
