@@ -9,10 +9,7 @@ use std::collections::BTreeMap;
 
 /// The obsm key of the embedding a model reads instead of expression, if any.
 pub fn embedding_key(config: &ModelConfig) -> Option<&str> {
-    match config {
-        ModelConfig::LatentAdditive(c) => c.embedding_key.as_deref(),
-        _ => None,
-    }
+    config.embedding_key()
 }
 
 /// The embedding `obsm[key]` of a file (`source`) with `n_obs` cells, checked: present, one

@@ -1,6 +1,6 @@
-//! The model registry: one list of every model with its defaults, its built-in search space
-//! and how it is fitted ([`Fit`]), so that runs, tuning and the command line reach every
-//! model through it.
+//! The model registry as runs, tuning and the command line use it: every model's entry
+//! (re-exported from [`perturbench_models::registry`], where the networks come from the models
+//! crate's one list) and how it is fitted ([`Fit`]).
 
 use crate::error::Result;
 use crate::run::Observer;
@@ -8,136 +8,10 @@ use perturbench_data::Design;
 use perturbench_io::{Csr, Dense};
 use perturbench_models::nn::predictor::dims_of;
 use perturbench_models::nn::{train, EpochLog, NeuralModel, TrainHooks, Trained, TrainerConfig};
-use perturbench_models::{
-    Baseline, BaselineKind, CellSet, Encoding, ModelConfig, PerturbationModel,
-};
+use perturbench_models::{Baseline, CellSet, Encoding, ModelConfig, PerturbationModel};
 use std::path::Path;
 
-/// How a model is fitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    /// A closed-form baseline (means of training cells).
-    Baseline(BaselineKind),
-    /// A network trained with minibatches.
-    Network,
-}
-
-/// One model of the registry.
-#[derive(Debug, Clone, Copy)]
-pub struct ModelEntry {
-    /// The name models are chosen by (`model=NAME`).
-    pub name: &'static str,
-    /// Other accepted spellings (the reference's snake_case).
-    pub aliases: &'static [&'static str],
-    /// What it is, in one line.
-    pub summary: &'static str,
-    /// How it is fitted.
-    pub family: Family,
-    /// The built-in search space (`tune hpo=NAME`): its name and YAML.
-    pub search_space: Option<(&'static str, &'static str)>,
-}
-
-macro_rules! space {
-    ($name:literal) => {
-        Some((
-            $name,
-            include_str!(concat!("../presets/hpo/", $name, ".yaml")),
-        ))
-    };
-}
-
-/// Every model, in the order the help text lists them.
-pub const MODELS: &[ModelEntry] = &[
-    ModelEntry {
-        name: "average",
-        aliases: &[],
-        summary: "mean of the singles' mean training cells",
-        family: Family::Baseline(BaselineKind::Average),
-        search_space: None,
-    },
-    ModelEntry {
-        name: "control-mean",
-        aliases: &[],
-        summary: "mean control cell of the covariates",
-        family: Family::Baseline(BaselineKind::ControlMean),
-        search_space: None,
-    },
-    ModelEntry {
-        name: "train-mean",
-        aliases: &[],
-        summary: "mean perturbed training cell of the covariates",
-        family: Family::Baseline(BaselineKind::TrainMean),
-        search_space: None,
-    },
-    ModelEntry {
-        name: "additive",
-        aliases: &[],
-        summary: "control cell plus the singles' mean shifts",
-        family: Family::Baseline(BaselineKind::Additive),
-        search_space: None,
-    },
-    ModelEntry {
-        name: "linear-additive",
-        aliases: &["linear_additive"],
-        summary: "linear map of control expression plus additive perturbation effects",
-        family: Family::Network,
-        search_space: space!("linear_additive"),
-    },
-    ModelEntry {
-        name: "latent-additive",
-        aliases: &["latent_additive"],
-        summary: "encoder, additive perturbation effects in latent space, decoder",
-        family: Family::Network,
-        search_space: space!("latent_additive"),
-    },
-    ModelEntry {
-        name: "decoder-only",
-        aliases: &["decoder_only"],
-        summary: "decoder of perturbation and covariate embeddings (no control input)",
-        family: Family::Network,
-        search_space: space!("decoder_only"),
-    },
-    ModelEntry {
-        name: "cpa",
-        aliases: &["cpa-no-adv", "cpa_no_adv"],
-        summary: "compositional perturbation autoencoder (cpa-no-adv: without its adversary)",
-        family: Family::Network,
-        search_space: space!("cpa"),
-    },
-    ModelEntry {
-        name: "sams-vae",
-        aliases: &["sams_vae"],
-        summary: "sparse additive mechanism shift VAE",
-        family: Family::Network,
-        search_space: space!("sams_vae"),
-    },
-    ModelEntry {
-        name: "sams-vae-modified",
-        aliases: &["sams_vae_modified"],
-        summary: "SAMS-VAE of the reference's newer version",
-        family: Family::Network,
-        search_space: space!("sams_vae_modified"),
-    },
-    ModelEntry {
-        name: "biolord",
-        aliases: &[],
-        summary: "biolord-style disentangled latent model",
-        family: Family::Network,
-        search_space: space!("biolord"),
-    },
-];
-
-/// The entry of the model called `name` (or one of its aliases).
-pub fn entry(name: &str) -> Option<&'static ModelEntry> {
-    MODELS
-        .iter()
-        .find(|m| m.name == name || m.aliases.contains(&name))
-}
-
-/// The built-in search spaces: (name, YAML).
-pub fn search_spaces() -> Vec<(&'static str, &'static str)> {
-    MODELS.iter().filter_map(|m| m.search_space).collect()
-}
+pub use perturbench_models::registry::{entry, models, search_spaces, Family, ModelEntry};
 
 /// What a model is fitted on.
 pub struct FitInput<'a> {
@@ -283,25 +157,5 @@ impl Fit for ModelConfig {
                 resumed_epochs,
             }),
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_model_name_has_an_entry_and_defaults() {
-        for name in ModelConfig::NAMES {
-            let e = entry(name).unwrap_or_else(|| panic!("{name} is not registered"));
-            assert!(ModelConfig::defaults(e.name).is_some(), "{name}");
-            for a in e.aliases {
-                assert!(ModelConfig::defaults(a).is_some(), "{a}");
-            }
-            if let Family::Baseline(k) = e.family {
-                assert_eq!(k.name(), e.name);
-            }
-        }
-        assert_eq!(MODELS.len(), ModelConfig::NAMES.len());
     }
 }

@@ -1,6 +1,6 @@
 //! Models of perturbation responses: the encodings a model is trained with, the baselines, the
-//! networks (burn) and their trainer, counterfactual prediction from control cells, and
-//! checkpoints. Baselines and networks both implement [`PerturbationModel`].
+//! networks (burn) and their trainer, the model registry, counterfactual prediction from control
+//! cells, and checkpoints. Baselines and networks both implement [`PerturbationModel`].
 
 pub mod baselines;
 pub mod batches;
@@ -9,6 +9,7 @@ pub mod config;
 pub mod counterfactual;
 pub mod encoding;
 pub mod nn;
+pub mod registry;
 pub mod truth;
 
 pub use baselines::{Baseline, BaselineKind};

@@ -11,12 +11,96 @@
 
 use super::inputs::Inputs;
 use super::layers::{dense, dropout, softplus, standard_normal, Mlp};
-use crate::config::CpaConfig;
+use super::network::{check_dropout, gradients_of, Dims, Network, Update};
+use crate::batches::Feeding;
+use crate::config::Optim;
+use crate::ModelError;
 use burn::module::Module;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear};
+use burn::optim::GradientsParams;
 use burn::tensor::activation::{log_softmax, relu};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Gradients, Tensor};
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// `cpa` (§3.7): a variational autoencoder with perturbation and covariate embeddings added in
+/// the latent space, and adversarial classifiers that remove them from the basal latent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CpaConfig {
+    /// Latent dimension.
+    pub n_latent: usize,
+    /// Hidden width of encoder, decoder and embeddings.
+    pub hidden_dim: usize,
+    /// Extra hidden blocks of encoder and decoder (n + 1 blocks in all).
+    pub n_layers_encoder: usize,
+    /// Hidden blocks of the perturbation embedding MLP.
+    pub n_layers_pert_emb: usize,
+    /// Hidden blocks of each covariate embedding MLP.
+    pub n_layers_covar_emb: usize,
+    /// Hidden blocks of the adversarial classifiers.
+    pub adv_classifier_n_layers: usize,
+    /// Hidden width of the adversarial classifiers.
+    pub adv_classifier_hidden_dim: usize,
+    /// Dropout probability.
+    pub dropout: f64,
+    /// Weight of the KL term.
+    pub kl_weight: f64,
+    /// Weight of the adversarial classification loss.
+    pub adv_weight: f64,
+    /// Weight of the adversaries' gradient penalty.
+    pub penalty_weight: f64,
+    /// Batches per cycle: batch `i` with `i % adv_steps == 0` updates the generator, the others
+    /// the adversaries (legacy: the adversarial terms are added on the others).
+    pub adv_steps: usize,
+    /// Adversarial training at all (`false`: the no-adversary ablation).
+    pub use_adversary: bool,
+    /// Covariate embeddings and covariate adversaries.
+    pub use_covariates: bool,
+    /// Epochs (0-based epoch ≤ this) optimising only reconstruction + KL (corrected objective).
+    pub n_warmup_epochs: usize,
+    /// The reference version's single-optimiser objective (adversarial terms *added*).
+    pub legacy_objective: bool,
+    /// Softplus on the decoded mean.
+    pub softplus_output: bool,
+    /// Learning rate of Adam (both optimisers).
+    pub lr: f64,
+    /// L2 weight decay inside Adam.
+    pub wd: f64,
+    /// ReduceLROnPlateau factor.
+    pub lr_scheduler_factor: f64,
+    /// ReduceLROnPlateau patience (epochs).
+    pub lr_scheduler_patience: usize,
+}
+
+impl Default for CpaConfig {
+    fn default() -> Self {
+        CpaConfig {
+            n_latent: 128,
+            hidden_dim: 256,
+            n_layers_encoder: 3,
+            n_layers_pert_emb: 2,
+            n_layers_covar_emb: 1,
+            adv_classifier_n_layers: 2,
+            adv_classifier_hidden_dim: 128,
+            dropout: 0.1,
+            kl_weight: 1.0,
+            adv_weight: 1.0,
+            penalty_weight: 10.0,
+            adv_steps: 2,
+            use_adversary: true,
+            use_covariates: true,
+            n_warmup_epochs: 5,
+            legacy_objective: false,
+            softplus_output: false,
+            lr: 1e-5,
+            wd: 1e-8,
+            lr_scheduler_factor: 0.2,
+            lr_scheduler_patience: 15,
+        }
+    }
+}
 
 /// `Linear → LayerNorm (affine) → ReLU → Dropout` blocks.
 #[derive(Module, Debug)]
@@ -125,17 +209,6 @@ pub struct Cpa {
     pub softplus_output: bool,
 }
 
-/// Which parameters a training loss updates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Update {
-    /// Every parameter (one optimiser).
-    All,
-    /// The generator (first optimiser).
-    Generator,
-    /// The adversaries (second optimiser).
-    Adversary,
-}
-
 fn soft_ce(logits: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
     (target * log_softmax(logits, 1))
         .sum_dim(1)
@@ -144,22 +217,55 @@ fn soft_ce(logits: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
         .reshape([1])
 }
 
-impl Cpa {
-    /// Fresh weights; `levels` = levels per covariate key.
-    pub fn new<R: Rng>(
+impl Network for Cpa {
+    type Config = CpaConfig;
+    const NAME: &'static str = "cpa";
+    const ALIASES: &'static [&'static str] = &["cpa-no-adv", "cpa_no_adv"];
+    const SUMMARY: &'static str =
+        "compositional perturbation autoencoder (cpa-no-adv: without its adversary)";
+    const SEARCH_SPACE: Option<(&'static str, &'static str)> =
+        Some(("cpa", include_str!("../../presets/hpo/cpa.yaml")));
+    const FEEDING: Feeding = Feeding::SingleCell;
+
+    /// The defaults; `cpa-no-adv` is cpa without its adversary.
+    fn defaults(name: &str) -> CpaConfig {
+        match name {
+            "cpa-no-adv" | "cpa_no_adv" => CpaConfig {
+                use_adversary: false,
+                ..CpaConfig::default()
+            },
+            _ => CpaConfig::default(),
+        }
+    }
+
+    fn optim(c: &CpaConfig) -> Optim {
+        Optim {
+            lr: c.lr,
+            wd: c.wd,
+            lr_scheduler_factor: c.lr_scheduler_factor,
+            lr_scheduler_patience: c.lr_scheduler_patience,
+        }
+    }
+
+    fn init<R: Rng>(
         c: &CpaConfig,
-        genes: usize,
-        perts: usize,
-        levels: &[usize],
+        dims: &Dims,
         rng: &mut R,
         device: &Device,
-    ) -> Self {
+    ) -> Result<Self, ModelError> {
+        check_dropout(c.dropout)?;
+        if c.n_latent == 0 || c.hidden_dim == 0 || c.adv_classifier_hidden_dim == 0 {
+            return Err(ModelError::Config(
+                "model.n_latent, model.hidden_dim and model.adv_classifier_hidden_dim must be positive".into(),
+            ));
+        }
+        let (genes, perts) = (dims.genes, dims.perturbations);
         let (h, l, p) = (c.hidden_dim, c.n_latent, c.dropout);
         let blocks = c.n_layers_encoder + 1;
         let mut cov_offsets = Vec::new();
         let mut cov_lens = Vec::new();
         let mut off = 0;
-        for &n in levels {
+        for &n in &dims.covariate_levels {
             if c.use_covariates && n > 1 {
                 cov_offsets.push(off);
                 cov_lens.push(n);
@@ -183,7 +289,7 @@ impl Cpa {
             .iter()
             .map(|&n| Mlp::new(l, ah, n, an, p, rng, device))
             .collect();
-        Cpa {
+        Ok(Cpa {
             generator: CpaGenerator {
                 encoder,
                 mu,
@@ -205,9 +311,92 @@ impl Cpa {
             n_warmup_epochs: c.n_warmup_epochs,
             legacy_objective: c.legacy_objective,
             softplus_output: c.softplus_output,
+        })
+    }
+
+    /// The objective of the schedule: see the module documentation.
+    fn training_loss(
+        &self,
+        x: &Inputs,
+        target: Tensor<2>,
+        epoch: usize,
+        batch: usize,
+        mut rng: Option<&mut ChaCha8Rng>,
+        noise: &mut ChaCha8Rng,
+    ) -> (Update, Tensor<1>) {
+        let (nll, kl, z) = self.vae(x, target, rng.as_deref_mut(), noise);
+        let base = nll + kl.mul_scalar(self.kl_weight);
+        if !self.use_adversary {
+            return (Update::All, base);
+        }
+        let adversary_batch = batch % self.adv_steps != 0;
+        if self.legacy_objective {
+            // The reference version adds the adversaries' cross-entropy on every batch and
+            // their gradient penalty only on batches with `batch_idx % adv_steps != 0`.
+            let (adv, pen) = self.adversarial(z, x, rng, adversary_batch);
+            let loss = base + adv.mul_scalar(self.adv_weight);
+            if adversary_batch {
+                return (Update::All, loss + pen.mul_scalar(self.penalty_weight));
+            }
+            return (Update::All, loss);
+        }
+        if epoch <= self.n_warmup_epochs {
+            return (Update::Generator, base);
+        }
+        if adversary_batch {
+            let (adv, pen) = self.adversarial(z.detach(), x, rng, true);
+            (
+                Update::Adversary,
+                adv.mul_scalar(self.adv_weight) + pen.mul_scalar(self.penalty_weight),
+            )
+        } else {
+            let (adv, _) = self.adversarial(z, x, rng, false);
+            (Update::Generator, base - adv.mul_scalar(self.adv_weight))
         }
     }
 
+    /// Reconstruction and KL (plus, with the reference version's objective, the adversaries'
+    /// cross-entropy), no penalty.
+    fn validation_loss(&self, x: &Inputs, target: Tensor<2>, noise: &mut ChaCha8Rng) -> Tensor<1> {
+        let none: Option<&mut ChaCha8Rng> = None;
+        let (nll, kl, z) = self.vae(x, target, none, noise);
+        let base = nll + kl.mul_scalar(self.kl_weight);
+        if self.legacy_objective && self.use_adversary {
+            let none: Option<&mut ChaCha8Rng> = None;
+            let (adv, _) = self.adversarial(z, x, none, false);
+            base + adv.mul_scalar(self.adv_weight)
+        } else {
+            base
+        }
+    }
+
+    /// Counterfactual cells: encode the control cells, add the target embeddings, decode the
+    /// mean (no dropout).
+    fn forward(&self, x: &Inputs, _: Option<&mut ChaCha8Rng>, noise: &mut ChaCha8Rng) -> Tensor<2> {
+        let none: Option<&mut ChaCha8Rng> = None;
+        let (z, _, _) = self.encode(x.controls.clone(), none, noise);
+        let none: Option<&mut ChaCha8Rng> = None;
+        let e = self.embeddings(x, none);
+        let none: Option<&mut ChaCha8Rng> = None;
+        self.decode(z + e, none).0
+    }
+
+    /// The generator's, the adversaries' or every parameter's gradients.
+    fn gradients(
+        &self,
+        update: Update,
+        mut grads: Gradients,
+        clip: Option<f64>,
+    ) -> GradientsParams {
+        match update {
+            Update::Generator => gradients_of(&self.generator, &mut grads, clip),
+            Update::Adversary => gradients_of(&self.adversary, &mut grads, clip),
+            Update::All => gradients_of(self, &mut grads, clip),
+        }
+    }
+}
+
+impl Cpa {
     fn covariate(&self, x: &Inputs, k: usize) -> Tensor<2> {
         let n = x.covariates.dims()[0];
         let (o, l) = (self.cov_offsets[k], self.cov_lens[k]);
@@ -309,76 +498,6 @@ impl Cpa {
             .reshape([1]);
         (nll, kl, z)
     }
-
-    /// The training loss of minibatch `batch` of epoch `epoch` and what it updates.
-    pub fn training_loss<R: Rng, N: Rng>(
-        &self,
-        x: &Inputs,
-        target: Tensor<2>,
-        epoch: usize,
-        batch: usize,
-        mut rng: Option<&mut R>,
-        noise: &mut N,
-    ) -> (Update, Tensor<1>) {
-        let (nll, kl, z) = self.vae(x, target, rng.as_deref_mut(), noise);
-        let base = nll + kl.mul_scalar(self.kl_weight);
-        if !self.use_adversary {
-            return (Update::All, base);
-        }
-        let adversary_batch = batch % self.adv_steps != 0;
-        if self.legacy_objective {
-            // The reference version adds the adversaries' cross-entropy on every batch and
-            // their gradient penalty only on batches with `batch_idx % adv_steps != 0`.
-            let (adv, pen) = self.adversarial(z, x, rng, adversary_batch);
-            let loss = base + adv.mul_scalar(self.adv_weight);
-            if adversary_batch {
-                return (Update::All, loss + pen.mul_scalar(self.penalty_weight));
-            }
-            return (Update::All, loss);
-        }
-        if epoch <= self.n_warmup_epochs {
-            return (Update::Generator, base);
-        }
-        if adversary_batch {
-            let (adv, pen) = self.adversarial(z.detach(), x, rng, true);
-            (
-                Update::Adversary,
-                adv.mul_scalar(self.adv_weight) + pen.mul_scalar(self.penalty_weight),
-            )
-        } else {
-            let (adv, _) = self.adversarial(z, x, rng, false);
-            (Update::Generator, base - adv.mul_scalar(self.adv_weight))
-        }
-    }
-
-    /// The monitored validation loss (evaluation mode, no penalty).
-    pub fn validation_loss<N: Rng>(
-        &self,
-        x: &Inputs,
-        target: Tensor<2>,
-        noise: &mut N,
-    ) -> Tensor<1> {
-        let none: Option<&mut N> = None;
-        let (nll, kl, z) = self.vae(x, target, none, noise);
-        let base = nll + kl.mul_scalar(self.kl_weight);
-        if self.legacy_objective && self.use_adversary {
-            let none: Option<&mut N> = None;
-            let (adv, _) = self.adversarial(z, x, none, false);
-            base + adv.mul_scalar(self.adv_weight)
-        } else {
-            base
-        }
-    }
-
-    /// Counterfactual cells: encode the control cells, add the target embeddings, decode the mean.
-    pub fn predict<N: Rng>(&self, x: &Inputs, noise: &mut N) -> Tensor<2> {
-        let none: Option<&mut N> = None;
-        let (z, _, _) = self.encode(x.controls.clone(), none, noise);
-        let none: Option<&mut N> = None;
-        let e = self.embeddings(x, none);
-        let none: Option<&mut N> = None;
-        self.decode(z + e, none).0
-    }
 }
 
 #[cfg(test)]
@@ -386,7 +505,6 @@ mod tests {
     use super::*;
     use crate::nn::inputs::matrix;
     use rand::SeedableRng;
-    use rand_chacha::ChaCha8Rng;
 
     fn scalar(t: Tensor<1>) -> f64 {
         t.into_scalar::<f32>() as f64
@@ -407,7 +525,14 @@ mod tests {
             ..CpaConfig::default()
         };
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let model = Cpa::new(&cfg, 4, 3, &[2], &mut rng, &device);
+        let dims = Dims {
+            genes: 4,
+            perturbations: 3,
+            covariates: 2,
+            covariate_levels: vec![2],
+            input_width: 4,
+        };
+        let model = Cpa::init(&cfg, &dims, &mut rng, &device).unwrap();
         let n = 5;
         let cells: Vec<f32> = (0..n * 4)
             .map(|i| ((i as f32) * 0.37).sin().abs())

@@ -2,8 +2,9 @@
 //! and its weights on disk (burnpack).
 
 use super::inputs::{matrix, to_host, Inputs};
-use super::net::{Dims, Net};
+use super::network::Dims;
 use super::trainer::device;
+use super::Net;
 use crate::config::ModelConfig;
 use crate::encoding::Encoding;
 use crate::{ModelError, PerturbationModel};

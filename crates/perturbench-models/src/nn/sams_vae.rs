@@ -7,12 +7,82 @@
 
 use super::inputs::{concat, Inputs};
 use super::layers::{dense, softplus, standard_normal, Mlp};
-use crate::config::SamsVaeConfig;
+use super::network::{check_dropout, Dims, Network, Update};
+use crate::batches::Feeding;
+use crate::config::Optim;
+use crate::ModelError;
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// `sams-vae` (§3.8, the reference implementation): a VAE whose perturbation latent is an
+/// encoded embedding, optionally gated by a learned sparse Bernoulli mask.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamsVaeConfig {
+    /// Hidden blocks of the basal encoder.
+    pub n_layers_encoder_x: usize,
+    /// Hidden blocks of the perturbation encoders (mask and embedding).
+    pub n_layers_encoder_e: usize,
+    /// Hidden blocks of the decoder.
+    pub n_layers_decoder: usize,
+    /// Hidden width of the basal encoder and decoder.
+    pub hidden_dim_x: usize,
+    /// Hidden width of the conditional parts.
+    pub hidden_dim_cond: usize,
+    /// Latent dimension.
+    pub latent_dim: usize,
+    /// Dropout of the decoder.
+    pub dropout: f64,
+    /// Covariates into the basal encoder.
+    pub inject_covariates_encoder: bool,
+    /// Covariates into the decoder.
+    pub inject_covariates_decoder: bool,
+    /// Basal encoder without the perturbation latent as condition.
+    pub mean_field_encoding: bool,
+    /// Gate the perturbation latent with a learned Bernoulli mask.
+    pub sparse_additive_mechanism: bool,
+    /// Prior probability of a mask entry.
+    pub mask_prior_probability: f64,
+    /// Softplus on the output (ReLU otherwise).
+    pub softplus_output: bool,
+    /// Learning rate of Adam.
+    pub lr: f64,
+    /// L2 weight decay inside Adam.
+    pub wd: f64,
+    /// ReduceLROnPlateau factor.
+    pub lr_scheduler_factor: f64,
+    /// ReduceLROnPlateau patience (epochs).
+    pub lr_scheduler_patience: usize,
+}
+
+impl Default for SamsVaeConfig {
+    fn default() -> Self {
+        SamsVaeConfig {
+            n_layers_encoder_x: 5,
+            n_layers_encoder_e: 3,
+            n_layers_decoder: 4,
+            hidden_dim_x: 2332,
+            hidden_dim_cond: 329,
+            latent_dim: 55,
+            dropout: 0.2,
+            inject_covariates_encoder: false,
+            inject_covariates_decoder: false,
+            mean_field_encoding: false,
+            sparse_additive_mechanism: true,
+            mask_prior_probability: 0.01,
+            softplus_output: true,
+            lr: 8.184599223121104e-05,
+            wd: 2.4153279969771546e-05,
+            lr_scheduler_factor: 0.2,
+            lr_scheduler_patience: 15,
+        }
+    }
+}
 
 /// `h = MLP(x) [+ MLP_cond(c)]`, then Gaussian heads.
 #[derive(Module, Debug)]
@@ -137,16 +207,44 @@ fn kl_normal(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<1> {
     kl_normal_rows(mu, logvar).mean().reshape([1])
 }
 
-impl SamsVae {
-    /// Fresh weights.
-    pub fn new<R: Rng>(
+impl Network for SamsVae {
+    type Config = SamsVaeConfig;
+    const NAME: &'static str = "sams-vae";
+    const ALIASES: &'static [&'static str] = &["sams_vae"];
+    const SUMMARY: &'static str = "sparse additive mechanism shift VAE";
+    const SEARCH_SPACE: Option<(&'static str, &'static str)> =
+        Some(("sams_vae", include_str!("../../presets/hpo/sams_vae.yaml")));
+    const FEEDING: Feeding = Feeding::SingleCell;
+
+    fn optim(c: &SamsVaeConfig) -> Optim {
+        Optim {
+            lr: c.lr,
+            wd: c.wd,
+            lr_scheduler_factor: c.lr_scheduler_factor,
+            lr_scheduler_patience: c.lr_scheduler_patience,
+        }
+    }
+
+    fn init<R: Rng>(
         c: &SamsVaeConfig,
-        genes: usize,
-        perts: usize,
-        covs: usize,
+        dims: &Dims,
         rng: &mut R,
         device: &Device,
-    ) -> Self {
+    ) -> Result<Self, ModelError> {
+        check_dropout(c.dropout)?;
+        if c.latent_dim == 0 || c.hidden_dim_x == 0 || c.hidden_dim_cond == 0 {
+            return Err(ModelError::Config(
+                "model.latent_dim, model.hidden_dim_x and model.hidden_dim_cond must be positive"
+                    .into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&c.mask_prior_probability) {
+            return Err(ModelError::Config(format!(
+                "model.mask_prior_probability must be in [0, 1], got {}",
+                c.mask_prior_probability
+            )));
+        }
+        let (genes, perts, covs) = (dims.genes, dims.perturbations, dims.covariates);
         let l = c.latent_dim;
         let (hx, hc) = (c.hidden_dim_x, c.hidden_dim_cond);
         let encoder_m = c
@@ -189,7 +287,7 @@ impl SamsVae {
             )
         };
         let d_in = l + if c.inject_covariates_decoder { covs } else { 0 };
-        SamsVae {
+        Ok(SamsVae {
             encoder_m,
             encoder_e,
             encoder_x,
@@ -199,9 +297,33 @@ impl SamsVae {
             mean_field: c.mean_field_encoding,
             mask_prior: c.mask_prior_probability,
             softplus_output: c.softplus_output,
-        }
+        })
     }
 
+    /// Counterfactual cells: the decoded sample with the control cells as input (no dropout).
+    fn forward(&self, x: &Inputs, _: Option<&mut ChaCha8Rng>, noise: &mut ChaCha8Rng) -> Tensor<2> {
+        let none: Option<&mut ChaCha8Rng> = None;
+        self.run(x, none, noise).0
+    }
+
+    fn training_loss(
+        &self,
+        x: &Inputs,
+        target: Tensor<2>,
+        _: usize,
+        _: usize,
+        dropout: Option<&mut ChaCha8Rng>,
+        noise: &mut ChaCha8Rng,
+    ) -> (Update, Tensor<1>) {
+        (Update::All, self.loss(x, target, dropout, noise))
+    }
+
+    fn validation_loss(&self, x: &Inputs, target: Tensor<2>, noise: &mut ChaCha8Rng) -> Tensor<1> {
+        self.loss::<ChaCha8Rng, _>(x, target, None, noise)
+    }
+}
+
+impl SamsVae {
     /// (decoded cells, KL terms summed).
     fn run<R: Rng, N: Rng>(
         &self,
@@ -274,11 +396,5 @@ impl SamsVae {
     ) -> Tensor<1> {
         let (y, kl) = self.run(x, rng, noise);
         (y - target).abs().sum_dim(1).mean().reshape([1]) + kl
-    }
-
-    /// Counterfactual cells: the decoded sample with the control cells as input.
-    pub fn predict<N: Rng>(&self, x: &Inputs, noise: &mut N) -> Tensor<2> {
-        let none: Option<&mut N> = None;
-        self.run(x, none, noise).0
     }
 }

@@ -6,17 +6,16 @@
 //! dropout from `2^32 + e`, stochastic masks and noise from `2·2^32 + e` and validation pairing from
 //! `3·2^32 + e` (its noise from `4·2^32 + e`), so a resumed run repeats an uninterrupted one.
 
-use super::clipping::clip_global_norm;
-use super::cpa::Update;
 use super::inputs::{matrix, Inputs};
-use super::net::{Dims, Net};
+use super::network::{Dims, Update};
 use super::scheduler::{EarlyStopping, ReduceLrOnPlateau};
+use super::Net;
 use crate::batches::{Batch, CellSet};
 use crate::config::ModelConfig;
 use crate::ModelError;
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -402,29 +401,11 @@ pub fn train(
             if !value.is_finite() {
                 return Err(ModelError::Diverged { epoch, loss: value });
             }
-            let mut grads = loss.backward();
-            net = match (update, &net) {
-                (Update::Generator, Net::Cpa(c)) => {
-                    let mut g = GradientsParams::from_module(&mut grads, &c.generator);
-                    if let Some(max) = cfg.gradient_clip_norm {
-                        clip_global_norm(&c.generator, &mut g, max);
-                    }
-                    optim.step(lr, net, g)
-                }
-                (Update::Adversary, Net::Cpa(c)) => {
-                    let mut g = GradientsParams::from_module(&mut grads, &c.adversary);
-                    if let Some(max) = cfg.gradient_clip_norm {
-                        clip_global_norm(&c.adversary, &mut g, max);
-                    }
-                    adv_optim.step(lr, net, g)
-                }
-                _ => {
-                    let mut g = GradientsParams::from_grads(grads, &net);
-                    if let Some(max) = cfg.gradient_clip_norm {
-                        clip_global_norm(&net, &mut g, max);
-                    }
-                    optim.step(lr, net, g)
-                }
+            let grads = loss.backward();
+            let g = net.gradients(update, grads, cfg.gradient_clip_norm);
+            net = match update {
+                Update::Adversary => adv_optim.step(lr, net, g),
+                Update::Generator | Update::All => optim.step(lr, net, g),
             };
             total += value;
             done += 1;
