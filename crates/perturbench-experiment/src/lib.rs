@@ -9,6 +9,7 @@ pub mod data_config;
 pub mod embedding;
 pub mod error;
 pub mod evaluation;
+pub mod external;
 pub mod feasible;
 pub mod flags;
 pub mod formats;

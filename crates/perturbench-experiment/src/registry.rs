@@ -44,6 +44,9 @@ pub enum Fitted {
     Baseline(Baseline),
     /// A trained network, with its training log.
     Network(NeuralModel, Box<TrainingLog>),
+    /// A model outside perturbench: it trains and predicts when its command runs, in the
+    /// prediction step ([`crate::external`]).
+    External(perturbench_models::config::ExternalConfig),
 }
 
 /// How training went.
@@ -59,11 +62,13 @@ pub struct TrainingLog {
 }
 
 impl Fitted {
-    /// The fitted model as a predictor.
-    pub fn model(&self) -> &dyn PerturbationModel {
+    /// The fitted model as a predictor (`None` for an external model, which predicts
+    /// through its command).
+    pub fn model(&self) -> Option<&dyn PerturbationModel> {
         match self {
-            Fitted::Baseline(b) => b,
-            Fitted::Network(n, _) => n,
+            Fitted::Baseline(b) => Some(b),
+            Fitted::Network(n, _) => Some(n),
+            Fitted::External(_) => None,
         }
     }
 }
@@ -92,6 +97,9 @@ impl Fit for ModelConfig {
         let family = entry(self.name())
             .map(|e| e.family)
             .unwrap_or(Family::Network);
+        if let ModelConfig::External(cfg) = self {
+            return Ok(Fitted::External(cfg.clone()));
+        }
         if let Family::Baseline(kind) = family {
             observer.stage(&format!("fitting {}", self.name()));
             let b = Baseline::fit(

@@ -14,7 +14,8 @@ use perturbench_eval::{evaluate, EvalConfig, EvalOutput, Pipeline};
 use perturbench_io::{write_h5ad, AnnData, Compression, H5adReader, WriteOptions};
 use perturbench_models::nn::EpochLog;
 use perturbench_models::{
-    predict_targets, sample_controls, save_checkpoint, split_targets, Checkpoint, Truth, TruthRow,
+    predict_targets, sample_controls, save_checkpoint, split_targets, Checkpoint,
+    PerturbationModel, Truth, TruthRow,
 };
 use std::path::{Path, PathBuf};
 
@@ -218,10 +219,9 @@ fn write_run(
             "trainer": trainer,
         }));
     }
-    let model = fitted.model();
     let weights = match &fitted {
-        Fitted::Baseline(_) => None,
         Fitted::Network(n, _) => Some(n),
+        _ => None,
     };
     save_checkpoint(
         &dir.join("checkpoint"),
@@ -232,11 +232,11 @@ fn write_run(
             config: config.clone(),
             baseline: match &fitted {
                 Fitted::Baseline(b) => Some(b.clone()),
-                Fitted::Network(..) => None,
+                _ => None,
             },
             dims: match &fitted {
-                Fitted::Baseline(_) => None,
                 Fitted::Network(n, _) => Some(n.dims().clone()),
+                _ => None,
             },
             training: training.clone(),
         },
@@ -268,6 +268,25 @@ fn write_run(
         .copied()
         .filter(|&r| design.is_control(r))
         .collect();
+    let external;
+    let model: &dyn PerturbationModel = match &fitted {
+        Fitted::Baseline(b) => b,
+        Fitted::Network(n, _) => n,
+        Fitted::External(cfg) => {
+            external = crate::external::predict_external(
+                cfg,
+                &dir.join("external"),
+                &ad,
+                &train_rows,
+                &design,
+                &enc,
+                &targets,
+                &sampled,
+                observer,
+            )?;
+            &external
+        }
+    };
     let pred = predict_targets(
         model, &ad.x, &design, &enc, &targets, &sampled, &controls, embedding,
     )?;

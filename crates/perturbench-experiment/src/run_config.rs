@@ -176,13 +176,16 @@ pub fn model_and_trainer(tree: &Value) -> Result<(ModelConfig, TrainerConfig)> {
     }
     tree["model"] = model;
     let model: ModelConfig = typed(&tree, "model", &["name"])?;
-    if model.optim().is_none() {
+    if model.optim().is_none() && !matches!(model, ModelConfig::External(_)) {
         if let Some(k) = given_keys.iter().find(|k| *k != "name") {
             bail!(
                 "config key model.{k}: the {} baseline takes no settings",
                 model.name()
             );
         }
+    }
+    if let ModelConfig::External(e) = &model {
+        crate::external::check_config(e)?;
     }
     let trainer: TrainerConfig = typed(&tree, "trainer", &[])?;
     Ok((model, trainer))

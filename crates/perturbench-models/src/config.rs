@@ -34,6 +34,32 @@ impl Default for Optim {
     }
 }
 
+/// `external`: a model outside perturbench, run as a command that reads the training cells
+/// and the prediction requests and writes its predictions (perturbench-experiment's
+/// `external` module and `docs/bring-your-own-model.md` describe the exchange).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExternalConfig {
+    /// The shell command line; `{train}`, `{requests}`, `{out}` and `{params}` are replaced
+    /// by the exchanged files' paths.
+    pub command: String,
+    /// Seconds the command may run before it is stopped.
+    pub timeout_s: f64,
+    /// Every other `model.*` setting, handed to the command as `{params}` (JSON).
+    #[serde(flatten)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for ExternalConfig {
+    fn default() -> Self {
+        ExternalConfig {
+            command: String::new(),
+            timeout_s: 86_400.0,
+            params: serde_json::Map::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

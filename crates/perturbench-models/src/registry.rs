@@ -12,6 +12,8 @@ pub enum Family {
     Baseline(BaselineKind),
     /// A network trained with minibatches.
     Network,
+    /// A command outside perturbench that trains and predicts on exchanged files.
+    External,
 }
 
 /// One model of the registry.
@@ -76,9 +78,22 @@ const BASELINES: &[ModelEntry] = &[
     ),
 ];
 
-/// Every model, in the order the help text lists them: the baselines, then the networks.
+/// A model outside perturbench (`model=external`).
+const EXTERNAL: ModelEntry = ModelEntry {
+    name: "external",
+    aliases: &[],
+    summary: "your model, run as a command on exchanged .h5ad files (model.command)",
+    family: Family::External,
+    search_space: None,
+};
+
+/// Every model, in the order the help text lists them: the baselines, the networks, then
+/// `external`.
 pub fn models() -> impl Iterator<Item = &'static ModelEntry> {
-    BASELINES.iter().chain(NETWORKS)
+    BASELINES
+        .iter()
+        .chain(NETWORKS)
+        .chain(std::iter::once(&EXTERNAL))
 }
 
 /// The entry of the model called `name` (or one of its aliases).

@@ -40,6 +40,8 @@ macro_rules! networks {
                 /// Control cell plus the singles' shifts.
                 Additive,
                 $($(#[$doc])* $net($config),)+
+                /// A model outside perturbench, run as a command.
+                External($crate::config::ExternalConfig),
             }
 
             impl ModelConfig {
@@ -51,6 +53,7 @@ macro_rules! networks {
                         ModelConfig::TrainMean => "train-mean",
                         ModelConfig::Additive => "additive",
                         $(ModelConfig::$net(_) => <$net as Network>::NAME,)+
+                        ModelConfig::External(_) => "external",
                     }
                 }
 
@@ -69,6 +72,7 @@ macro_rules! networks {
                         "control-mean" => return Some(ModelConfig::ControlMean),
                         "train-mean" => return Some(ModelConfig::TrainMean),
                         "additive" => return Some(ModelConfig::Additive),
+                        "external" => return Some(ModelConfig::External(Default::default())),
                         _ => {}
                     }
                     $(
@@ -99,13 +103,14 @@ macro_rules! networks {
                     }
                 }
 
-                /// Names of all models: the baselines, then the networks.
-                pub const NAMES: [&'static str; 4 + [$(stringify!($net)),+].len()] = [
+                /// Names of all models: the baselines, the networks, then `external`.
+                pub const NAMES: [&'static str; 5 + [$(stringify!($net)),+].len()] = [
                     "average",
                     "control-mean",
                     "train-mean",
                     "additive",
                     $(<$net as Network>::NAME,)+
+                    "external",
                 ];
             }
 
