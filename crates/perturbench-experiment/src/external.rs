@@ -301,8 +301,11 @@ pub fn read_predictions(out: &Path, requests: &AnnData) -> Result<perturbench_io
 /// An external model's predictions, served to the prediction step as a fitted model: each
 /// target's block of predicted cells, in the order the targets are predicted.
 pub struct ExternalPredictions {
-    blocks: Mutex<HashMap<(Vec<usize>, Vec<String>), VecDeque<Vec<Vec<f32>>>>>,
+    blocks: Mutex<HashMap<TargetKey, VecDeque<Vec<Vec<f32>>>>>,
 }
+
+/// A target as the prediction step names it: its singles (encoding positions) and covariates.
+type TargetKey = (Vec<usize>, Vec<String>);
 
 impl ExternalPredictions {
     /// The blocks of `x` (rows `ranges[i]` for `targets[i]`).
