@@ -124,3 +124,46 @@ pub fn simulate_small(dir: &Path, name: &str, seed: u64) -> PathBuf {
     assert_eq!(r.code, 0, "{}", r.stderr);
     p
 }
+
+/// Whether CI requires the Python tests to run (`PERTURBENCH_REQUIRE_PYTHON=1`).
+pub fn python_required() -> bool {
+    std::env::var("PERTURBENCH_REQUIRE_PYTHON").is_ok_and(|v| v == "1")
+}
+
+/// A Python with anndata: `PERTURBENCH_PYTHON`, else a venv created once under the target
+/// directory (the same one perturbench-io's anndata tests use); `None` with a printed reason
+/// when it cannot be made (a failure when [`python_required`]).
+pub fn python_with_anndata() -> Option<PathBuf> {
+    static PY: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    PY.get_or_init(|| {
+        if let Some(py) = std::env::var_os("PERTURBENCH_PYTHON") {
+            return Some(PathBuf::from(py));
+        }
+        let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("anndata-venv");
+        let py = venv.join("bin/python");
+        if venv.join(".ready").exists() {
+            return Some(py);
+        }
+        let ok = |c: &mut Command| c.status().map(|s| s.success()).unwrap_or(false);
+        let why = if !ok(Command::new("python3").args(["-m", "venv"]).arg(&venv)) {
+            "cannot create a Python venv (python3 -m venv)"
+        } else if !ok(Command::new(&py).args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "anndata>=0.8",
+            "scipy",
+            "pandas",
+        ])) {
+            "pip install anndata failed (network?)"
+        } else {
+            std::fs::write(venv.join(".ready"), b"ok").expect("write the venv marker");
+            return Some(py);
+        };
+        assert!(!python_required(), "{why}");
+        eprintln!("SKIP: {why}");
+        None
+    })
+    .clone()
+}
