@@ -135,6 +135,21 @@ fn bad_commands_are_refused_or_reported_with_their_output() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(out.join("evaluation/summary.csv").exists());
+    // Its checkpoint holds no weights: `predict` says so.
+    let targets = tmp.path().join("targets.csv");
+    std::fs::write(&targets, "condition\ncontrol\n").unwrap();
+    let r = perturbench(&[
+        "predict",
+        "--checkpoint",
+        out.join("checkpoint").to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--targets",
+        targets.to_str().unwrap(),
+        "--out",
+        tmp.path().join("p.h5ad").to_str().unwrap(),
+    ]);
+    assert_error(&r, &["external model", "predicts only through its command"]);
 }
 
 #[test]

@@ -110,6 +110,12 @@ pub fn load_model(
     device: &str,
 ) -> Result<(Checkpoint, Box<dyn PerturbationModel>), ModelError> {
     let ck = load_checkpoint(dir)?;
+    if let crate::ModelConfig::External(_) = ck.config {
+        return Err(err(
+            dir,
+            "an external model (model=external) predicts only through its command, when `perturbench train` runs it; it keeps no weights to predict with",
+        ));
+    }
     let model: Box<dyn PerturbationModel> = match &ck.baseline {
         Some(b) => Box::new(b.clone()),
         None => {
