@@ -76,6 +76,7 @@ fn a_python_control_mean_scores_exactly_like_the_builtin_one() {
 
 #[test]
 fn bad_commands_are_refused_or_reported_with_their_output() {
+    let start = std::time::Instant::now();
     let tmp = tempfile::tempdir().unwrap();
     let data = simulate_small(tmp.path(), "d.h5ad", 4);
     let out = tmp.path().join("o");
@@ -127,6 +128,8 @@ fn bad_commands_are_refused_or_reported_with_their_output() {
     );
     assert_error(&r, &["predicted cells, expected one per request"]);
     assert!(!out.exists(), "a failed run leaves no output");
+    // The timeout stopped the command's children (sleep 30) too.
+    assert!(start.elapsed().as_secs() < 25, "{:?}", start.elapsed());
     // Copying the requests is a valid (identity) model: the controls as predictions.
     let r = train(
         &data,

@@ -193,9 +193,12 @@ pub fn run_command(
         .with_context(|| format!("{}: cannot write", files.params.display()))?;
     observer.stage("running the external model");
     observer.info(&format!("external model: {line}"));
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(&line)
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(&line);
+    // Its own process group, so that a timeout stops the command's children too.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -227,6 +230,11 @@ pub fn run_command(
             match child.try_wait() {
                 Ok(Some(st)) => return Ok(Some(st)),
                 Ok(None) if Instant::now() >= deadline => {
+                    #[cfg(unix)]
+                    // SAFETY: kill only sends a signal, to the group led by our child.
+                    unsafe {
+                        libc::kill(-(child.id() as i32), libc::SIGKILL);
+                    }
                     let _ = child.kill();
                     let _ = child.wait();
                     return Ok(None);
