@@ -8,7 +8,6 @@ use super::inputs::Inputs;
 use super::layers::{softplus, standard_normal, Mlp};
 use super::network::{check_dropout, Dims, Network, Update};
 use crate::batches::Feeding;
-use crate::config::Optim;
 use crate::ModelError;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
@@ -90,14 +89,7 @@ impl Network for Biolord {
         Some(("biolord", include_str!("../../presets/hpo/biolord.yaml")));
     const FEEDING: Feeding = Feeding::SingleCell;
 
-    fn optim(c: &BiolordConfig) -> Optim {
-        Optim {
-            lr: c.lr,
-            wd: c.wd,
-            lr_scheduler_factor: c.lr_scheduler_factor,
-            lr_scheduler_patience: c.lr_scheduler_patience,
-        }
-    }
+    super::network::optim_from_fields!();
 
     fn init<R: Rng>(
         c: &BiolordConfig,

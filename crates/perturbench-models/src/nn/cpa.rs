@@ -13,7 +13,6 @@ use super::inputs::Inputs;
 use super::layers::{dense, dropout, softplus, standard_normal, Mlp};
 use super::network::{check_dropout, gradients_of, Dims, Network, Update};
 use crate::batches::Feeding;
-use crate::config::Optim;
 use crate::ModelError;
 use burn::module::Module;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear};
@@ -238,14 +237,7 @@ impl Network for Cpa {
         }
     }
 
-    fn optim(c: &CpaConfig) -> Optim {
-        Optim {
-            lr: c.lr,
-            wd: c.wd,
-            lr_scheduler_factor: c.lr_scheduler_factor,
-            lr_scheduler_patience: c.lr_scheduler_patience,
-        }
-    }
+    super::network::optim_from_fields!();
 
     fn init<R: Rng>(
         c: &CpaConfig,

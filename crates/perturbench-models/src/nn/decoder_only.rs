@@ -3,7 +3,6 @@
 use super::inputs::{concat, Inputs};
 use super::layers::{softplus, Mlp};
 use super::network::{Dims, Network};
-use crate::config::Optim;
 use crate::ModelError;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -75,14 +74,7 @@ impl Network for DecoderOnly {
         include_str!("../../presets/hpo/decoder_only.yaml"),
     ));
 
-    fn optim(c: &DecoderOnlyConfig) -> Optim {
-        Optim {
-            lr: c.lr,
-            wd: c.wd,
-            lr_scheduler_factor: c.lr_scheduler_factor,
-            lr_scheduler_patience: c.lr_scheduler_patience,
-        }
-    }
+    super::network::optim_from_fields!();
 
     fn init<R: Rng>(
         c: &DecoderOnlyConfig,

@@ -4,7 +4,6 @@
 use super::inputs::{concat, Inputs};
 use super::layers::{softplus, Mlp};
 use super::network::{check_dropout, Dims, Network};
-use crate::config::Optim;
 use crate::ModelError;
 use burn::module::Module;
 use burn::tensor::activation::sigmoid;
@@ -94,14 +93,7 @@ impl Network for LatentAdditive {
         include_str!("../../presets/hpo/latent_additive.yaml"),
     ));
 
-    fn optim(c: &LatentAdditiveConfig) -> Optim {
-        Optim {
-            lr: c.lr,
-            wd: c.wd,
-            lr_scheduler_factor: c.lr_scheduler_factor,
-            lr_scheduler_patience: c.lr_scheduler_patience,
-        }
-    }
+    super::network::optim_from_fields!();
 
     fn embedding_key(c: &LatentAdditiveConfig) -> Option<&str> {
         c.embedding_key.as_deref()

@@ -3,7 +3,6 @@
 use super::inputs::{concat, Inputs};
 use super::layers::{dense, softplus};
 use super::network::{Dims, Network};
-use crate::config::Optim;
 use crate::ModelError;
 use burn::module::Module;
 use burn::nn::Linear;
@@ -65,14 +64,7 @@ impl Network for LinearAdditive {
         include_str!("../../presets/hpo/linear_additive.yaml"),
     ));
 
-    fn optim(c: &LinearAdditiveConfig) -> Optim {
-        Optim {
-            lr: c.lr,
-            wd: c.wd,
-            lr_scheduler_factor: c.lr_scheduler_factor,
-            lr_scheduler_patience: c.lr_scheduler_patience,
-        }
-    }
+    super::network::optim_from_fields!();
 
     fn init<R: Rng>(
         c: &LinearAdditiveConfig,

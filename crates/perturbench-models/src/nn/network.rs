@@ -159,3 +159,19 @@ pub fn check_dropout(p: f64) -> Result<(), ModelError> {
         )))
     }
 }
+
+/// The [`Network::optim`] of a config with the fields `lr`, `wd`, `lr_scheduler_factor` and
+/// `lr_scheduler_patience` (every network's).
+macro_rules! optim_from_fields {
+    () => {
+        fn optim(c: &Self::Config) -> $crate::config::Optim {
+            $crate::config::Optim {
+                lr: c.lr,
+                wd: c.wd,
+                lr_scheduler_factor: c.lr_scheduler_factor,
+                lr_scheduler_patience: c.lr_scheduler_patience,
+            }
+        }
+    };
+}
+pub(crate) use optim_from_fields;

@@ -9,7 +9,6 @@ use super::inputs::{concat, Inputs};
 use super::layers::{dense, softplus, standard_normal, Mlp};
 use super::network::{check_dropout, Dims, Network, Update};
 use crate::batches::Feeding;
-use crate::config::Optim;
 use crate::ModelError;
 use burn::module::Module;
 use burn::nn::Linear;
@@ -216,14 +215,7 @@ impl Network for SamsVae {
         Some(("sams_vae", include_str!("../../presets/hpo/sams_vae.yaml")));
     const FEEDING: Feeding = Feeding::SingleCell;
 
-    fn optim(c: &SamsVaeConfig) -> Optim {
-        Optim {
-            lr: c.lr,
-            wd: c.wd,
-            lr_scheduler_factor: c.lr_scheduler_factor,
-            lr_scheduler_patience: c.lr_scheduler_patience,
-        }
-    }
+    super::network::optim_from_fields!();
 
     fn init<R: Rng>(
         c: &SamsVaeConfig,

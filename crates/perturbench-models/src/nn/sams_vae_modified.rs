@@ -16,7 +16,6 @@ use super::layers::{standard_normal, Mlp};
 use super::network::{check_dropout, Dims, Network, Update};
 use super::sams_vae::{decode, kl_normal_rows, GaussianEncoder};
 use crate::batches::Feeding;
-use crate::config::Optim;
 use crate::ModelError;
 use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
@@ -130,14 +129,7 @@ impl Network for SamsVaeModified {
     ));
     const FEEDING: Feeding = Feeding::SingleCell;
 
-    fn optim(c: &SamsVaeModifiedConfig) -> Optim {
-        Optim {
-            lr: c.lr,
-            wd: c.wd,
-            lr_scheduler_factor: c.lr_scheduler_factor,
-            lr_scheduler_patience: c.lr_scheduler_patience,
-        }
-    }
+    super::network::optim_from_fields!();
 
     fn init<R: Rng>(
         c: &SamsVaeModifiedConfig,
