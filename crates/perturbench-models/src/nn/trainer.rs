@@ -266,7 +266,8 @@ fn save_state(
     std::fs::rename(&tmp, dir).map_err(|e| state_err(dir, e))
 }
 
-/// Mean loss of one pass over `set` without gradients.
+/// Mean loss per cell of one pass over `set` without gradients: batch losses weighted by their
+/// sizes, as Lightning aggregates the reference's `val_loss` (logged with `on_epoch=True`).
 #[allow(clippy::too_many_arguments)]
 fn evaluate_loss(
     net: &Net,
@@ -281,11 +282,13 @@ fn evaluate_loss(
     let mut total = 0.0;
     let mut n = 0usize;
     for batch in set.epoch(&mut r, batch_size, false).take(limit) {
+        let cells = batch.rows.len();
         let (x, target) = inputs(batch, dims, device);
-        total += net
-            .validation_loss(&x, target, &mut noise)
-            .into_scalar::<f32>() as f64;
-        n += 1;
+        total += cells as f64
+            * net
+                .validation_loss(&x, target, &mut noise)
+                .into_scalar::<f32>() as f64;
+        n += cells;
     }
     total / n.max(1) as f64
 }
@@ -393,7 +396,8 @@ pub fn train(
             .epoch(&mut r, cfg.batch_size, true)
             .take(n_batches)
         {
-            cells += batch.rows.len();
+            let batch_cells = batch.rows.len();
+            cells += batch_cells;
             let (x, target) = inputs(batch, &dims, &ad);
             let (update, loss) =
                 net.training_loss(&x, target, epoch, done, &mut drop_rng, &mut mask_rng);
@@ -407,12 +411,14 @@ pub fn train(
                 Update::Adversary => adv_optim.step(lr, net, g),
                 Update::Generator | Update::All => optim.step(lr, net, g),
             };
-            total += value;
+            total += value * batch_cells as f64;
             done += 1;
             hooks.on_batch(epoch, done, n_batches, value);
         }
         let train_seconds = started.elapsed().as_secs_f64();
-        let train_loss = total / done.max(1) as f64;
+        // The mean over cells (batch losses weighted by their sizes), as Lightning aggregates
+        // a loss logged with `on_epoch=True`.
+        let train_loss = total / cells.max(1) as f64;
         let val_loss = val_set.filter(|v| !v.is_empty() && val_limit > 0).map(|v| {
             evaluate_loss(
                 &net.valid(),
