@@ -5,6 +5,7 @@ target perturbation's training cells from the training controls (zero for a pert
 without training cells). Run: python examples/python/score_my_model.py
 """
 
+import anndata
 import numpy as np
 import perturbench
 
@@ -32,10 +33,24 @@ tx = dense(train.X)
 base = tx[cond == "control"].mean(axis=0)
 shift = {p: tx[cond == p].mean(axis=0) - base for p in set(cond) - {"control"}}
 targets = requests.obs["condition"].astype(str)
-pred = requests.copy()
-pred.X = (dense(requests.X) + np.vstack([shift.get(t, 0 * base) for t in targets])).astype(np.float32)
+predicted = dense(requests.X) + np.vstack([shift.get(t, 0 * base) for t in targets])
 
-# 5. Evaluate against the observed validation cells.
-observed = adata[(labels == "val").to_numpy() | (adata.obs["condition"] == "control").to_numpy()]
-scores = perturbench.evaluate(observed, {"mean-shift": pred, "control": requests})
+# 5. Evaluate against the observed validation cells; predictions carry the control cells too.
+controls = adata[(adata.obs["condition"] == "control").to_numpy()]
+
+
+def cells(x, obs):
+    obs = obs[["condition", "cell_type"]].astype(str).reset_index(drop=True)
+    obs.index = obs.index.astype(str)
+    return anndata.AnnData(X=np.asarray(x, dtype=np.float32), obs=obs, var=adata.var)
+
+
+def with_controls(x):
+    return anndata.concat([cells(x, requests.obs), cells(dense(controls.X), controls.obs)], index_unique="-")
+
+
+observed = adata[((labels == "val") | (adata.obs["condition"] == "control")).to_numpy()]
+scores = perturbench.evaluate(
+    observed, {"mean-shift": with_controls(predicted), "control": with_controls(dense(requests.X))}
+)
 print(perturbench.summary(scores).to_string(index=False))

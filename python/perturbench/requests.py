@@ -60,6 +60,7 @@ def prediction_requests(
                 path, index=False
             )
             flags["split_file"] = path
+            flags["task"] = "saved"
         command = " ".join(
             [shlex.quote(sys.executable), "-c", shlex.quote(_KEEP), "{requests}", shlex.quote(kept), "{out}"]
         )

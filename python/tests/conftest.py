@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def cli() -> str:
     """The installed ``perturbench`` command (the wheel's console script)."""
-    exe = shutil.which("perturbench")
+    beside = Path(sys.executable).parent / "perturbench"
+    exe = str(beside) if beside.exists() else shutil.which("perturbench")
     assert exe, "the perturbench command is not on PATH (pip install . first)"
     return exe
 

@@ -82,4 +82,4 @@ def test_errors(sim_path, tmp_path):
     with pytest.raises(KeyError):
         perturbench.split(ad, task="transfer", perturbation_key="no_such_column")
     with pytest.raises(FileNotFoundError):
-        perturbench.prediction_requests(ad, split_file=str(tmp_path / "missing.csv"))
+        perturbench.prediction_requests(ad, task="saved", split_file=str(tmp_path / "missing.csv"))

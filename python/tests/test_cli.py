@@ -19,7 +19,7 @@ def test_example_script():
 
 def test_external_scores_like_control_mean(sim_path, cli, tmp_path):
     def train(out, *model):
-        subprocess.run([cli, "--quiet", "train", str(sim_path), *model, "--out", str(out)], check=True, cwd=ROOT)
+        subprocess.run([cli, "--quiet", "train", str(sim_path), "--task", "transfer", *model, "--out", str(out)], check=True, cwd=ROOT)
         return pd.read_csv(out / "evaluation" / "per_perturbation.csv")
 
     external = train(
@@ -33,10 +33,21 @@ def test_external_scores_like_control_mean(sim_path, cli, tmp_path):
     assert (merged["value_ext"] - merged["value_builtin"]).abs().max() < 1e-9
 
 
+SPACE = """space:
+  model.lr: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}
+  model.latent_dim: {type: categorical, choices: [16, 32]}
+"""
+
+
 def test_tune_runs_trials_through_python(sim_path, cli, tmp_path):
+    """Trials are child processes `python -m perturbench train ...` under the wheel."""
     out = tmp_path / "tune"
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
     subprocess.run(
-        [cli, "--quiet", "tune", str(sim_path), "model=control-mean", "--trials", "2", "--out", str(out)],
+        [cli, "--quiet", "tune", str(sim_path), "model=latent-additive", "data.task=transfer",
+         "model.encoder_width=32", "model.n_layers=1", "trainer.max_epochs=2", "--space", str(space),
+         "--study", "py", "--trials", "2", "--out", str(out)],
         check=True, cwd=tmp_path,
     )
     trials = pd.read_csv(out / "trials.csv")

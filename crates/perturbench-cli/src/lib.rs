@@ -101,56 +101,13 @@ fn dispatch(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
     }
 }
 
-/// mimalloc's `mi_option_purge_delay` (the same index in its v2 and v3 option enums).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Keeps freed memory in the process for reuse instead of handing it back to the kernel after
-/// 10 ms (mimalloc's default): a training batch frees and reallocates tens of megabytes, and on
-/// virtual machines every page faulted back in is zeroed again, which cost 15-20 % of training
-/// time (latent-additive, reference width). The price is memory: freed blocks that later
-/// allocations do not reuse stay resident (latent-additive at the reference width on devel:
-/// 3.16 GB after 3 epochs, 2.69 GB with mimalloc's default purge delay; the PyTorch reference
-/// peaks at 3.67 GB; docs/model-parity.md). `MIMALLOC_PURGE_DELAY` in the environment still
-/// wins. The C library's allocator (used by HDF5) is tuned alike.
-pub fn keep_freed_memory() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: mi_option_set only stores an integer option; mimalloc reads it when it
-        // decides whether to purge, from any thread.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    }
-    // HDF5 allocates through the C library's malloc: every dataset write takes (and zeroes) a
-    // 1 MiB conversion buffer. glibc maps such blocks afresh and unmaps them when freed, so each
-    // write page-faults a new megabyte; writing 200 DEG lists took 0.1-0.2 s. Blocks below
-    // 64 MiB now come from the heap, and up to 256 MiB of freed heap is kept for reuse
-    // (`MALLOC_MMAP_THRESHOLD_` / `MALLOC_TRIM_THRESHOLD_` in the environment still win).
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    for (var, param, value) in [
-        ("MALLOC_MMAP_THRESHOLD_", libc::M_MMAP_THRESHOLD, 64 << 20),
-        ("MALLOC_TRIM_THRESHOLD_", libc::M_TRIM_THRESHOLD, 256 << 20),
-    ] {
-        if std::env::var_os(var).is_none() {
-            // SAFETY: mallopt only sets a tuning parameter of glibc's allocator; it is called
-            // at the start of main, before any other thread exists.
-            unsafe { libc::mallopt(param, value) };
-        }
-    }
-}
-
 /// How a command line ended.
 #[derive(Debug)]
 pub enum Outcome {
     /// The command ran to completion.
     Done,
-    /// clap answered the command line itself (`--help`, `--version`, a usage error): its
-    /// text, already formatted, and the exit code it asks for.
-    Clap {
-        /// What clap prints.
-        text: String,
-        /// Whether the text goes to stderr (a usage error) rather than stdout.
-        is_error: bool,
-        /// clap's exit code (0 for help and version, 2 for usage errors).
-        code: i32,
-    },
+    /// clap answered the command line itself (`--help`, `--version`, a usage error).
+    Clap(clap::Error),
 }
 
 /// Runs the command line `argv` (`argv[0]` is the program name). Errors are the command's
@@ -159,22 +116,14 @@ pub fn run_argv(argv: Vec<String>) -> anyhow::Result<Outcome> {
     let argv = commands::cell_eval::expand_short_flags(argv);
     let matches = match Cli::command().try_get_matches_from(argv) {
         Ok(m) => m,
-        Err(e) => return Ok(clap_outcome(&e)),
+        Err(e) => return Ok(Outcome::Clap(e)),
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
-        Err(e) => return Ok(clap_outcome(&e)),
+        Err(e) => return Ok(Outcome::Clap(e)),
     };
     dispatch(cli, &matches)?;
     Ok(Outcome::Done)
-}
-
-fn clap_outcome(e: &clap::Error) -> Outcome {
-    Outcome::Clap {
-        text: e.render().ansi().to_string(),
-        is_error: e.use_stderr(),
-        code: e.exit_code(),
-    }
 }
 
 /// Runs the command line like the `perturbench` binary: prints clap's answers and errors,
@@ -182,17 +131,10 @@ fn clap_outcome(e: &clap::Error) -> Outcome {
 pub fn main_argv(argv: Vec<String>) -> i32 {
     match run_argv(argv) {
         Ok(Outcome::Done) => 0,
-        Ok(Outcome::Clap {
-            text,
-            is_error,
-            code,
-        }) => {
-            if is_error {
-                eprint!("{text}");
-            } else {
-                print!("{text}");
-            }
-            code
+        Ok(Outcome::Clap(e)) => {
+            // clap styles the text only on a terminal, as the binary always did.
+            let _ = e.print();
+            e.exit_code()
         }
         Err(e) => {
             eprintln!("error: {e:#}");

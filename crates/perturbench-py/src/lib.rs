@@ -5,6 +5,9 @@ use pyo3::exceptions::{PyFileNotFoundError, PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use std::path::PathBuf;
 
+/// Phrases of the libraries' messages about a missing obs column or key.
+const MISSING_KEY: [&str; 3] = ["has no column", "no obs column", "not found in obs"];
+
 /// Maps a command's error to the Python exception carrying the CLI's message: a missing file
 /// is `FileNotFoundError`, a missing obs column or key `KeyError`, anything else `ValueError`.
 fn to_py_err(e: anyhow::Error) -> PyErr {
@@ -15,7 +18,7 @@ fn to_py_err(e: anyhow::Error) -> PyErr {
     }) || msg.contains("No such file");
     if not_found {
         PyFileNotFoundError::new_err(msg)
-    } else if msg.contains("no obs column") || msg.contains("not in obs") || msg.contains("not found in obs") {
+    } else if MISSING_KEY.iter().any(|m| msg.contains(m)) {
         PyKeyError::new_err(msg)
     } else {
         PyValueError::new_err(msg)
@@ -30,11 +33,9 @@ fn to_py_err(e: anyhow::Error) -> PyErr {
 fn run(py: Python<'_>, argv: Vec<String>) -> PyResult<(i32, String, bool)> {
     match py.detach(|| perturbench::run_argv(argv)) {
         Ok(perturbench::Outcome::Done) => Ok((0, String::new(), false)),
-        Ok(perturbench::Outcome::Clap {
-            text,
-            is_error,
-            code,
-        }) => Ok((code, text, is_error)),
+        Ok(perturbench::Outcome::Clap(e)) => {
+            Ok((e.exit_code(), e.render().to_string(), e.use_stderr()))
+        }
         Err(e) => Err(to_py_err(e)),
     }
 }

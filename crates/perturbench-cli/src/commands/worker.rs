@@ -3,11 +3,11 @@
 //! whatever launches processes (a shell loop, a Slurm array, a Kubernetes Job). Also the
 //! terminal display and the trial launcher that tune and benchmark share.
 
+use crate::SelfCommand;
 use crate::{progress, Global};
 use indicatif::ProgressBar;
 use perturbench_experiment::orchestra::{self, Launcher, Observer, WorkerOptions};
 use perturbench_hpo::storage::TrialState;
-use crate::SelfCommand;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
