@@ -6,9 +6,9 @@ the command line.
 """
 
 from ._native import __version__
-from .evaluate import evaluate, summary
-from .requests import prediction_requests
-from .simulate import simulate
-from .split import split
+from ._evaluate import evaluate, summary
+from ._requests import prediction_requests
+from ._simulate import simulate
+from ._split import split
 
 __all__ = ["__version__", "evaluate", "prediction_requests", "simulate", "split", "summary"]

@@ -11,7 +11,7 @@ import anndata
 def write(adata: anndata.AnnData, directory: str, name: str) -> str:
     """Writes ``adata`` as ``directory/name.h5ad`` (uncompressed) and returns the path."""
     if not isinstance(adata, anndata.AnnData):
-        raise ValueError(f"{name}: expected an AnnData, got {type(adata).__name__}")
+        raise TypeError(f"{name}: expected an AnnData, got {type(adata).__name__}")
     path = os.path.join(directory, f"{name}.h5ad")
     adata.write_h5ad(Path(path))
     return path

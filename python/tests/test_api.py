@@ -1,6 +1,7 @@
 """The Python API gives the command line's results."""
 
 import subprocess
+import sys
 
 import anndata
 import numpy as np
@@ -8,11 +9,14 @@ import pandas as pd
 import pytest
 
 import perturbench
+from perturbench._evaluate import read_table
 
 
 def test_version(cli):
     out = subprocess.run([cli, "--version"], check=True, capture_output=True, text=True).stdout
     assert out.strip() == f"perturbench {perturbench.__version__}"
+    out = subprocess.run([sys.executable, "-m", "perturbench", "--version"], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == f"perturbench {perturbench.__version__}"
 
 
 def test_simulate_matches_cli(sim_path):
@@ -50,7 +54,7 @@ def test_evaluate_matches_cli(sim_path, cli, tmp_path):
          "--out", str(out), "--no-checksums"],
         check=True,
     )
-    expected = perturbench.evaluate.__globals__["read_table"](str(out / "per_perturbation.csv"))
+    expected = read_table(str(out / "per_perturbation.csv"))
     got = perturbench.evaluate(ref, {"noisy": pred})
     assert list(got.columns[:6]) == ["model", "aggregation", "metric", "covariates", "perturbation", "value"]
     assert got.shape == expected.shape
@@ -58,7 +62,7 @@ def test_evaluate_matches_cli(sim_path, cli, tmp_path):
         assert list(got[c]) == list(expected[c])
     np.testing.assert_allclose(got["value"], expected["value"], rtol=0, atol=1e-9, equal_nan=True)
     summary = perturbench.summary(got)
-    expected_summary = perturbench.evaluate.__globals__["read_table"](str(out / "summary.csv"))
+    expected_summary = read_table(str(out / "summary.csv"))
     assert summary.shape == expected_summary.shape
 
 
@@ -81,5 +85,7 @@ def test_errors(sim_path, tmp_path):
         perturbench.split(ad, task="no-such-task")
     with pytest.raises(KeyError):
         perturbench.split(ad, task="transfer", perturbation_key="no_such_column")
+    with pytest.raises(TypeError):
+        perturbench.evaluate(ad, {"m": "not an AnnData"})
     with pytest.raises(FileNotFoundError):
         perturbench.prediction_requests(ad, task="saved", split_file=str(tmp_path / "missing.csv"))
