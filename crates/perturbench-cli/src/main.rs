@@ -1,107 +1,12 @@
-//! The `perturbench` command: wiring of the perturbench libraries behind one CLI.
-
-mod commands;
-mod progress;
-
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+//! The `perturbench` binary: the CLI of the `perturbench` library crate, with its allocator
+//! settings (mimalloc stays out of the library: its static TLS cannot be loaded by `dlopen`,
+//! which is how Python loads the extension module).
 
 /// mimalloc keeps freed large blocks for reuse instead of returning them to the kernel at
 /// once: training and preprocessing allocate and free many tensor-sized buffers, which glibc
 /// maps and unmaps, paying a page fault and a zeroed page for every 4 KiB each time.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// PerturBench in Rust: benchmark models that predict single-cell perturbation responses.
-#[derive(Parser, Debug)]
-#[command(name = "perturbench", version, about, propagate_version = true)]
-struct Cli {
-    /// No progress bars or tables on the terminal (errors are still printed).
-    #[arg(long, global = true)]
-    quiet: bool,
-    /// Number of worker threads (default: all cores).
-    #[arg(long, global = true, value_name = "N")]
-    threads: Option<usize>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Write a simulated perturbation dataset with known ground truth to an .h5ad file.
-    Simulate(commands::simulate::Args),
-    /// Describe an .h5ad file: shape, encodings, obs columns and the perturbation design.
-    Inspect(commands::inspect::Args),
-    /// PerturBench's preprocessing: filter, normalise, log1p, HVGs, DEGs per covariate.
-    Preprocess(Box<commands::preprocess::Args>),
-    /// Label cells train/val/test for a benchmark task (PerturBench's splitters).
-    Split(Box<commands::split::Args>),
-    /// Score predictions against observed cells (PerturBench's aggregations, metrics, ranks).
-    Evaluate(Box<commands::evaluate::Args>),
-    /// Split, fit a model on train, predict the evaluation split from its controls, and score it.
-    #[command(args_override_self = true)]
-    Train(Box<perturbench_experiment::flags::TrainArgs>),
-    /// Predict perturbed cells with a saved model for a table of targets.
-    Predict(commands::predict::Args),
-    /// Tune a model's hyper-parameters (TPE or random search; SQLite or PostgreSQL store).
-    #[command(args_override_self = true)]
-    Tune(Box<perturbench_experiment::orchestra::TuneOptions>),
-    /// Run trials and benchmark jobs from a store until none are left (any number of machines).
-    Worker(perturbench_experiment::orchestra::WorkerOptions),
-    /// Run a benchmark suite (models × datasets × tasks × seeds); leaderboard and report.
-    #[command(args_override_self = true)]
-    Benchmark(perturbench_experiment::orchestra::BenchmarkOptions),
-    /// Write a self-contained HTML report from output directories.
-    Report(commands::report::Args),
-    /// The whole pipeline on small simulated datasets in a few minutes, with a report.
-    Demo(commands::demo::Args),
-    /// Measure perturbench on standard workloads (see bench/ for the side-by-side scripts).
-    #[command(subcommand)]
-    Bench(commands::bench::BenchCommand),
-    /// cell-eval 0.8.2's command line (run, baseline, score): same flags, same files.
-    #[command(subcommand, name = "cell-eval")]
-    CellEval(commands::cell_eval::CellEvalCommand),
-}
-
-/// Settings every command receives.
-#[derive(Debug, Clone, Copy)]
-pub struct Global {
-    /// Suppress progress bars and tables.
-    pub quiet: bool,
-}
-
-fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
-    if let Some(n) = cli.threads {
-        if n == 0 {
-            anyhow::bail!("--threads must be at least 1");
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| anyhow::anyhow!("cannot start {n} threads: {e}"))?;
-    }
-    let g = Global { quiet: cli.quiet };
-    match cli.command {
-        Command::Simulate(a) => commands::simulate::run(a, g),
-        Command::Inspect(a) => commands::inspect::run(a, g),
-        Command::Split(a) => commands::split::run(*a, g),
-        Command::Preprocess(a) => commands::preprocess::run(*a, g),
-        Command::Evaluate(a) => commands::evaluate::run(*a, g),
-        Command::Train(a) => {
-            let m = matches
-                .subcommand_matches("train")
-                .expect("the train subcommand was parsed");
-            commands::train::run(*a, m, g)
-        }
-        Command::Predict(a) => commands::predict::run(a, g),
-        Command::Tune(a) => commands::tune::run(*a, g),
-        Command::Worker(a) => commands::worker::run(a, g),
-        Command::Benchmark(a) => commands::benchmark::run(a, g),
-        Command::Report(a) => commands::report::run(a, g),
-        Command::Demo(a) => commands::demo::run(a, g),
-        Command::Bench(b) => commands::bench::run(b, g),
-        Command::CellEval(c) => commands::cell_eval::run(c, g),
-    }
-}
 
 /// mimalloc's `mi_option_purge_delay` (the same index in its v2 and v3 option enums).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
@@ -140,11 +45,6 @@ fn keep_freed_memory() {
 
 fn main() {
     keep_freed_memory();
-    let argv = commands::cell_eval::expand_short_flags(std::env::args().collect());
-    let matches = Cli::command().get_matches_from(argv);
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    if let Err(e) = run(cli, &matches) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
-    }
+    let argv: Vec<String> = std::env::args().collect();
+    std::process::exit(perturbench::main_argv(argv));
 }

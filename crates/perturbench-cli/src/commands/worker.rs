@@ -3,23 +3,26 @@
 //! whatever launches processes (a shell loop, a Slurm array, a Kubernetes Job). Also the
 //! terminal display and the trial launcher that tune and benchmark share.
 
+use crate::SelfCommand;
 use crate::{progress, Global};
-use anyhow::Context;
 use indicatif::ProgressBar;
 use perturbench_experiment::orchestra::{self, Launcher, Observer, WorkerOptions};
 use perturbench_hpo::storage::TrialState;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// This executable, which runs every trial as `perturbench train`.
-pub fn current_exe() -> anyhow::Result<PathBuf> {
-    std::env::current_exe().context("cannot locate the perturbench executable")
+/// The command that runs every trial as `perturbench train` (this executable, or what the
+/// Python module set).
+pub fn current_exe() -> anyhow::Result<SelfCommand> {
+    crate::self_command::self_command()
 }
 
-/// The launcher of trials: `exe train`.
-pub fn launcher(exe: &std::path::Path) -> Launcher<'_> {
-    Launcher { exe }
+/// The launcher of trials: `exe [prefix] train`.
+pub fn launcher(cmd: &SelfCommand) -> Launcher<'_> {
+    Launcher {
+        exe: &cmd.exe,
+        prefix: &cmd.prefix,
+    }
 }
 
 /// Tune's and benchmark's progress on the terminal: notes (unless quiet), warnings (always),

@@ -35,8 +35,10 @@ pub struct TrialSettings {
 /// parameters, is resolved here by [`crate::flags::config_from_args`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Launcher<'a> {
-    /// The executable to run (`perturbench`).
+    /// The executable to run (`perturbench`, or `python` under the Python module).
     pub exe: &'a Path,
+    /// Arguments before `train` (empty for the binary; `-m perturbench` under Python).
+    pub prefix: &'a [std::ffi::OsString],
 }
 
 /// How a trial ended.
@@ -232,7 +234,8 @@ pub fn run_trial(
         .with_context(|| format!("{}: cannot create", log_path.display()))?;
     let exe = launcher.exe;
     let mut cmd = Command::new(exe);
-    cmd.args(&args)
+    cmd.args(launcher.prefix)
+        .args(&args)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);

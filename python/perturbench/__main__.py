@@ -1,0 +1,7 @@
+"""``python -m perturbench``: the perturbench command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())
