@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import warnings as _warnings
 from collections.abc import Mapping, Sequence
 
 import anndata
 import pandas as pd
 
-from . import _files, _run
+from . import _native, _run
+from ._memory import Cells
 
 #: Columns of ``per_perturbation.csv`` read as text.
 TEXT_COLUMNS = ("model", "aggregation", "metric", "covariates", "perturbation")
@@ -38,6 +38,9 @@ def evaluate(
 ) -> pd.DataFrame:
     """Scores predicted cells against observed cells, exactly as ``perturbench evaluate``.
 
+    The AnnData objects are read in place (X's numpy arrays are not copied when they hold
+    float32/float64 values with int32/int64 indices) and the work runs without the GIL.
+
     Args:
         reference: the observed cells (X, obs with the perturbation and covariate columns).
         predictions: model name → its predicted cells (same genes as ``reference``).
@@ -57,27 +60,32 @@ def evaluate(
     """
     if not predictions:
         raise ValueError("predictions: at least one model's predicted cells are needed")
-    with tempfile.TemporaryDirectory(prefix="perturbench-") as tmp:
-        args = ["evaluate", "--reference", _files.write(reference, tmp, "reference")]
-        for i, (name, adata) in enumerate(predictions.items()):
-            args += ["--prediction", f"{name}={_files.write(adata, tmp, f'prediction{i}')}"]
-        out = os.path.join(tmp, "out")
-        args += ["--out", out, "--no-checksums"]
-        args += _run.flag_args(
-            {
-                "perturbation_key": perturbation_key,
-                "control": control,
-                "covariate_keys": list(covariate_keys) if covariate_keys is not None else None,
-                "seed": seed,
-                **options,
-            }
-        )
-        for p in pipelines or []:
-            args += ["--pipeline", p]
-        _run.run(args)
-        df = read_table(os.path.join(out, "per_perturbation.csv"))
-        df.attrs["summary"] = read_table(os.path.join(out, "summary.csv"))
+    flags = _run.flag_args(
+        {
+            "perturbation_key": perturbation_key,
+            "control": control,
+            "covariate_keys": list(covariate_keys) if covariate_keys is not None else None,
+            "seed": seed,
+            **options,
+        }
+    )
+    for p in pipelines or []:
+        flags += ["--pipeline", p]
+    ref = Cells(reference, "reference")
+    preds = [(str(name), Cells(adata, f"predictions[{name!r}]")) for name, adata in predictions.items()]
+    per, summ, warnings = _native.evaluate(ref, preds, flags)
+    for w in warnings:
+        _warnings.warn(w, stacklevel=2)
+    df = _table(per)
+    df.attrs["summary"] = _table(summ)
     return df
+
+
+def _table(t: tuple) -> pd.DataFrame:
+    header, text, values = t
+    columns = {h: pd.Series(c, dtype=object) for h, c in zip(header, text)}
+    columns[header[-1]] = pd.Series(values, dtype=float)
+    return pd.DataFrame(columns)
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:

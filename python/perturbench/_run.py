@@ -36,3 +36,4 @@ def run(args: list[str]) -> None:
     code, text, _ = _native.run(["perturbench", "--quiet", *args])
     if code != 0:
         raise ValueError(text.strip())
+

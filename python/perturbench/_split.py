@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import anndata
 import pandas as pd
 
-from . import _files, _run
+from . import _native, _run
+from ._memory import Cells
 
 
 def split(
@@ -21,7 +19,8 @@ def split(
     covariate_keys: list[str] | None = None,
     **options: object,
 ) -> pd.Series:
-    """Labels every cell train/val/test for a task, exactly as ``perturbench split``.
+    """Labels every cell train/val/test for a task, exactly as ``perturbench split``, on the
+    obs in memory.
 
     Args:
         adata: the cells (only obs is used).
@@ -37,18 +36,20 @@ def split(
     Raises:
         ValueError, KeyError, FileNotFoundError: the command's errors, with its messages.
     """
-    with tempfile.TemporaryDirectory(prefix="perturbench-") as tmp:
-        data = _files.write(anndata.AnnData(obs=adata.obs.copy()), tmp, "data")
-        out = os.path.join(tmp, "split.csv")
-        flags = dict(
-            task=task,
-            seed=seed,
-            perturbation_key=perturbation_key,
-            control=control,
-            covariate_keys=covariate_keys,
-            **options,
-        )
-        _run.run(["split", data, "--out", out, *_run.flag_args(flags)])
-        table = pd.read_csv(out, dtype=str, keep_default_na=False)
-    labels = table["split"].where(table["split"] != "", None)
-    return pd.Series(labels.to_numpy(dtype=object), index=pd.Index(table["cell_id"], name=None), name="split")
+    flags = dict(
+        task=task,
+        seed=seed,
+        perturbation_key=perturbation_key,
+        control=control,
+        covariate_keys=covariate_keys,
+        **options,
+    )
+    labels, _ = _native.split(Cells(_obs_only(adata), "adata"), _run.flag_args(flags))
+    return pd.Series(labels, index=pd.Index(adata.obs_names.astype(str), name=None), name="split", dtype=object)
+
+
+def _obs_only(adata: anndata.AnnData) -> anndata.AnnData:
+    """An AnnData with only ``adata``'s obs (the split reads nothing else)."""
+    if not isinstance(adata, anndata.AnnData):
+        raise TypeError(f"adata: expected an AnnData, got {type(adata).__name__}")
+    return anndata.AnnData(obs=adata.obs)

@@ -5,7 +5,7 @@
 use crate::groups::{FileGroups, GroupSums, ROWS_PER_BLOCK};
 use crate::{Aggregation, EvalConfig, EvalError};
 use perturbench_data::de::{test_group, DeMethod, Reference};
-use perturbench_io::{Csr, H5adReader};
+use perturbench_io::{CellSource, Csr};
 
 /// Aggregated vectors of one file: one row per non-control group, genes in reference order.
 #[derive(Debug, Clone)]
@@ -168,7 +168,7 @@ pub fn control_means(
 /// `scaled`: per-gene z-scores over all cells of the file (scanpy `scale`, unbiased variance,
 /// clipped at ±10), averaged per group. Needs a second pass over X.
 pub fn scaled(
-    reader: &H5adReader,
+    reader: &dyn CellSource,
     fg: &FileGroups,
     sums: &GroupSums,
     cfg: &EvalConfig,
@@ -230,7 +230,7 @@ pub fn scaled(
 /// `logp`: per covariate group, a DE test of every perturbation against the file's own
 /// controls, valued sign(score) · −ln(p + 1e-24). Reads the file's X whole (DE needs cells).
 pub fn logp(
-    reader: &H5adReader,
+    reader: &dyn CellSource,
     fg: &FileGroups,
     cfg: &EvalConfig,
 ) -> Result<Aggregate, EvalError> {
@@ -291,7 +291,7 @@ pub fn logp(
 /// The aggregation `a` of a file.
 pub fn aggregate(
     a: Aggregation,
-    reader: &H5adReader,
+    reader: &dyn CellSource,
     fg: &FileGroups,
     sums: &GroupSums,
     control_means: &dyn Fn(&str) -> Option<Vec<f64>>,

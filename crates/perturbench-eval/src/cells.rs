@@ -13,7 +13,7 @@ use crate::aggregate::{non_control, Aggregate};
 use crate::groups::{FileGroups, GroupSums};
 use crate::pca::{project, Pca};
 use crate::EvalError;
-use perturbench_io::H5adReader;
+use perturbench_io::CellSource;
 use rayon::prelude::*;
 
 /// `none`: per group the mean cell in gene space and the energy within-term (from the group
@@ -48,7 +48,7 @@ pub fn none(fg: &FileGroups, sums: &GroupSums) -> Aggregate {
 
 /// `pca`: the file's cells projected on the reference's components; per group the mean
 /// projection, the energy within-term and the cells themselves.
-pub fn pca(reader: &H5adReader, fg: &FileGroups, pca: &Pca) -> Result<Aggregate, EvalError> {
+pub fn pca(reader: &dyn CellSource, fg: &FileGroups, pca: &Pca) -> Result<Aggregate, EvalError> {
     let p = project(reader, fg, pca)?;
     let k = p.k;
     let groups = non_control(fg);

@@ -6,7 +6,7 @@ use crate::groups::{group_sums, FileGroups, GroupKey, GroupSums};
 use crate::pairs;
 use crate::{metric, rank, Aggregation, ControlSource, EvalConfig, EvalError};
 use perturbench_data::PerturbationSpec;
-use perturbench_io::{H5adReader, Uns};
+use perturbench_io::{CellSource, H5adReader, Uns};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -54,22 +54,21 @@ pub struct EvalOutput {
     pub examples: Vec<crate::ExampleRow>,
 }
 
-/// An input file of an evaluation.
-struct Loaded {
-    reader: H5adReader,
+/// An input of an evaluation.
+struct Loaded<'a> {
+    reader: Box<dyn CellSource + 'a>,
     groups: FileGroups,
     sums: GroupSums,
 }
 
-fn load(
-    path: &PathBuf,
+fn load<'a>(
+    reader: Box<dyn CellSource + 'a>,
     ref_genes: Option<&[String]>,
     spec: &PerturbationSpec,
     with_f64: bool,
     with_sq: bool,
-) -> Result<Loaded, EvalError> {
-    let source = path.display().to_string();
-    let reader = H5adReader::open(path)?;
+) -> Result<Loaded<'a>, EvalError> {
+    let source = reader.source_name();
     // Only the columns the design needs (cell names would cost ~100 bytes per cell); the
     // whole frame only to explain a missing column.
     let wanted: Vec<&str> = std::iter::once(spec.key.as_str())
@@ -103,7 +102,7 @@ fn load(
             })
         }
     }
-    let sums = group_sums(&reader, &groups, genes.len(), with_f64, with_sq)?;
+    let sums = group_sums(reader.as_ref(), &groups, genes.len(), with_f64, with_sq)?;
     Ok(Loaded {
         reader,
         groups,
@@ -124,13 +123,13 @@ fn mean_skip_nan(v: impl Iterator<Item = f64>) -> f64 {
 
 /// DEG lists of the reference: key `{covariates}_{perturbation}` → gene positions.
 fn deg_lists(
-    reader: &H5adReader,
+    reader: &dyn CellSource,
     key: &str,
     genes: &[String],
     top: Option<usize>,
 ) -> Result<HashMap<String, Vec<usize>>, EvalError> {
     let uns = reader.read_uns()?;
-    let source = reader.path().display().to_string();
+    let source = reader.source_name();
     let dict = uns
         .get(key)
         .and_then(Uns::as_dict)
@@ -190,6 +189,28 @@ pub fn evaluate(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<EvalOutput, EvalError> {
     cfg.validate()?;
+    let reference = H5adReader::open(reference)?;
+    let opened: Vec<(String, Box<dyn CellSource>)> = predictions
+        .iter()
+        .map(|(n, p)| {
+            Ok((
+                n.clone(),
+                Box::new(H5adReader::open(p)?) as Box<dyn CellSource>,
+            ))
+        })
+        .collect::<Result<_, EvalError>>()?;
+    evaluate_sources(Box::new(reference), opened, cfg, progress)
+}
+
+/// Evaluates `predictions` (name, cells) against the observed cells `reference` under `cfg`:
+/// [`evaluate`] for cells from any [`CellSource`], e.g. arrays in memory.
+pub fn evaluate_sources<'a>(
+    reference: Box<dyn CellSource + 'a>,
+    predictions: Vec<(String, Box<dyn CellSource + 'a>)>,
+    cfg: &EvalConfig,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<EvalOutput, EvalError> {
+    cfg.validate()?;
     let spec = cfg.spec();
     let aggs: Vec<Aggregation> = {
         let mut v: Vec<Aggregation> = cfg.pipelines.iter().map(|p| p.aggregation).collect();
@@ -212,11 +233,11 @@ pub fn evaluate(
         )
     });
     let with_f64 = !cfg.float32_aggregates || aggs.contains(&Aggregation::None);
-    progress(&format!("reading {}", reference.display()));
+    progress(&format!("reading {}", reference.source_name()));
     let r = load(reference, None, &spec, with_f64, with_sq)?;
     let ref_genes: Vec<String> = r.reader.read_frame("var")?.index;
     let degs = match &cfg.deg_key {
-        Some(k) => Some(deg_lists(&r.reader, k, &ref_genes, cfg.top_degs)?),
+        Some(k) => Some(deg_lists(r.reader.as_ref(), k, &ref_genes, cfg.top_degs)?),
         None => None,
     };
     let round = cfg.float32_aggregates;
@@ -224,7 +245,7 @@ pub fn evaluate(
     let pca = if aggs.contains(&Aggregation::Pca) {
         progress("fitting the reference's principal components");
         Some(crate::pca::fit(
-            &r.reader,
+            r.reader.as_ref(),
             &r.groups,
             ref_genes.len(),
             cfg.pca_components,
@@ -248,7 +269,7 @@ pub fn evaluate(
             a,
             aggregate(
                 a,
-                &r.reader,
+                r.reader.as_ref(),
                 &r.groups,
                 &r.sums,
                 &ref_controls,
@@ -261,12 +282,10 @@ pub fn evaluate(
     let mut per_perturbation = Vec::new();
     let mut summary = Vec::new();
     let mut models: Vec<(String, Loaded)> = Vec::new();
-    for (name, path) in predictions {
-        progress(&format!("reading {} ({name})", path.display()));
-        models.push((
-            name.clone(),
-            load(path, Some(&ref_genes), &spec, with_f64, with_sq)?,
-        ));
+    for (name, cells) in predictions {
+        progress(&format!("reading {} ({name})", cells.source_name()));
+        let loaded = load(cells, Some(&ref_genes), &spec, with_f64, with_sq)?;
+        models.push((name, loaded));
     }
     let mut model_aggs: Vec<HashMap<Aggregation, Aggregate>> = Vec::new();
     for (_, m) in &models {
@@ -281,7 +300,7 @@ pub fn evaluate(
                 a,
                 aggregate(
                     a,
-                    &m.reader,
+                    m.reader.as_ref(),
                     &m.groups,
                     &m.sums,
                     controls,

@@ -4,7 +4,7 @@
 
 use crate::EvalError;
 use perturbench_data::{Design, GroupIndex, PerturbationSpec};
-use perturbench_io::{Csr, Frame, H5adReader};
+use perturbench_io::{CellSource, Csr, Frame};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -229,7 +229,7 @@ struct Accumulators {
 /// Streams X of `reader` once and returns per-group sums; fails on NaN/inf (naming the row).
 /// The float32 means are always computed; the float64 sums only when `with_f64` or `with_sq`.
 pub fn group_sums(
-    reader: &H5adReader,
+    reader: &dyn CellSource,
     fg: &FileGroups,
     genes: usize,
     with_f64: bool,

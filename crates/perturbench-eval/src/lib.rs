@@ -24,7 +24,9 @@ pub use config::{
     Aggregation, ControlSource, EvalConfig, Metric, Pipeline, RankDenominator, RankDirection,
     TiePolicy,
 };
-pub use evaluate::{evaluate, reference_pca, EvalOutput, PerPerturbation, Summary};
+pub use evaluate::{
+    evaluate, evaluate_sources, reference_pca, EvalOutput, PerPerturbation, Summary,
+};
 pub use examples::ExampleRow;
 pub use metric::compute as compute_metric;
 pub use pca::Pca;

@@ -7,7 +7,7 @@
 use crate::groups::{FileGroups, ROWS_PER_BLOCK};
 use crate::EvalError;
 use faer::{Mat, Side};
-use perturbench_io::{Csr, H5adReader};
+use perturbench_io::{CellSource, Csr};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -35,7 +35,7 @@ pub struct Pca {
 
 /// Calls `f(first row, block)` for every block of rows of X.
 fn each_block(
-    reader: &H5adReader,
+    reader: &dyn CellSource,
     mut f: impl FnMut(usize, &Csr) -> Result<(), EvalError>,
 ) -> Result<(), EvalError> {
     let mut blocks = reader.row_chunks("X", ROWS_PER_BLOCK)?;
@@ -127,7 +127,7 @@ fn covariance_part(
 /// `Xcᵀ Xc V` for a genes × b matrix `V` (Xc: X centred by `mean`), in one pass over X:
 /// every row contributes x (x·V − μᵀV).
 fn covariance_times(
-    reader: &H5adReader,
+    reader: &dyn CellSource,
     map: &[Option<u32>],
     mean: &[f64],
     v: &[f64],
@@ -172,7 +172,7 @@ fn covariance_times(
 
 /// Column sums of X over reference genes.
 fn column_sums(
-    reader: &H5adReader,
+    reader: &dyn CellSource,
     map: &[Option<u32>],
     genes: usize,
 ) -> Result<Vec<f64>, EvalError> {
@@ -232,7 +232,7 @@ fn orthonormal(a: &[f64], rows: usize, cols: usize) -> Vec<f64> {
 /// Above [`EXACT_GENES`] genes: block Krylov steps from a `seed`ed random block until the
 /// top `k` Ritz values change by at most `tolerance` (relative), at most `iterations` steps.
 pub fn fit(
-    reader: &H5adReader,
+    reader: &dyn CellSource,
     fg: &FileGroups,
     genes: usize,
     k: usize,
@@ -297,7 +297,7 @@ pub fn fit(
 /// Block Krylov PCA: eigenpairs of C = Xcᵀ Xc from the space spanned by Ω, CΩ, …, C^q Ω.
 #[allow(clippy::too_many_arguments)]
 fn krylov(
-    reader: &H5adReader,
+    reader: &dyn CellSource,
     map: &[Option<u32>],
     mean: &[f64],
     genes: usize,
@@ -425,7 +425,11 @@ pub struct Projected {
 
 /// Projects every cell of a file (`fg` maps its columns onto reference genes) onto `pca`:
 /// z = (x − μ) · loadings.
-pub fn project(reader: &H5adReader, fg: &FileGroups, pca: &Pca) -> Result<Projected, EvalError> {
+pub fn project(
+    reader: &dyn CellSource,
+    fg: &FileGroups,
+    pca: &Pca,
+) -> Result<Projected, EvalError> {
     let (k, n) = (pca.k, fg.cell_group.len());
     let offset: Vec<f64> = (0..k)
         .map(|c| {

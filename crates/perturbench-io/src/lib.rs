@@ -13,6 +13,7 @@ mod error;
 mod frame;
 mod h5ad;
 mod h5util;
+mod source;
 mod table;
 mod uns;
 
@@ -24,5 +25,6 @@ pub use h5ad::{
     read_h5ad, write_h5ad, Compression, H5adReader, MatrixEncoding, MatrixInfo, ReadOptions,
     RowChunks, WriteOptions,
 };
+pub use source::{CellSource, Floats, Ints, MemoryCells, MemoryMatrix, RowBlocks};
 pub use table::{csv_text, read_csv_records, write_atomic, write_csv_atomic};
 pub use uns::Uns;

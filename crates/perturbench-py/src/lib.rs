@@ -1,5 +1,9 @@
-//! `perturbench._native`: the `perturbench` command line inside Python. The pure-Python
-//! package (`python/perturbench`) builds the API on it.
+//! `perturbench._native`: the `perturbench` command line inside Python, and `evaluate` /
+//! `split` on in-memory AnnData objects. The pure-Python package (`python/perturbench`)
+//! builds the API on it.
+
+mod api;
+mod memory;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyError, PyValueError};
 use pyo3::prelude::*;
@@ -10,7 +14,7 @@ const MISSING_KEY: [&str; 3] = ["has no column", "no obs column", "not found in 
 
 /// Maps a command's error to the Python exception carrying the CLI's message: a missing file
 /// is `FileNotFoundError`, a missing obs column or key `KeyError`, anything else `ValueError`.
-fn to_py_err(e: anyhow::Error) -> PyErr {
+pub(crate) fn to_py_err(e: anyhow::Error) -> PyErr {
     let msg = format!("{e:#}");
     let not_found = e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
@@ -67,6 +71,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(main, m)?)?;
     m.add_function(wrap_pyfunction!(set_self_command, m)?)?;
+    m.add_function(wrap_pyfunction!(api::evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(api::split, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

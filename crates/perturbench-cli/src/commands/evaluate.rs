@@ -78,13 +78,10 @@ pub fn print_table(out: &EvalOutput) {
 /// Runs the command.
 pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
-    let mut cfg = a.settings.resolve()?;
-    if a.settings.design.covariate_keys.is_none() && cfg.covariate_keys.is_empty() {
+    let cfg = a.settings.resolve_for(|column| {
         let obs = perturbench_io::H5adReader::open(&a.reference)?.read_frame("obs")?;
-        if obs.column("cell_type").is_some() {
-            cfg.covariate_keys = vec!["cell_type".into()];
-        }
-    }
+        Ok(obs.column(column).is_some())
+    })?;
     let mut preds: Vec<(String, PathBuf)> = Vec::new();
     for p in &a.predictions {
         let Some((name, file)) = p.split_once('=') else {

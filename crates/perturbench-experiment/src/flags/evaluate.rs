@@ -55,6 +55,19 @@ fn named<T: serde::de::DeserializeOwned>(s: &str) -> std::result::Result<T, Stri
 }
 
 impl EvalFlags {
+    /// [`Self::resolve`], then PerturBench's default covariates: `cell_type` when no covariate
+    /// keys are set anywhere and the reference's obs has that column (`has_column`).
+    pub fn resolve_for(&self, has_column: impl FnOnce(&str) -> Result<bool>) -> Result<EvalConfig> {
+        let mut cfg = self.resolve()?;
+        if self.design.covariate_keys.is_none()
+            && cfg.covariate_keys.is_empty()
+            && has_column("cell_type")?
+        {
+            cfg.covariate_keys = vec!["cell_type".into()];
+        }
+        Ok(cfg)
+    }
+
     /// The resolved configuration: defaults, then the config file, then these flags (preset
     /// `custom` when the result differs from the defaults).
     pub fn resolve(&self) -> Result<EvalConfig> {

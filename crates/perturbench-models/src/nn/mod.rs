@@ -39,6 +39,6 @@ net::networks! {
     biolord::Biolord(BiolordConfig),
 }
 
-pub use network::{Dims, Network, Update};
+pub use network::{Dims, EpochMean, Network, Update};
 pub use predictor::NeuralModel;
 pub use trainer::{train, EpochLog, TrainHooks, Trained, TrainerConfig};

@@ -13,7 +13,7 @@ macro_rules! networks {
         pub use self::net_dispatch::{ModelConfig, Net, NETWORKS};
 
         mod net_dispatch {
-            use super::network::{Dims, Network, Update};
+            use super::network::{Dims, EpochMean, Network, Update};
             use super::inputs::Inputs;
             $(use super::$module::{$net, $config};)+
             use $crate::batches::Feeding;
@@ -91,6 +91,14 @@ macro_rules! networks {
                     match self {
                         $(ModelConfig::$net(_) => <$net as Network>::FEEDING,)+
                         _ => Feeding::Paired,
+                    }
+                }
+
+                /// How an epoch's loss is averaged over its minibatches.
+                pub fn epoch_mean(&self) -> EpochMean {
+                    match self {
+                        $(ModelConfig::$net(_) => <$net as Network>::EPOCH_MEAN,)+
+                        _ => EpochMean::PerBatch,
                     }
                 }
 

@@ -31,6 +31,18 @@ pub struct Dims {
     pub input_width: usize,
 }
 
+/// How an epoch's loss is averaged over its minibatches. The reference's Lightning modules
+/// differ here: most log their loss with `batch_size=len(batch)`, the field count of its
+/// `Batch` tuple, a constant, so every minibatch weighs the same; SAMS-VAE logs without it, so
+/// Lightning reads the minibatch's size and weighs each by its cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochMean {
+    /// The mean of the minibatches' losses.
+    PerBatch,
+    /// The mean over cells: minibatch losses weighted by their sizes.
+    PerCell,
+}
+
 /// Which parameters a training loss updates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Update {
@@ -59,6 +71,8 @@ pub trait Network: Module + Sized {
     const SEARCH_SPACE: Option<(&'static str, &'static str)> = None;
     /// How training cells are served.
     const FEEDING: Feeding = Feeding::Paired;
+    /// How an epoch's loss is averaged over its minibatches (what early stopping compares).
+    const EPOCH_MEAN: EpochMean = EpochMean::PerBatch;
 
     /// The settings of the name or alias `name`.
     fn defaults(name: &str) -> Self::Config {

@@ -7,7 +7,7 @@
 
 use super::inputs::{concat, Inputs};
 use super::layers::{dense, softplus, standard_normal, Mlp};
-use super::network::{check_dropout, Dims, Network, Update};
+use super::network::{check_dropout, Dims, EpochMean, Network, Update};
 use crate::batches::Feeding;
 use crate::ModelError;
 use burn::module::Module;
@@ -214,6 +214,7 @@ impl Network for SamsVae {
     const SEARCH_SPACE: Option<(&'static str, &'static str)> =
         Some(("sams_vae", include_str!("../../presets/hpo/sams_vae.yaml")));
     const FEEDING: Feeding = Feeding::SingleCell;
+    const EPOCH_MEAN: EpochMean = EpochMean::PerCell;
 
     super::network::optim_from_fields!();
 

@@ -7,7 +7,7 @@
 //! `3·2^32 + e` (its noise from `4·2^32 + e`), so a resumed run repeats an uninterrupted one.
 
 use super::inputs::{matrix, Inputs};
-use super::network::{Dims, Update};
+use super::network::{Dims, EpochMean, Update};
 use super::scheduler::{EarlyStopping, ReduceLrOnPlateau};
 use super::Net;
 use crate::batches::{Batch, CellSet};
@@ -266,11 +266,20 @@ fn save_state(
     std::fs::rename(&tmp, dir).map_err(|e| state_err(dir, e))
 }
 
-/// Mean loss per cell of one pass over `set` without gradients: batch losses weighted by their
-/// sizes, as Lightning aggregates the reference's `val_loss` (logged with `on_epoch=True`).
+/// The weight of a minibatch of `cells` cells in an epoch's mean loss.
+fn batch_weight(mean: EpochMean, cells: usize) -> f64 {
+    match mean {
+        EpochMean::PerBatch => 1.0,
+        EpochMean::PerCell => cells as f64,
+    }
+}
+
+/// Mean loss of one pass over `set` without gradients, minibatches weighted as `mean` says
+/// (the network's [`EpochMean`], as the reference's Lightning module aggregates `val_loss`).
 #[allow(clippy::too_many_arguments)]
 fn evaluate_loss(
     net: &Net,
+    mean: EpochMean,
     set: &CellSet<'_>,
     dims: &Dims,
     device: &Device,
@@ -279,18 +288,20 @@ fn evaluate_loss(
     mut r: ChaCha8Rng,
     mut noise: ChaCha8Rng,
 ) -> f64 {
-    let mut total = 0.0;
-    let mut n = 0usize;
+    let (mut total, mut weights) = (0.0, 0.0);
     for batch in set.epoch(&mut r, batch_size, false).take(limit) {
-        let cells = batch.rows.len();
+        let w = batch_weight(mean, batch.rows.len());
         let (x, target) = inputs(batch, dims, device);
-        total += cells as f64
-            * net
-                .validation_loss(&x, target, &mut noise)
-                .into_scalar::<f32>() as f64;
-        n += cells;
+        total += w * net
+            .validation_loss(&x, target, &mut noise)
+            .into_scalar::<f32>() as f64;
+        weights += w;
     }
-    total / n.max(1) as f64
+    if weights > 0.0 {
+        total / weights
+    } else {
+        0.0
+    }
 }
 
 /// Trains `model` on `train` (validation loss on `val` when given), keeping a resumable state
@@ -320,6 +331,7 @@ pub fn train(
         .optim()
         .ok_or_else(|| ModelError::Config(format!("model '{}' is not trainable", model.name())))?;
     let mut net = Net::new(model, &dims, &mut rng(cfg.seed, 0), &ad)?;
+    let mean = model.epoch_mean();
     let mut optim = optimizer(model)?;
     // The adversaries' optimiser (CPA's corrected schedule; unused otherwise).
     let mut adv_optim = optimizer(model)?;
@@ -390,6 +402,7 @@ pub fn train(
         let mut drop_rng = rng(cfg.seed, (1 << 32) + e);
         let mut mask_rng = rng(cfg.seed, (2 << 32) + e);
         let mut total = 0.0;
+        let mut weights = 0.0;
         let mut done = 0;
         let mut cells = 0;
         for batch in train_set
@@ -411,17 +424,17 @@ pub fn train(
                 Update::Adversary => adv_optim.step(lr, net, g),
                 Update::Generator | Update::All => optim.step(lr, net, g),
             };
-            total += value * batch_cells as f64;
+            total += value * batch_weight(mean, batch_cells);
+            weights += batch_weight(mean, batch_cells);
             done += 1;
             hooks.on_batch(epoch, done, n_batches, value);
         }
         let train_seconds = started.elapsed().as_secs_f64();
-        // The mean over cells (batch losses weighted by their sizes), as Lightning aggregates
-        // a loss logged with `on_epoch=True`.
-        let train_loss = total / cells.max(1) as f64;
+        let train_loss = if weights > 0.0 { total / weights } else { 0.0 };
         let val_loss = val_set.filter(|v| !v.is_empty() && val_limit > 0).map(|v| {
             evaluate_loss(
                 &net.valid(),
+                mean,
                 v,
                 &dims,
                 &base,
@@ -471,4 +484,30 @@ pub fn train(
         stopped_early,
         resumed_epochs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference (altoslabs/perturbench `d357dfa`) logs every model's loss with
+    /// `batch_size=len(batch)` (a constant: the seven fields of its `Batch` tuple), except
+    /// `sams_vae.py`, whose `val_loss` Lightning weighs by the minibatch's cells.
+    #[test]
+    fn only_sams_vae_weighs_minibatches_by_cells() {
+        for name in [
+            "linear-additive",
+            "latent-additive",
+            "decoder-only",
+            "cpa",
+            "biolord",
+        ] {
+            let m = ModelConfig::defaults(name).expect("known model");
+            assert_eq!(m.epoch_mean(), EpochMean::PerBatch, "{name}");
+        }
+        let sams = ModelConfig::defaults("sams-vae").expect("known model");
+        assert_eq!(sams.epoch_mean(), EpochMean::PerCell);
+        assert_eq!(batch_weight(EpochMean::PerCell, 95), 95.0);
+        assert_eq!(batch_weight(EpochMean::PerBatch, 95), 1.0);
+    }
 }
