@@ -67,17 +67,57 @@ def test_evaluate_matches_cli(sim_path, cli, tmp_path):
     assert summary.shape == expected_summary.shape
 
 
-def test_prediction_requests(sim_path):
+#: The external "model" that keeps the requests it is given and predicts each as its control.
+_KEEP = "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2]); shutil.copy(sys.argv[1], sys.argv[3])"
+
+
+def test_prediction_requests_equal_the_external_protocol(sim_path, cli, tmp_path):
+    """The in-memory requests equal the {requests} file `train model=external` writes."""
     ad = anndata.read_h5ad(sim_path)
     labels = perturbench.split(ad, task="transfer", seed=5)
-    req = perturbench.prediction_requests(ad, labels, which="val", max_control_cells=20)
-    assert req.n_vars == ad.n_vars
-    assert "control_cell" in req.obs
-    assert set(req.obs["control_cell"]) <= set(ad.obs_names)
-    ctrl = ad.obs.loc[req.obs["control_cell"], "condition"].astype(str)
-    assert (ctrl == "control").all()
-    val = set(ad.obs.loc[(labels == "val").to_numpy(), "condition"].astype(str)) - {"control"}
-    assert set(req.obs["condition"].astype(str)) == val
+    for which, given in [("val", labels), ("test", None)]:
+        req = perturbench.prediction_requests(
+            ad, given, which=which, max_control_cells=20, seed=3, task="transfer", split_seed=5
+        )
+        kept = tmp_path / f"{which}.h5ad"
+        command = f"{sys.executable} -c '{_KEEP}' {{requests}} {kept} {{out}}"
+        subprocess.run(
+            [cli, "--quiet", "train", str(sim_path), "model=external", f"model.command={command}",
+             f"evaluation.split={which}", "evaluation.max_control_cells=20",
+             "evaluation.prediction_seed=3", "--task", "transfer", "--seed", "5",
+             "--out", str(tmp_path / f"run-{which}")],
+            check=True, capture_output=True,
+        )
+        expected = anndata.read_h5ad(kept)
+        assert list(req.obs_names) == list(expected.obs_names)
+        assert list(req.obs.columns) == list(expected.obs.columns)
+        for col in expected.obs.columns:
+            assert list(req.obs[col].astype(str)) == list(expected.obs[col].astype(str)), col
+        assert list(req.var_names) == list(expected.var_names)
+        assert np.array_equal(np.asarray(req.X.todense()), np.asarray(expected.X.todense()))
+        assert req.uns["perturbench"]["perturbation_key"] == expected.uns["perturbench"]["perturbation_key"]
+        assert list(req.uns["perturbench"]["covariate_keys"]) == list(expected.uns["perturbench"]["covariate_keys"])
+        ctrl = ad.obs.loc[req.obs["control_cell"], "condition"].astype(str)
+        assert (ctrl == "control").all()
+        chosen = labels == which
+        groups = set(ad.obs.loc[chosen.to_numpy(), "condition"].astype(str)) - {"control"}
+        assert set(req.obs["condition"].astype(str)) == groups
+
+
+def test_prediction_requests_errors(sim_path):
+    ad = anndata.read_h5ad(sim_path)
+    labels = perturbench.split(ad, task="transfer", seed=5)
+    with pytest.raises(ValueError, match="which"):
+        perturbench.prediction_requests(ad, labels, which="train")
+    bad = labels.copy()
+    bad.iloc[0] = "validation"
+    with pytest.raises(ValueError, match="validation"):
+        perturbench.prediction_requests(ad, bad)
+    none = labels.where(labels != "val", "test")
+    with pytest.raises(ValueError, match="no val cells"):
+        perturbench.prediction_requests(ad, none, which="val")
+    with pytest.raises(KeyError):
+        perturbench.prediction_requests(ad, labels, perturbation_key="no_such_column")
 
 
 def test_errors(sim_path, tmp_path):

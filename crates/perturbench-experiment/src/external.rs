@@ -16,6 +16,7 @@
 //!   (so that `tune` can search them).
 
 use crate::error::{Context, Error, Result};
+use crate::requests::{RequestRows, Requests};
 use crate::run::Observer;
 use perturbench_data::{Design, PerturbationSet};
 use perturbench_io::{write_h5ad, AnnData, Column, Compression, H5adReader, Uns, WriteOptions};
@@ -62,43 +63,17 @@ impl ExchangeFiles {
     }
 }
 
-/// The prediction requests of `targets`: for each target in order, its sampled control cells
-/// (`sampled`, keyed by covariate index) with obs naming the target; the row ranges of each
-/// target are returned too.
+/// The prediction requests as the `{requests}` file holds them: one row per control cell to
+/// transform (X and var of `ad`), obs naming the target perturbation, its covariates and the
+/// control cell; the requests of each target are returned too.
 pub fn prediction_requests(
     ad: &AnnData,
     design: &Design,
     enc: &Encoding,
-    targets: &[Target],
-    sampled: &HashMap<u32, Vec<usize>>,
+    requests: &Requests,
 ) -> Result<(AnnData, Vec<std::ops::Range<usize>>)> {
-    let cov_index: HashMap<&[String], u32> = design
-        .covariates
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_slice(), i as u32))
-        .collect();
-    let mut rows = Vec::new();
-    let mut ranges = Vec::with_capacity(targets.len());
-    let mut pert = Vec::new();
-    let mut covs: Vec<Vec<String>> = vec![Vec::new(); enc.covariate_keys.len()];
-    for t in targets {
-        let controls = cov_index
-            .get(t.covariates.as_slice())
-            .and_then(|c| sampled.get(c))
-            .ok_or_else(|| ModelError::NoControls {
-                covariates: t.covariates.join("_"),
-            })?;
-        let start = rows.len();
-        rows.extend_from_slice(controls);
-        ranges.push(start..rows.len());
-        for _ in controls {
-            pert.push(t.perturbation.clone());
-            for (k, v) in t.covariates.iter().enumerate() {
-                covs[k].push(v.clone());
-            }
-        }
-    }
+    let RequestRows { rows, ranges } = requests.rows(design)?;
+    let (pert, covs) = request_columns(enc, &requests.targets, &ranges);
     let names = ad.obs_names();
     let control_names: Vec<&str> = rows.iter().map(|&r| names[r].as_str()).collect();
     let mut req = AnnData::new(
@@ -121,6 +96,26 @@ pub fn prediction_requests(
         Column::categorical_from_strings(&control_names),
     );
     Ok((req, ranges))
+}
+
+/// The target perturbation and covariate values (per covariate key) of every request.
+pub fn request_columns(
+    enc: &Encoding,
+    targets: &[Target],
+    ranges: &[std::ops::Range<usize>],
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let n = ranges.last().map_or(0, |r| r.end);
+    let mut pert = Vec::with_capacity(n);
+    let mut covs: Vec<Vec<String>> = vec![Vec::with_capacity(n); enc.covariate_keys.len()];
+    for (t, range) in targets.iter().zip(ranges) {
+        for _ in range.clone() {
+            pert.push(t.perturbation.clone());
+            for (k, v) in t.covariates.iter().enumerate() {
+                covs[k].push(v.clone());
+            }
+        }
+    }
+    (pert, covs)
 }
 
 /// The design of the exchanged files, stored in their `uns["perturbench"]`: the
@@ -390,8 +385,7 @@ pub fn predict_external(
     train_rows: &[usize],
     design: &Design,
     enc: &Encoding,
-    targets: &[Target],
-    sampled: &HashMap<u32, Vec<usize>>,
+    requests: &Requests,
     observer: &dyn Observer,
 ) -> Result<ExternalPredictions> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
@@ -405,11 +399,11 @@ pub fn predict_external(
     train.uns = [(UNS_KEY.to_string(), design_uns(enc))].into();
     write_h5ad(&files.train, &train, &opts)?;
     drop(train);
-    let (requests, ranges) = prediction_requests(ad, design, enc, targets, sampled)?;
-    write_h5ad(&files.requests, &requests, &opts)?;
+    let (req, ranges) = prediction_requests(ad, design, enc, requests)?;
+    write_h5ad(&files.requests, &req, &opts)?;
     run_command(cfg, &files, observer)?;
-    let x = read_predictions(&files.out, &requests)?;
-    let model = ExternalPredictions::new(&x, enc, targets, &ranges)?;
+    let x = read_predictions(&files.out, &req)?;
+    let model = ExternalPredictions::new(&x, enc, &requests.targets, &ranges)?;
     // The exchanged matrices are not kept (the log and the parameters are).
     for p in [&files.train, &files.requests, &files.out] {
         let _ = std::fs::remove_file(p);

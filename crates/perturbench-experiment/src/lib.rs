@@ -19,6 +19,7 @@ pub mod orchestra;
 pub mod predict;
 pub mod presets;
 pub mod registry;
+pub mod requests;
 pub mod run;
 pub mod run_config;
 pub mod tree;

@@ -5,17 +5,17 @@
 use crate::data_config::TRAIN_TASK_HOW;
 use crate::embedding::{embedding, embedding_key};
 use crate::error::{Error, Result};
-use crate::feasible::{feasible_split, unpredictable};
+use crate::feasible::feasible_split;
 use crate::formats::{replace_dir, siblings, write_evaluation, write_losses, write_truth};
 use crate::registry::{Fit, FitInput, Fitted};
+use crate::requests::Requests;
 use crate::run_config::RunConfig;
 use perturbench_data::split::SplitLabel;
 use perturbench_eval::{evaluate, EvalConfig, EvalOutput, Pipeline};
 use perturbench_io::{write_h5ad, AnnData, Compression, H5adReader, WriteOptions};
 use perturbench_models::nn::EpochLog;
 use perturbench_models::{
-    predict_targets, sample_controls, save_checkpoint, split_targets, Checkpoint,
-    PerturbationModel, Truth, TruthRow,
+    predict_targets, save_checkpoint, Checkpoint, PerturbationModel, Truth, TruthRow,
 };
 use std::path::{Path, PathBuf};
 
@@ -244,21 +244,12 @@ fn write_run(
     )?;
     observer.stage("predicting");
     // Groups with a perturbation never seen in train cannot be predicted (the combination
-    // splitter can hold out a combo whose single never appears alone): skip them, loudly.
-    let mut skipped = Vec::new();
-    let targets: Vec<_> = split_targets(&design, &eval_rows)
-        .into_iter()
-        .filter(|t| match unpredictable(t, &spec, &enc) {
-            Some(why) => {
-                skipped.push(why);
-                false
-            }
-            None => true,
-        })
-        .collect();
+    // splitter can hold out a combo whose single never appears alone): skipped, loudly.
     let ev = &c.evaluation;
-    let sampled = sample_controls(
+    let requests = Requests::plan(
         &design,
+        &spec,
+        &enc,
         &eval_rows,
         ev.max_control_cells,
         ev.prediction_seed,
@@ -280,15 +271,21 @@ fn write_run(
                 &train_rows,
                 &design,
                 &enc,
-                &targets,
-                &sampled,
+                &requests,
                 observer,
             )?;
             &external
         }
     };
     let pred = predict_targets(
-        model, &ad.x, &design, &enc, &targets, &sampled, &controls, embedding,
+        model,
+        &ad.x,
+        &design,
+        &enc,
+        &requests.targets,
+        &requests.sampled,
+        &controls,
+        embedding,
     )?;
     let opts = WriteOptions {
         compression: Compression::None,
@@ -316,16 +313,8 @@ fn write_run(
         &|m| observer.stage(m),
     )?;
     let mut warnings = out.warnings.clone();
-    if !skipped.is_empty() {
-        warnings.insert(
-            0,
-            format!(
-                "{} {} group(s) have perturbations never seen in train and are not predicted: {}",
-                skipped.len(),
-                ev.split,
-                skipped.join(", ")
-            ),
-        );
+    if let Some(w) = requests.skipped_warning(&ev.split) {
+        warnings.insert(0, w);
     }
     let out = EvalOutput { warnings, ..out };
     let sha256 = hasher

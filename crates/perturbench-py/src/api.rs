@@ -4,9 +4,12 @@
 use crate::memory;
 use crate::to_py_err;
 use clap::Parser;
+use perturbench_data::split::SplitLabel;
 use perturbench_eval::EvalOutput;
+use perturbench_experiment::external::request_columns;
 use perturbench_experiment::flags::{EvalFlags, SplitFlags};
 use perturbench_experiment::formats::{PER_PERTURBATION_HEADER, SUMMARY_HEADER};
+use perturbench_experiment::requests::plan_requests;
 use perturbench_io::{CellSource, MemoryCells};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -138,4 +141,112 @@ pub fn split(
     let (_, _, split) = result.map_err(|e| to_py_err(e.into()))?;
     let labels = split.labels.iter().map(|l| l.map(|l| l.as_str())).collect();
     Ok((labels, lines.into_inner().expect("not poisoned")))
+}
+
+/// The prediction requests as columns: the control rows, the perturbation column's name and
+/// values, each covariate column's name and values, the control cells' names, the design
+/// (`perturbation_key`, `control`, `delimiter`, `covariate_keys`), warnings and split lines.
+type RequestColumns = (
+    Vec<usize>,
+    (String, Vec<String>),
+    Vec<(String, Vec<String>)>,
+    Vec<String>,
+    (String, String, String, Vec<String>),
+    Vec<String>,
+    Vec<String>,
+);
+
+/// Parses one split label: `train`, `val`, `test`, or empty / None for excluded cells.
+fn label_of(label: Option<&str>, cell: &str) -> PyResult<Option<SplitLabel>> {
+    match label.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(l) => SplitLabel::parse(l).map(Some).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "split: invalid label '{l}' for cell '{cell}' (expected train, val, test or empty)"
+            ))
+        }),
+    }
+}
+
+/// The prediction requests of `cells` (obs and var only) as `train … model=external` writes
+/// them to `{requests}`: split by `flags` (`perturbench split`'s) or labelled by `labels` (one
+/// per cell), evaluated split `which`, at most `max_control_cells` controls per covariate
+/// combination sampled with `seed`. The work runs without the GIL.
+#[pyfunction]
+pub fn prediction_requests(
+    py: Python<'_>,
+    cells: Bound<'_, PyAny>,
+    flags: Vec<String>,
+    labels: Option<Vec<Option<String>>>,
+    which: String,
+    max_control_cells: usize,
+    seed: u64,
+) -> PyResult<RequestColumns> {
+    let args: SplitArgs = parse(flags)?;
+    let label = match which.as_str() {
+        "val" => SplitLabel::Val,
+        "test" => SplitLabel::Test,
+        w => {
+            return Err(PyValueError::new_err(format!(
+                "which: '{w}', expected 'val' or 'test'"
+            )))
+        }
+    };
+    let source = memory::name(&cells)?;
+    let obs = memory::obs(&cells, None, true)?;
+    let genes = memory::var(&cells)?.index;
+    if let Some(l) = &labels {
+        if l.len() != obs.index.len() {
+            return Err(PyValueError::new_err(format!(
+                "split: {} labels for {} cells",
+                l.len(),
+                obs.index.len()
+            )));
+        }
+    }
+    let labels = labels
+        .map(|l| {
+            l.iter()
+                .zip(&obs.index)
+                .map(|(l, cell)| label_of(l.as_deref(), cell))
+                .collect::<PyResult<Vec<_>>>()
+        })
+        .transpose()?;
+    let lines = Mutex::new(Vec::new());
+    let result = py.detach(|| {
+        let data = args.opts.data_config()?;
+        plan_requests(
+            &obs,
+            &genes,
+            &data,
+            labels,
+            label,
+            max_control_cells,
+            seed,
+            &source,
+            &|line| lines.lock().expect("not poisoned").push(line.to_string()),
+        )
+    });
+    let (_, enc, requests, rows) = result.map_err(|e| to_py_err(e.into()))?;
+    let (pert, covs) = request_columns(&enc, &requests.targets, &rows.ranges);
+    let controls = rows.rows.iter().map(|&r| obs.index[r].clone()).collect();
+    let covariates = enc.covariate_keys.iter().cloned().zip(covs).collect();
+    let warnings = requests
+        .skipped_warning(label.as_str())
+        .into_iter()
+        .collect();
+    Ok((
+        rows.rows,
+        (enc.perturbation_key.clone(), pert),
+        covariates,
+        controls,
+        (
+            enc.perturbation_key.clone(),
+            enc.control.clone(),
+            enc.delimiter.clone(),
+            enc.covariate_keys.clone(),
+        ),
+        warnings,
+        lines.into_inner().expect("not poisoned"),
+    ))
 }

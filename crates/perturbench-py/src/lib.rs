@@ -73,6 +73,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_self_command, m)?)?;
     m.add_function(wrap_pyfunction!(api::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(api::split, m)?)?;
+    m.add_function(wrap_pyfunction!(api::prediction_requests, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
