@@ -59,14 +59,54 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 /// refused unless `allow_discrete` (then evaluated as counts, `is_log1p = false`); negative
 /// values and NaN are refused.
 pub fn read_input(path: &Path, allow_discrete: bool) -> Result<Input> {
+    read_input_with(path, allow_discrete, None)
+}
+
+/// [`read_input`], plus the embedding `obsm[embed_key]` when given (the only obsm entry kept);
+/// an error naming the file and the key when it is absent.
+pub fn read_input_with(
+    path: &Path,
+    allow_discrete: bool,
+    embed_key: Option<&str>,
+) -> Result<Input> {
     let shown = path.display().to_string();
     let reader = H5adReader::open(path)?;
     let dtype = reader.matrix_info("X")?.dtype;
-    let adata = reader.read(&ReadOptions {
+    let mut adata = reader.read(&ReadOptions {
         layers: Some(Vec::new()),
         side_arrays: false,
         uns: false,
     })?;
+    if let Some(key) = embed_key {
+        let mut obsm = reader.read_dense_dict("obsm")?;
+        let found: Vec<String> = obsm.keys().cloned().collect();
+        let m = obsm.remove(key).ok_or_else(|| CellEvalError::Input {
+            path: shown.clone(),
+            message: format!(
+                "--embed-key: obsm['{key}'] not found (obsm has: [{}])",
+                found.join(", ")
+            ),
+        })?;
+        if m.nrows != adata.n_obs() {
+            return Err(CellEvalError::Input {
+                path: shown.clone(),
+                message: format!(
+                    "obsm['{key}'] has {} rows for {} cells",
+                    m.nrows,
+                    adata.n_obs()
+                ),
+            });
+        }
+        if let Some(v) = m.data.iter().find(|v| !v.is_finite()) {
+            return Err(CellEvalError::Input {
+                path: shown.clone(),
+                message: format!(
+                    "obsm['{key}'] holds {v}; the embedding metrics need finite values"
+                ),
+            });
+        }
+        adata.obsm.insert(key.to_string(), m);
+    }
     let scale =
         judge_scale(adata.x.data(), allow_discrete).map_err(|message| CellEvalError::Input {
             path: shown.clone(),

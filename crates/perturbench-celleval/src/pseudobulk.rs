@@ -3,7 +3,7 @@
 
 use crate::error::{CellEvalError, Result};
 use crate::groups::Groups;
-use perturbench_io::Csr;
+use perturbench_io::{Csr, Dense};
 use rayon::prelude::*;
 
 /// Mean expression of every group, dense, in `f64`.
@@ -56,6 +56,38 @@ impl Pseudobulks {
             names: groups.names.clone(),
             control: groups.control,
             genes: genes.to_vec(),
+            means,
+        })
+    }
+
+    /// Group means of the rows of the dense matrix `m` (e.g. an `.obsm` embedding); its
+    /// columns are named by their index.
+    pub fn from_dense(m: &Dense, groups: &Groups) -> Result<Self> {
+        if groups.n_cells != m.nrows {
+            return Err(CellEvalError::LabelCount {
+                labels: groups.n_cells,
+                cells: m.nrows,
+            });
+        }
+        let means = groups
+            .cells
+            .par_iter()
+            .map(|rows| {
+                let mut sum = vec![0f64; m.ncols];
+                for &r in rows {
+                    for (s, &v) in sum.iter_mut().zip(m.row(r)) {
+                        *s += v as f64;
+                    }
+                }
+                let n = rows.len() as f64;
+                sum.iter_mut().for_each(|s| *s /= n);
+                sum
+            })
+            .collect();
+        Ok(Pseudobulks {
+            names: groups.names.clone(),
+            control: groups.control,
+            genes: (0..m.ncols).map(|j| j.to_string()).collect(),
             means,
         })
     }

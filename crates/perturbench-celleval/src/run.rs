@@ -7,9 +7,11 @@ use crate::conventions::Conventions;
 use crate::de::{differential_expression, DeOptions};
 use crate::error::{CellEvalError, Result};
 use crate::groups::{obs_labels, Groups};
-use crate::input::{read_input, sha256_file, Input, Scale};
+use crate::input::{read_input_with, sha256_file, Input, Scale};
 use crate::metrics::edistance::pearson_edistance;
-use crate::metrics::{evaluate_de, evaluate_pseudobulk, DeFrame, MetricTable};
+use crate::metrics::{
+    embedding_discrimination, evaluate_de, evaluate_pseudobulk, DeFrame, MetricTable,
+};
 use crate::profile::{metric_columns, Profile, NOT_IMPLEMENTED};
 use crate::pseudobulk::Pseudobulks;
 use crate::record::{InputRecord, RunRecord, Skipped};
@@ -43,7 +45,8 @@ pub struct RunOptions {
     /// obs column to split the results by (one set of files per cell type).
     #[arg(long)]
     pub celltype_col: Option<String>,
-    /// .obsm key for the embedding metrics (not supported yet: refused).
+    /// `.obsm` key of an embedding: `discrimination_score_l2` and `_cosine` are computed on it
+    /// (cell-eval's `--embed-key`).
     #[arg(long)]
     pub embed_key: Option<String>,
     /// Output directory.
@@ -267,6 +270,31 @@ fn evaluate_context(
     let rb = Pseudobulks::from_csr(&real.1.x, &rg, genes)?;
     let pb = Pseudobulks::from_csr(&pred.1.x, &pg, genes)?;
     table.extend(evaluate_pseudobulk(&rb, &pb)?)?;
+    if let Some(key) = &opts.embed_key {
+        // Both inputs were read with obsm[key] (checked there); cell-type contexts keep it.
+        let (re, pe) = match (real.1.obsm.get(key), pred.1.obsm.get(key)) {
+            (Some(r), Some(p)) => (r, p),
+            _ => {
+                return Err(CellEvalError::Option(format!(
+                    "--embed-key: obsm['{key}'] missing"
+                )))
+            }
+        };
+        if re.ncols != pe.ncols {
+            return Err(input_error(
+                &pred.0.path,
+                format!(
+                    "obsm['{key}'] has {} columns, the real data's {}",
+                    pe.ncols, re.ncols
+                ),
+            ));
+        }
+        let rb = Pseudobulks::from_dense(re, &rg)?;
+        let pb = Pseudobulks::from_dense(pe, &pg)?;
+        for (name, values) in embedding_discrimination(&rb, &pb) {
+            table.replace(&name, values);
+        }
+    }
     // scipy's pearsonr raises for fewer than two perturbations; cell-eval then logs the
     // error and leaves the metric out.
     if computed.contains(&"pearson_edistance") && rg.perturbations().len() >= 2 {
@@ -303,11 +331,6 @@ fn check_options(opts: &RunOptions) -> Result<()> {
             "--cpm-filter is not implemented yet".into(),
         ));
     }
-    if opts.embed_key.is_some() {
-        return Err(CellEvalError::Unsupported(
-            "--embed-key (metrics on an .obsm embedding) is not implemented yet".into(),
-        ));
-    }
     if opts.adata_pred.is_none() {
         return Err(CellEvalError::Option(
             "--adata-pred is required unless --ceiling is passed (ceiling-only mode)".into(),
@@ -324,8 +347,9 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
 
 fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
     let pred_path = opts.adata_pred.clone().unwrap_or_default();
-    let real = read_input(&opts.adata_real, opts.allow_discrete)?;
-    let pred = read_input(&pred_path, opts.allow_discrete)?;
+    let embed = opts.embed_key.as_deref();
+    let real = read_input_with(&opts.adata_real, opts.allow_discrete, embed)?;
+    let pred = read_input_with(&pred_path, opts.allow_discrete, embed)?;
     if real.adata.n_vars() != pred.adata.n_vars() {
         return Err(CellEvalError::GeneMismatch(format!(
             "{} has {} genes, {} has {}",
@@ -368,6 +392,11 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
         opts.profile.name(),
         Conventions::cell_eval_0_8_2(de_options(&real, opts.epsilon)),
     );
+    if let Some(key) = &opts.embed_key {
+        record.pseudobulk_space.push_str(&format!(
+            "; discrimination_score_l2 and discrimination_score_cosine: per-perturbation mean of obsm['{key}'] (float32 as read, float64 sums), every embedding column kept (no target-gene exclusion), as cell-eval's --embed-key"
+        ));
+    }
     let mut results = Vec::new();
     for (label, real_ad) in &real_ctx {
         let pred_ad = match label {

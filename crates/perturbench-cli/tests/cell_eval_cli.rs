@@ -19,7 +19,11 @@
 //! - `papalexi`: 6,000 cells of `papalexi2021_eccite_thp1_sceptredata.h5ad` (counts,
 //!   normalised to 10,000 per cell and log1p-transformed here), profile `vcc`;
 //! - `simulated`: `perturbench simulate --preset small`, log-normalised the same way,
-//!   profile `full`, then `baseline` and `score` on it.
+//!   profile `full`, then `baseline` and `score` on it;
+//! - `simulated_embed`: the same cells with a 2-dimensional embedding in `obsm['X_emb']`
+//!   (a fixed random projection of each side's X to 2 dimensions, float32, where perturbations
+//!   are harder to tell apart than in X), profile `full` with
+//!   `--embed-key X_emb` (discrimination_score_l2 and _cosine on the embedding).
 //!
 //! `clustering_agreement` (Leiden) is skipped on both sides. The Python environment is the
 //! one `perturbench-celleval`'s parity test uses: `PERTURBENCH_CELLEVAL_PYTHON`, or a venv
@@ -140,6 +144,34 @@ fn lognorm(ad: &mut AnnData) {
             *o = ((v as f64) * 1e4 / s.max(1.0)).ln_1p() as f32;
         }
     });
+}
+
+/// Adds `obsm['X_emb']`: X times a fixed random 2-column projection, as float32.
+fn embed(ad: &mut AnnData) {
+    let k = 2;
+    let w: Vec<f64> = (0..ad.n_vars() * k)
+        .map(|i| (splitmix(7 << 40 | i as u64) >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
+        .collect();
+    let mut data = vec![0f32; ad.n_obs() * k];
+    for r in 0..ad.n_obs() {
+        let (idx, vals) = ad.x.row(r);
+        for j in 0..k {
+            let s: f64 = idx
+                .iter()
+                .zip(vals)
+                .map(|(&c, &v)| v as f64 * w[c as usize * k + j])
+                .sum();
+            data[r * k + j] = s as f32;
+        }
+    }
+    ad.obsm.insert(
+        "X_emb".into(),
+        perturbench_io::Dense {
+            nrows: ad.n_obs(),
+            ncols: k,
+            data,
+        },
+    );
 }
 
 /// The prediction: noisy values, 10 % dropped, labels of `perts[1]` and `perts[2]` swapped.
@@ -335,6 +367,20 @@ fn cases(data: &Path, dir: &Path) -> Vec<Case> {
             args: with(&["--profile", "vcc"]),
         },
         Case {
+            name: "simulated_embed",
+            pred: {
+                let mut p = predict(&sim, "condition", "control");
+                embed(&mut p);
+                p
+            },
+            real: {
+                let mut r = sim.clone();
+                embed(&mut r);
+                r
+            },
+            args: with(&["--profile", "full", "--embed-key", "X_emb"]),
+        },
+        Case {
             name: "simulated",
             pred: predict(&sim, "condition", "control"),
             real: sim,
@@ -436,7 +482,17 @@ fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
         } else {
             // Our run of the baseline reads cell-eval's baseline file (the same input on
             // both sides), which exists once cell-eval ran.
-            run_cell_eval(&py, &runs, &dir);
+            // cell-eval keeps `--embed-key`'s metric settings in its process-wide metric
+            // registry, so a later run in the same process would look for the embedding
+            // too: runs with an embedding get a process of their own.
+            let (embedded, plain): (Vec<Vec<String>>, Vec<Vec<String>>) = runs
+                .iter()
+                .cloned()
+                .partition(|a| a.iter().any(|s| s == "--embed-key"));
+            run_cell_eval(&py, &plain, &dir);
+            for r in embedded {
+                run_cell_eval(&py, &[r], &dir);
+            }
             for argv in [b, r, sc] {
                 let mut a = vec!["cell-eval".to_string()];
                 a.extend(argv);

@@ -49,11 +49,17 @@ fn distance(kind: Distance, r: &[f64], p: &[f64]) -> f64 {
 
 /// Per perturbation `1 − rank / P`, where `rank` counts the real deltas closer to the
 /// perturbation's predicted delta than its own real delta, over the genes whose name is not
-/// the perturbation label (target-gene exclusion). If all `P` distances are equal, `rank` is
+/// the perturbation label when `exclude_target` is set (target-gene exclusion; cell-eval
+/// keeps every column of an embedding). If all `P` distances are equal, `rank` is
 /// the perturbation's index in label order (numpy keeps an all-equal array in input order);
 /// partial ties, whose order numpy's unstable sort leaves to the machine, count as not
 /// closer.
-pub fn discrimination_score(real: &Pseudobulks, pred: &Pseudobulks, kind: Distance) -> Vec<f64> {
+pub fn discrimination_score(
+    real: &Pseudobulks,
+    pred: &Pseudobulks,
+    kind: Distance,
+    exclude_target: bool,
+) -> Vec<f64> {
     let perts = real.perturbations();
     let real_d: Vec<Vec<f64>> = perts.iter().map(|&g| real.delta(g)).collect();
     let pred_d: Vec<Vec<f64>> = perts.iter().map(|&g| pred.delta(g)).collect();
@@ -64,7 +70,7 @@ pub fn discrimination_score(real: &Pseudobulks, pred: &Pseudobulks, kind: Distan
         .map(|(i, &g)| {
             let label = &real.names[g];
             let keep: Vec<usize> = (0..real.genes.len())
-                .filter(|&j| &real.genes[j] != label)
+                .filter(|&j| !exclude_target || &real.genes[j] != label)
                 .collect();
             let p: Vec<f64> = keep.iter().map(|&j| pred_d[i][j]).collect();
             // One reusable buffer for the real deltas restricted to the kept genes.

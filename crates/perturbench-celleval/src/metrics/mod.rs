@@ -193,8 +193,33 @@ pub fn evaluate_pseudobulk(real: &Pseudobulks, pred: &Pseudobulks) -> Result<Met
     for d in [Distance::L1, Distance::L2, Distance::Cosine] {
         t.push_all(
             format!("discrimination_score_{}", d.name()),
-            discrimination::discrimination_score(real, pred, d),
+            discrimination::discrimination_score(real, pred, d, true),
         );
     }
     Ok(t)
+}
+
+/// `discrimination_score_l2` and `discrimination_score_cosine` on embedding pseudobulks
+/// (cell-eval's `--embed-key`: every embedding column, no target exclusion; l1 stays on X).
+pub fn embedding_discrimination(real: &Pseudobulks, pred: &Pseudobulks) -> Vec<(String, Vec<f64>)> {
+    [Distance::L2, Distance::Cosine]
+        .into_iter()
+        .map(|d| {
+            (
+                format!("discrimination_score_{}", d.name()),
+                discrimination::discrimination_score(real, pred, d, false),
+            )
+        })
+        .collect()
+}
+
+impl MetricTable {
+    /// Replaces the values of the column `name` (added when absent).
+    pub fn replace(&mut self, name: &str, values: Vec<f64>) {
+        let values: Vec<Option<f64>> = values.into_iter().map(Some).collect();
+        match self.columns.iter_mut().find(|(n, _)| n == name) {
+            Some((_, col)) => *col = values,
+            None => self.columns.push((name.to_string(), values)),
+        }
+    }
 }
