@@ -34,6 +34,10 @@ pub struct DeOptions {
     /// `percent_change` are then computed in single precision, as here. The Mann–Whitney U
     /// test always runs in double precision.
     pub float32_means: bool,
+    /// pdex's `cpm_filter` (cell-eval's `--cpm-filter T`): a (perturbation, gene) row is
+    /// dropped when the gene's pooled CPM is ≤ T in both the perturbation and the control;
+    /// the FDR is then corrected over the rows kept. None keeps every row.
+    pub cpm_filter: Option<f64>,
 }
 
 impl Default for DeOptions {
@@ -43,6 +47,7 @@ impl Default for DeOptions {
             geometric_mean: true,
             epsilon: 0.0,
             float32_means: false,
+            cpm_filter: None,
         }
     }
 }
@@ -63,6 +68,9 @@ impl DeOptions {
 pub struct DeGroup {
     /// The perturbation label (`target` column).
     pub target: String,
+    /// The genes (indices into `DeTable::features`) of the rows kept by the CPM filter, in
+    /// gene order; None = every gene. The per-row vectors below hold the kept rows only.
+    pub kept: Option<Vec<usize>>,
     /// Number of cells of the perturbation.
     pub target_membership: usize,
     /// Pseudobulk of the perturbation, in count space.
@@ -245,6 +253,24 @@ fn difference(t: Mean, r: Mean) -> f64 {
 struct GeneResult {
     means: Vec<Mean>,
     tests: Vec<(f64, f64)>,
+    /// Per group, the arithmetic mean in count space (only with a CPM filter).
+    count_means: Vec<f64>,
+}
+
+/// pdex's `cpm_from_gene_means`: per-gene means over their sum, times 1e6 (a zero sum
+/// counts as 1, so every CPM is then 0).
+fn cpm_of(means: &[f64]) -> Vec<f64> {
+    let total: f64 = means.iter().sum();
+    let denom = if total != 0.0 { total } else { 1.0 };
+    means.iter().map(|m| m / denom * 1e6).collect()
+}
+
+/// Keeps the entries of `v` at the positions `kept` (all of them when None).
+fn select<T: Copy>(v: Vec<T>, kept: &Option<Vec<usize>>) -> Vec<T> {
+    match kept {
+        None => v,
+        Some(k) => k.iter().map(|&j| v[j]).collect(),
+    }
 }
 
 /// Runs DE of every non-control group of `groups` against the control, over the columns of
@@ -296,6 +322,21 @@ pub fn differential_expression(
                 means.push(block_mean(block, sizes[g], opts).bulk(opts));
                 block.sort_unstable_by(f32::total_cmp);
             }
+            let count_means = if opts.cpm_filter.is_some() {
+                (0..n_groups)
+                    .map(|g| {
+                        let block = &vals[start[g]..start[g + 1]];
+                        let sum: f64 = if opts.is_log1p {
+                            block.iter().map(|&v| (v as f64).exp_m1()).sum()
+                        } else {
+                            block.iter().map(|&v| v as f64).sum()
+                        };
+                        sum / sizes[g].max(1) as f64
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let ctrl_ref = SortedReference::new(&sorted[start[ctrl]..start[ctrl + 1]]);
             let tests = perts
                 .iter()
@@ -309,12 +350,25 @@ pub fn differential_expression(
                     (r.statistic, r.p_value)
                 })
                 .collect();
-            GeneResult { means, tests }
+            GeneResult {
+                means,
+                tests,
+                count_means,
+            }
         })
         .collect();
 
     let mean_of = |g: usize, gene: usize| -> f64 { per_gene[gene].means[g].value() };
     let ref_mean: Vec<f64> = (0..x.ncols()).map(|gene| mean_of(ctrl, gene)).collect();
+    let cpm_of_group = |g: usize| -> Vec<f64> {
+        cpm_of(
+            &per_gene
+                .iter()
+                .map(|r| r.count_means[g])
+                .collect::<Vec<_>>(),
+        )
+    };
+    let ref_cpm = opts.cpm_filter.map(|_| cpm_of_group(ctrl));
     let out_groups: Vec<DeGroup> = perts
         .par_iter()
         .enumerate()
@@ -334,16 +388,29 @@ pub fn differential_expression(
                 .collect();
             let statistic: Vec<f64> = per_gene.iter().map(|r| r.tests[k].0).collect();
             let p_value: Vec<f64> = per_gene.iter().map(|r| r.tests[k].1).collect();
+            let kept = match (opts.cpm_filter, &ref_cpm) {
+                (Some(t), Some(rc)) => {
+                    let tc = cpm_of_group(g);
+                    Some(
+                        (0..x.ncols())
+                            .filter(|&j| tc[j] > t || rc[j] > t)
+                            .collect::<Vec<usize>>(),
+                    )
+                }
+                _ => None,
+            };
+            let p_value = select(p_value, &kept);
             let fdr = benjamini_hochberg(&p_value);
             DeGroup {
                 target: groups.names[g].clone(),
                 target_membership: sizes[g],
-                target_mean,
-                log2_fold_change,
-                percent_change,
+                target_mean: select(target_mean, &kept),
+                log2_fold_change: select(log2_fold_change, &kept),
+                percent_change: select(percent_change, &kept),
                 p_value,
-                statistic,
+                statistic: select(statistic, &kept),
                 fdr,
+                kept,
             }
         })
         .collect();
@@ -412,7 +479,7 @@ pub fn format_float32(v: f32) -> String {
 impl DeTable {
     /// Number of rows (perturbations × genes).
     pub fn n_rows(&self) -> usize {
-        self.groups.len() * self.features.len()
+        self.groups.iter().map(|g| g.p_value.len()).sum()
     }
 
     /// The table as CSV text with pdex's columns ([`DE_COLUMNS`]), perturbation-major.
@@ -429,19 +496,19 @@ impl DeTable {
         };
         for g in &self.groups {
             let target = csv_field(&g.target);
-            for (j, feature) in self.features.iter().enumerate() {
+            for (i, j) in g.genes().enumerate() {
                 let fields = [
                     target.clone(),
-                    csv_field(feature),
-                    mean(g.target_mean[j]),
+                    csv_field(&self.features[j]),
+                    mean(g.target_mean[i]),
                     mean(self.ref_mean[j]),
                     g.target_membership.to_string(),
                     self.ref_membership.to_string(),
-                    format_float(g.log2_fold_change[j]),
-                    format_float(g.percent_change[j]),
-                    format_float(g.p_value[j]),
-                    format_float(g.statistic[j]),
-                    format_float(g.fdr[j]),
+                    format_float(g.log2_fold_change[i]),
+                    format_float(g.percent_change[i]),
+                    format_float(g.p_value[i]),
+                    format_float(g.statistic[i]),
+                    format_float(g.fdr[i]),
                 ];
                 s.push_str(&fields.join(","));
                 s.push('\n');
@@ -456,6 +523,19 @@ impl DeTable {
             path: path.display().to_string(),
             source,
         })
+    }
+}
+
+impl DeGroup {
+    /// The genes of this group's rows (indices into the table's features), in row order.
+    pub fn genes(&self) -> impl Iterator<Item = usize> + '_ {
+        let all = match &self.kept {
+            None => Some(0..self.p_value.len()),
+            Some(_) => None,
+        };
+        all.into_iter()
+            .flatten()
+            .chain(self.kept.iter().flatten().copied())
     }
 }
 

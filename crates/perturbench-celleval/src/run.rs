@@ -70,7 +70,8 @@ pub struct RunOptions {
     /// Seed of the data ceiling's split.
     #[arg(long, default_value_t = 0)]
     pub ceiling_seed: u64,
-    /// Pooled-CPM floor of the DE (not supported yet: refused).
+    /// Pooled-CPM floor of the DE: rows whose gene has CPM ≤ T in both the perturbation and
+    /// the control are dropped, the FDR corrected over the rest (pdex's `cpm_filter`).
     #[arg(long)]
     pub cpm_filter: Option<f64>,
     /// Pseudocount of the log fold change.
@@ -140,10 +141,11 @@ pub fn with_threads<T: Send>(n: Option<usize>, f: impl FnOnce() -> T + Send) -> 
 }
 
 /// DE options for one input: cell-eval's, with the precision of the stored matrix.
-pub fn de_options(input: &Input, epsilon: f64) -> DeOptions {
+pub fn de_options(input: &Input, epsilon: f64, cpm_filter: Option<f64>) -> DeOptions {
     DeOptions {
         is_log1p: input.scale == Scale::Log1p,
         epsilon,
+        cpm_filter,
         ..DeOptions::for_stored_dtype(&input.dtype)
     }
 }
@@ -254,7 +256,7 @@ fn evaluate_context(
                         &input.1.x,
                         g,
                         genes,
-                        &de_options(input.0, opts.epsilon),
+                        &de_options(input.0, opts.epsilon, opts.cpm_filter),
                     )?;
                     let name = format!("{prefix}{side}_de.csv");
                     t.write_csv(&staging.path(&name))?;
@@ -326,10 +328,12 @@ fn check_options(opts: &RunOptions) -> Result<()> {
             "--ceiling (the disjoint-split data ceiling) is not implemented yet".into(),
         ));
     }
-    if opts.cpm_filter.is_some() {
-        return Err(CellEvalError::Unsupported(
-            "--cpm-filter is not implemented yet".into(),
-        ));
+    if let Some(t) = opts.cpm_filter {
+        if !t.is_finite() {
+            return Err(CellEvalError::Option(format!(
+                "--cpm-filter {t}: expected a finite CPM threshold"
+            )));
+        }
     }
     if opts.adata_pred.is_none() {
         return Err(CellEvalError::Option(
@@ -390,7 +394,7 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
     let mut record = RunRecord::new(
         "run",
         opts.profile.name(),
-        Conventions::cell_eval_0_8_2(de_options(&real, opts.epsilon)),
+        Conventions::cell_eval_0_8_2(de_options(&real, opts.epsilon, opts.cpm_filter)),
     );
     if let Some(key) = &opts.embed_key {
         record.pseudobulk_space.push_str(&format!(

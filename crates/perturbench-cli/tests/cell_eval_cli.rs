@@ -23,7 +23,9 @@
 //! - `simulated_embed`: the same cells with a 2-dimensional embedding in `obsm['X_emb']`
 //!   (a fixed random projection of each side's X to 2 dimensions, float32, where perturbations
 //!   are harder to tell apart than in X), profile `full` with
-//!   `--embed-key X_emb` (discrimination_score_l2 and _cosine on the embedding).
+//!   `--embed-key X_emb` (discrimination_score_l2 and _cosine on the embedding);
+//! - `simulated_cpm`: the simulated pair with `--cpm-filter 1000` (DE rows of genes below
+//!   1,000 pooled CPM in both the perturbation and the control dropped).
 //!
 //! `clustering_agreement` (Leiden) is skipped on both sides. The Python environment is the
 //! one `perturbench-celleval`'s parity test uses: `PERTURBENCH_CELLEVAL_PYTHON`, or a venv
@@ -379,6 +381,12 @@ fn cases(data: &Path, dir: &Path) -> Vec<Case> {
                 r
             },
             args: with(&["--profile", "full", "--embed-key", "X_emb"]),
+        },
+        Case {
+            name: "simulated_cpm",
+            pred: predict(&sim, "condition", "control"),
+            real: sim.clone(),
+            args: with(&["--profile", "full", "--cpm-filter", "1000"]),
         },
         Case {
             name: "simulated",

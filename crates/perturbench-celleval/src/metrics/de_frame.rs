@@ -52,7 +52,7 @@ impl DeFrame {
             .iter()
             .map(|g| TargetDe {
                 target: g.target.clone(),
-                features: t.features.clone(),
+                features: g.genes().map(|j| t.features[j].clone()).collect(),
                 lfc: g.log2_fold_change.iter().map(|&v| v as f32).collect(),
                 fdr: g.fdr.iter().map(|&v| v as f32).collect(),
             })
