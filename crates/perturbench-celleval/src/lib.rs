@@ -12,6 +12,7 @@
 //!   the same files, names and columns, plus `conventions.json` ([`record`]).
 
 pub mod baseline;
+pub mod ceiling;
 pub mod conventions;
 pub mod de;
 pub mod error;

@@ -60,6 +60,9 @@ pub struct RunRecord {
     pub log1p_assumption: String,
     /// Per-context output prefixes (cell types with `--celltype-col`; empty otherwise).
     pub contexts: Vec<String>,
+    /// How the data ceiling was computed (`--ceiling`), if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ceiling: Option<String>,
     /// The inputs.
     pub inputs: Vec<InputRecord>,
     /// The rules, with the reference source each reproduces.
@@ -102,6 +105,7 @@ impl RunRecord {
                 .into(),
             log1p_assumption: "X must hold log1p values (fractional, in [0, 15)); integer input is refused unless --allow-discrete, which evaluates it as counts (is_log1p = false); nothing is normalised".into(),
             contexts: Vec::new(),
+            ceiling: None,
             inputs: Vec::new(),
             conventions,
         }

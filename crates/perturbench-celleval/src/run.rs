@@ -3,6 +3,7 @@
 //! `agg_results.csv`, with `{celltype}_` prefixes under `--celltype-col`), plus
 //! `conventions.json`; all files appear at once or not at all.
 
+use crate::ceiling::{agg_ceiling_csv, disjoint_halves};
 use crate::conventions::Conventions;
 use crate::de::{differential_expression, DeOptions};
 use crate::error::{CellEvalError, Result};
@@ -223,7 +224,9 @@ fn check_same_perturbations(real: &Groups, pred: &Groups, ctx: &str) -> Result<(
     )))
 }
 
-/// Evaluates one context; returns the full metric table before profile selection.
+/// Evaluates one context (or, with `ceiling`, two halves of its real cells, their DE kept in
+/// memory); returns the full metric table before profile selection.
+#[allow(clippy::too_many_arguments)]
 fn evaluate_context(
     opts: &RunOptions,
     real: (&Input, &AnnData),
@@ -232,6 +235,7 @@ fn evaluate_context(
     staging: &Staging,
     files: &mut Vec<String>,
     computed: &[&str],
+    ceiling: bool,
 ) -> Result<MetricTable> {
     let ctx = if prefix.is_empty() {
         String::new()
@@ -249,8 +253,14 @@ fn evaluate_context(
                          input: (&Input, &AnnData),
                          g: &Groups|
          -> Result<DeFrame> {
-            match given {
+            match given.as_ref().filter(|_| !ceiling) {
                 Some(p) => DeFrame::read_csv(p),
+                None if ceiling => Ok(DeFrame::from_table(&differential_expression(
+                    &input.1.x,
+                    g,
+                    genes,
+                    &de_options(input.0, opts.epsilon, opts.cpm_filter),
+                )?)),
                 None => {
                     let t = differential_expression(
                         &input.1.x,
@@ -323,17 +333,17 @@ fn evaluate_context(
 }
 
 fn check_options(opts: &RunOptions) -> Result<()> {
-    if opts.ceiling {
-        return Err(CellEvalError::Unsupported(
-            "--ceiling (the disjoint-split data ceiling) is not implemented yet".into(),
-        ));
-    }
     if let Some(t) = opts.cpm_filter {
         if !t.is_finite() {
             return Err(CellEvalError::Option(format!(
                 "--cpm-filter {t}: expected a finite CPM threshold"
             )));
         }
+    }
+    if opts.adata_pred.is_none() && opts.ceiling {
+        return Err(CellEvalError::Unsupported(
+            "ceiling-only mode (--ceiling without --adata-pred) is not implemented yet".into(),
+        ));
     }
     if opts.adata_pred.is_none() {
         return Err(CellEvalError::Option(
@@ -402,6 +412,7 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
         ));
     }
     let mut results = Vec::new();
+    let mut ceiling_dropped = 0usize;
     for (label, real_ad) in &real_ctx {
         let pred_ad = match label {
             None => &pred_ctx[0].1,
@@ -427,6 +438,7 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
             &staging,
             &mut files,
             &computed,
+            false,
         )?;
         let table = select_metrics(&all, &computed);
         for (name, text) in [
@@ -436,12 +448,53 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
             staging.write(&name, &text)?;
             files.push(name);
         }
+        if opts.ceiling {
+            let (half_a, half_b, dropped) = disjoint_halves(
+                real_ad,
+                &real.path,
+                &opts.pert_col,
+                &opts.control_pert,
+                opts.ceiling_seed,
+            )?;
+            if dropped > 0 {
+                ceiling_dropped += dropped;
+            }
+            let all = evaluate_context(
+                opts,
+                (&real, &half_a),
+                (&real, &half_b),
+                &prefix,
+                &staging,
+                &mut files,
+                &computed,
+                true,
+            )?;
+            let table = select_metrics(&all, &computed);
+            for (name, text) in [
+                (format!("{prefix}ceiling_results.csv"), results_csv(&table)),
+                (
+                    format!("{prefix}agg_ceiling_results.csv"),
+                    agg_ceiling_csv(&table),
+                ),
+            ] {
+                staging.write(&name, &text)?;
+                files.push(name);
+            }
+        }
         if let Some(l) = label {
             record.contexts.push(l.clone());
         }
         results.push((label.clone(), table));
     }
 
+    if opts.ceiling {
+        record.ceiling = Some(format!(
+            "cell-eval 0.8.2 compute_ceiling, seed {}: the real cells of each perturbation (control included) permuted by numpy default_rng(seed).permutation, groups in pandas groupby order (category order for a categorical column, sorted labels otherwise); first floor(n/2) cells to one half, next floor(n/2) to the other ({} group(s) with < 2 cells dropped); the halves scored against each other with this run's metrics and DE settings (DE of the halves in memory, not written; -dr/-dp not used); agg_ceiling_results = mean over perturbations, 2r/(1+r) for r > 0 of {}, NaN otherwise",
+            opts.ceiling_seed,
+            ceiling_dropped,
+            crate::ceiling::SPEARMAN_BROWN_METRICS.join(", ")
+        ));
+    }
     record.metrics = computed.iter().flat_map(|m| metric_columns(m)).collect();
     for m in &computed {
         if NOT_IMPLEMENTED.contains(m) {

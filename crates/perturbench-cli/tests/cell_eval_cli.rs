@@ -13,7 +13,8 @@
 //! - `devel_k562`: the K562 cells of `perturbench_devel.h5ad` (33 perturbations), profile
 //!   `full`;
 //! - `devel_celltypes`: all of `perturbench_devel.h5ad` with `--celltype-col cell_type`
-//!   (four cell types, prefixed files), profile `minimal`;
+//!   (four cell types, prefixed files), profile `minimal`, with the data ceiling
+//!   (`--ceiling`: `{celltype}_ceiling_results.csv`, `{celltype}_agg_ceiling_results.csv`);
 //! - `kang`: `kang2018_ifnb_pbmc_scgen.h5ad` (one perturbation: IFNb) with
 //!   `--celltype-col cell_type`, profile `full`;
 //! - `papalexi`: 6,000 cells of `papalexi2021_eccite_thp1_sceptredata.h5ad` (counts,
@@ -24,6 +25,7 @@
 //!   (a fixed random projection of each side's X to 2 dimensions, float32, where perturbations
 //!   are harder to tell apart than in X), profile `full` with
 //!   `--embed-key X_emb` (discrimination_score_l2 and _cosine on the embedding);
+//! - `simulated_ceiling`: the simulated pair, profile `full`, `--ceiling --ceiling-seed 7`;
 //! - `simulated_cpm`: the simulated pair with `--cpm-filter 1000` (DE rows of genes below
 //!   1,000 pooled CPM in both the perturbation and the control dropped).
 //!
@@ -354,7 +356,13 @@ fn cases(data: &Path, dir: &Path) -> Vec<Case> {
             name: "devel_celltypes",
             pred: predict(&devel, "condition", "control"),
             real: devel,
-            args: with(&["--profile", "minimal", "--celltype-col", "cell_type"]),
+            args: with(&[
+                "--profile",
+                "minimal",
+                "--celltype-col",
+                "cell_type",
+                "--ceiling",
+            ]),
         },
         Case {
             name: "kang",
@@ -381,6 +389,12 @@ fn cases(data: &Path, dir: &Path) -> Vec<Case> {
                 r
             },
             args: with(&["--profile", "full", "--embed-key", "X_emb"]),
+        },
+        Case {
+            name: "simulated_ceiling",
+            pred: predict(&sim, "condition", "control"),
+            real: sim.clone(),
+            args: with(&["--profile", "full", "--ceiling", "--ceiling-seed", "7"]),
         },
         Case {
             name: "simulated_cpm",
@@ -523,6 +537,8 @@ fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
             assert!(o.exists(), "{}: we did not write {f}", c.name);
             if f.ends_with("_de.csv") {
                 compare_csv(&o, &t, &["target", "feature"], &mut md, false);
+            } else if f.ends_with("agg_ceiling_results.csv") {
+                compare_csv(&o, &t, &[], &mut md, true);
             } else if f.ends_with("agg_results.csv") {
                 compare_csv(&o, &t, &["statistic"], &mut md, true);
             } else {

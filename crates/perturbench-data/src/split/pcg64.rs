@@ -1,6 +1,7 @@
 //! numpy's `np.random.default_rng(seed)` (SeedSequence + PCG64, XSL-RR output) for the draws
-//! the data-scaling notebook makes: `integers(0, high)` (Lemire's bounded method on the
-//! buffered 32-bit stream). Written from the published algorithms (O'Neill's PCG; numpy's
+//! the data-scaling notebook makes, `integers(0, high)` (Lemire's bounded method on the
+//! buffered 32-bit stream), and cell-eval's ceiling split makes, `permutation(array)` (a
+//! Fisher–Yates shuffle drawing with masked rejection). Written from the published algorithms (O'Neill's PCG; numpy's
 //! SeedSequence design), checked against numpy.
 
 const MULT: u128 = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645;
@@ -130,6 +131,34 @@ impl NpGenerator {
         }
         m >> 32
     }
+
+    /// numpy's `random_interval(max)`: a uniform integer in `[0, max]` by masked rejection
+    /// (32-bit draws while `max` fits in 32 bits).
+    pub fn interval(&mut self, max: u64) -> u64 {
+        if max == 0 {
+            return 0;
+        }
+        let mask = u64::MAX >> max.leading_zeros();
+        loop {
+            let v = if max <= u32::MAX as u64 {
+                self.next_u32() as u64 & mask
+            } else {
+                self.next_u64() & mask
+            };
+            if v <= max {
+                return v;
+            }
+        }
+    }
+
+    /// `v` shuffled as `Generator.permutation(v)` orders a 1-d array: for `i` from the last
+    /// index down to 1, swap `v[i]` with `v[interval(i)]`.
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.interval(i as u64) as usize;
+            v.swap(i, j);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -148,6 +177,19 @@ mod tests {
         let mut g = NpGenerator::new(0);
         let v: Vec<u64> = (0..6).map(|_| g.integers(10)).collect();
         assert_eq!(v, INT10_0);
+    }
+
+    #[test]
+    fn shuffle_matches_numpy_permutation() {
+        // numpy 2.x: g = np.random.default_rng(0); g.permutation(np.arange(7)), then
+        //            g.permutation(np.arange(5)) on the same generator.
+        let mut g = NpGenerator::new(0);
+        let mut a: Vec<usize> = (0..7).collect();
+        g.shuffle(&mut a);
+        assert_eq!(a, [2, 4, 3, 6, 5, 0, 1]);
+        let mut b: Vec<usize> = (0..5).collect();
+        g.shuffle(&mut b);
+        assert_eq!(b, [4, 1, 2, 0, 3]);
     }
 
     include!("pcg64_expected.rs");
