@@ -340,12 +340,7 @@ fn check_options(opts: &RunOptions) -> Result<()> {
             )));
         }
     }
-    if opts.adata_pred.is_none() && opts.ceiling {
-        return Err(CellEvalError::Unsupported(
-            "ceiling-only mode (--ceiling without --adata-pred) is not implemented yet".into(),
-        ));
-    }
-    if opts.adata_pred.is_none() {
+    if opts.adata_pred.is_none() && !opts.ceiling {
         return Err(CellEvalError::Option(
             "--adata-pred is required unless --ceiling is passed (ceiling-only mode)".into(),
         ));
@@ -359,11 +354,8 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
     with_threads(opts.num_threads, || run_inner(opts))?
 }
 
-fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
-    let pred_path = opts.adata_pred.clone().unwrap_or_default();
-    let embed = opts.embed_key.as_deref();
-    let real = read_input_with(&opts.adata_real, opts.allow_discrete, embed)?;
-    let pred = read_input_with(&pred_path, opts.allow_discrete, embed)?;
+/// An error unless `pred` has the genes of `real`, in the same order.
+fn check_same_genes(real: &Input, pred: &Input) -> Result<()> {
     if real.adata.n_vars() != pred.adata.n_vars() {
         return Err(CellEvalError::GeneMismatch(format!(
             "{} has {} genes, {} has {}",
@@ -384,19 +376,40 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
             pred.path.display()
         )));
     }
+    Ok(())
+}
+
+fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
+    let embed = opts.embed_key.as_deref();
+    let real = read_input_with(&opts.adata_real, opts.allow_discrete, embed)?;
+    // Without a prediction (ceiling-only mode) only the data ceiling is computed.
+    let pred = opts
+        .adata_pred
+        .as_ref()
+        .map(|p| read_input_with(p, opts.allow_discrete, embed))
+        .transpose()?;
+    if let Some(pred) = &pred {
+        check_same_genes(&real, pred)?;
+    }
     let ct = opts.celltype_col.as_deref();
     let real_ctx = contexts(&real.adata, &real.path, ct)?;
-    let pred_ctx = contexts(&pred.adata, &pred.path, ct)?;
-    if real_ctx.len() != pred_ctx.len() {
-        return Err(CellEvalError::Input {
-            path: pred.path.display().to_string(),
-            message: format!(
-                "number of cell types in real and pred must match: {} != {}",
-                real_ctx.len(),
-                pred_ctx.len()
-            ),
-        });
-    }
+    let pred_ctx = match &pred {
+        Some(p) => {
+            let pc = contexts(&p.adata, &p.path, ct)?;
+            if real_ctx.len() != pc.len() {
+                return Err(CellEvalError::Input {
+                    path: p.path.display().to_string(),
+                    message: format!(
+                        "number of cell types in real and pred must match: {} != {}",
+                        real_ctx.len(),
+                        pc.len()
+                    ),
+                });
+            }
+            Some((p, pc))
+        }
+        None => None,
+    };
 
     let staging = Staging::new(&opts.outdir)?;
     let mut files = Vec::new();
@@ -414,39 +427,43 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
     let mut results = Vec::new();
     let mut ceiling_dropped = 0usize;
     for (label, real_ad) in &real_ctx {
-        let pred_ad = match label {
-            None => &pred_ctx[0].1,
-            Some(l) => match pred_ctx.iter().find(|(p, _)| p.as_ref() == Some(l)) {
-                Some((_, a)) => a,
-                None => {
-                    return Err(input_error(
-                        &pred.path,
-                        format!("cell type '{l}' of the real data is missing from the prediction"),
-                    ))
-                }
-            },
-        };
         let prefix = label
             .as_ref()
             .map(|l| format!("{}_", l.replace('/', "-")))
             .unwrap_or_default();
-        let all = evaluate_context(
-            opts,
-            (&real, real_ad),
-            (&pred, pred_ad),
-            &prefix,
-            &staging,
-            &mut files,
-            &computed,
-            false,
-        )?;
-        let table = select_metrics(&all, &computed);
-        for (name, text) in [
-            (format!("{prefix}results.csv"), results_csv(&table)),
-            (format!("{prefix}agg_results.csv"), agg_results_csv(&table)),
-        ] {
-            staging.write(&name, &text)?;
-            files.push(name);
+        if let Some((pred, pred_ctx)) = &pred_ctx {
+            let pred_ad =
+                match label {
+                    None => &pred_ctx[0].1,
+                    Some(l) => match pred_ctx.iter().find(|(p, _)| p.as_ref() == Some(l)) {
+                        Some((_, a)) => a,
+                        None => return Err(input_error(
+                            &pred.path,
+                            format!(
+                                "cell type '{l}' of the real data is missing from the prediction"
+                            ),
+                        )),
+                    },
+                };
+            let all = evaluate_context(
+                opts,
+                (&real, real_ad),
+                (&pred, pred_ad),
+                &prefix,
+                &staging,
+                &mut files,
+                &computed,
+                false,
+            )?;
+            let table = select_metrics(&all, &computed);
+            for (name, text) in [
+                (format!("{prefix}results.csv"), results_csv(&table)),
+                (format!("{prefix}agg_results.csv"), agg_results_csv(&table)),
+            ] {
+                staging.write(&name, &text)?;
+                files.push(name);
+            }
+            results.push((label.clone(), table));
         }
         if opts.ceiling {
             let (half_a, half_b, dropped) = disjoint_halves(
@@ -484,7 +501,6 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
         if let Some(l) = label {
             record.contexts.push(l.clone());
         }
-        results.push((label.clone(), table));
     }
 
     if opts.ceiling {
@@ -508,7 +524,9 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
         .metrics
         .retain(|m| !NOT_IMPLEMENTED.contains(&m.as_str()));
     record.inputs.push(record_of("adata_real", &real)?);
-    record.inputs.push(record_of("adata_pred", &pred)?);
+    if let Some(pred) = &pred {
+        record.inputs.push(record_of("adata_pred", pred)?);
+    }
     for (role, p) in [("de_real", &opts.de_real), ("de_pred", &opts.de_pred)] {
         if let Some(p) = p {
             record.inputs.push(InputRecord {

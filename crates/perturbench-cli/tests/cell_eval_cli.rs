@@ -25,7 +25,8 @@
 //!   (a fixed random projection of each side's X to 2 dimensions, float32, where perturbations
 //!   are harder to tell apart than in X), profile `full` with
 //!   `--embed-key X_emb` (discrimination_score_l2 and _cosine on the embedding);
-//! - `simulated_ceiling`: the simulated pair, profile `full`, `--ceiling --ceiling-seed 7`;
+//! - `simulated_ceiling`: the simulated pair, profile `full`, `--ceiling --ceiling-seed 7`,
+//!   and the same without `-ap` (ceiling-only mode: only the ceiling files);
 //! - `simulated_cpm`: the simulated pair with `--cpm-filter 1000` (DE rows of genes below
 //!   1,000 pooled CPM in both the perturbation and the control dropped).
 //!
@@ -458,6 +459,36 @@ fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
             t.elapsed().as_secs_f64()
         );
     }
+    // Ceiling-only mode (no prediction) on the simulated set.
+    let cd = dir.join("simulated_ceiling");
+    let only = |side: &str| -> Vec<String> {
+        [
+            "run",
+            "-ar",
+            cd.join("real.h5ad").to_str().unwrap(),
+            "--pert-col",
+            "condition",
+            "--control-pert",
+            "control",
+            "--profile",
+            "full",
+            "--ceiling",
+            "--ceiling-seed",
+            "7",
+            "--skip-metrics",
+            SKIP,
+            "-o",
+            cd.join(format!("{side}_only")).to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    runs.push(only("theirs"));
+    let mut a = vec!["cell-eval".to_string()];
+    a.extend(only("ours"));
+    let o = perturbench(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.code, 0, "ceiling-only: {}", o.stderr);
     // baseline + score on the simulated set (and a run of the baseline against real).
     let sd = dir.join("simulated");
     let s = |p: &str| sd.join(p).display().to_string();
@@ -548,6 +579,27 @@ fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
         assert!(d.join("ours/conventions.json").exists());
         md.report(&format!("{} ({} files)", c.name, theirs_files.len()));
     }
+    let mut md = MaxDiff::default();
+    let mut only_files: Vec<String> = std::fs::read_dir(cd.join("theirs_only"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    only_files.sort();
+    assert_eq!(
+        only_files,
+        ["agg_ceiling_results.csv", "ceiling_results.csv"],
+        "cell-eval's ceiling-only files"
+    );
+    for f in &only_files {
+        let (o, t) = (cd.join("ours_only").join(f), cd.join("theirs_only").join(f));
+        assert!(o.exists(), "ceiling-only: we did not write {f}");
+        if f.starts_with("agg_") {
+            compare_csv(&o, &t, &[], &mut md, true);
+        } else {
+            compare_csv(&o, &t, &["perturbation"], &mut md, true);
+        }
+    }
+    md.report("simulated ceiling-only (no prediction)");
     // The baseline's DE: cell-eval's baseline profile is a float32 mean over groups taken
     // in polars `group_by` order (which varies between runs); ours differs from it by up to
     // 4 float32 ulps (2.3e-7 relative measured), and pdex's float32 means of 36-88
