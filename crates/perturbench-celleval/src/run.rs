@@ -448,7 +448,7 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
             let all = evaluate_context(
                 opts,
                 (&real, real_ad),
-                (&pred, pred_ad),
+                (pred, pred_ad),
                 &prefix,
                 &staging,
                 &mut files,
