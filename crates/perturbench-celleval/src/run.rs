@@ -432,19 +432,20 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
             .map(|l| format!("{}_", l.replace('/', "-")))
             .unwrap_or_default();
         if let Some((pred, pred_ctx)) = &pred_ctx {
-            let pred_ad =
-                match label {
-                    None => &pred_ctx[0].1,
-                    Some(l) => match pred_ctx.iter().find(|(p, _)| p.as_ref() == Some(l)) {
-                        Some((_, a)) => a,
-                        None => return Err(input_error(
+            let pred_ad = match label {
+                None => &pred_ctx[0].1,
+                Some(l) => match pred_ctx.iter().find(|(p, _)| p.as_ref() == Some(l)) {
+                    Some((_, a)) => a,
+                    None => {
+                        return Err(input_error(
                             &pred.path,
                             format!(
                                 "cell type '{l}' of the real data is missing from the prediction"
                             ),
-                        )),
-                    },
-                };
+                        ))
+                    }
+                },
+            };
             let all = evaluate_context(
                 opts,
                 (&real, real_ad),

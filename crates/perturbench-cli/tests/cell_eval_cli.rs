@@ -25,6 +25,8 @@
 //!   (a fixed random projection of each side's X to 2 dimensions, float32, where perturbations
 //!   are harder to tell apart than in X), profile `full` with
 //!   `--embed-key X_emb` (discrimination_score_l2 and _cosine on the embedding);
+//! - `simulated_single_cell`: the simulated pair with one perturbation reduced to a single
+//!   cell on both sides, profile `full`;
 //! - `simulated_ceiling`: the simulated pair, profile `full`, `--ceiling --ceiling-seed 7`,
 //!   and the same without `-ap` (ceiling-only mode: only the ceiling files);
 //! - `simulated_cpm`: the simulated pair with `--cpm-filter 1000` (DE rows of genes below
@@ -344,6 +346,18 @@ fn cases(data: &Path, dir: &Path) -> Vec<Case> {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let mut sim = read_h5ad(&sim_path).expect("sim");
     lognorm(&mut sim);
+    // The first perturbation (in label order) keeps one cell.
+    let single = {
+        let conds = labels(&sim, "condition");
+        let mut perts: Vec<&String> = conds.iter().filter(|c| *c != "control").collect();
+        perts.sort();
+        let one = perts[0].clone();
+        let first = conds.iter().position(|c| *c == one).unwrap();
+        let rows: Vec<usize> = (0..sim.n_obs())
+            .filter(|&i| conds[i] != one || i == first)
+            .collect();
+        sim.select_obs(&rows)
+    };
     let base = ["--pert-col", "condition", "--control-pert", "control"];
     let with = |extra: &[&'static str]| base.iter().chain(extra).copied().collect::<Vec<_>>();
     vec![
@@ -390,6 +404,12 @@ fn cases(data: &Path, dir: &Path) -> Vec<Case> {
                 r
             },
             args: with(&["--profile", "full", "--embed-key", "X_emb"]),
+        },
+        Case {
+            name: "simulated_single_cell",
+            pred: predict(&single, "condition", "control"),
+            real: single,
+            args: with(&["--profile", "full"]),
         },
         Case {
             name: "simulated_ceiling",
