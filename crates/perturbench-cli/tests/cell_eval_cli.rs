@@ -758,11 +758,15 @@ fn bad_input_is_a_clear_error_and_leaves_nothing_behind() {
     renamed.obs = small(2).obs;
     write(&renamed, "genes.h5ad");
     assert_error(&run("genes.h5ad", &[]), &["gene 0", "'G0'", "'H0'"]);
-    // Missing column, unsupported option.
+    // Missing column or embedding, an invalid threshold.
     assert_error(&run("pred.h5ad", &["--celltype-col", "nope"]), &["nope"]);
     assert_error(
-        &run("pred.h5ad", &["--ceiling"]),
-        &["--ceiling", "not implemented"],
+        &run("pred.h5ad", &["--embed-key", "X_nope"]),
+        &["--embed-key", "obsm['X_nope'] not found"],
+    );
+    assert_error(
+        &run("pred.h5ad", &["--cpm-filter", "NaN"]),
+        &["--cpm-filter", "finite"],
     );
     assert!(!dir.path().join("out").exists(), "a failed run left files");
     assert_eq!(
