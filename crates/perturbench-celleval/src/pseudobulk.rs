@@ -35,23 +35,12 @@ impl Pseudobulks {
                 x.ncols()
             )));
         }
-        let ncols = x.ncols();
-        let means = groups
-            .cells
-            .par_iter()
-            .map(|rows| {
-                let mut sum = vec![0f64; ncols];
-                for &r in rows {
-                    let (idx, vals) = x.row(r);
-                    for (&c, &v) in idx.iter().zip(vals) {
-                        sum[c as usize] += v as f64;
-                    }
-                }
-                let n = rows.len() as f64;
-                sum.iter_mut().for_each(|s| *s /= n);
-                sum
-            })
-            .collect();
+        let means = group_means(groups, x.ncols(), |r, sum| {
+            let (idx, vals) = x.row(r);
+            for (&c, &v) in idx.iter().zip(vals) {
+                sum[c as usize] += v as f64;
+            }
+        });
         Ok(Pseudobulks {
             names: groups.names.clone(),
             control: groups.control,
@@ -69,21 +58,11 @@ impl Pseudobulks {
                 cells: m.nrows,
             });
         }
-        let means = groups
-            .cells
-            .par_iter()
-            .map(|rows| {
-                let mut sum = vec![0f64; m.ncols];
-                for &r in rows {
-                    for (s, &v) in sum.iter_mut().zip(m.row(r)) {
-                        *s += v as f64;
-                    }
-                }
-                let n = rows.len() as f64;
-                sum.iter_mut().for_each(|s| *s /= n);
-                sum
-            })
-            .collect();
+        let means = group_means(groups, m.ncols, |r, sum| {
+            for (s, &v) in sum.iter_mut().zip(m.row(r)) {
+                *s += v as f64;
+            }
+        });
         Ok(Pseudobulks {
             names: groups.names.clone(),
             control: groups.control,
@@ -112,4 +91,26 @@ impl Pseudobulks {
             .filter(|&g| g != self.control)
             .collect()
     }
+}
+
+/// Per group of `groups`, the mean over its cells of the `ncols` values `add_row(row, sum)`
+/// adds for each row (float64 sums).
+fn group_means(
+    groups: &Groups,
+    ncols: usize,
+    add_row: impl Fn(usize, &mut [f64]) + Sync,
+) -> Vec<Vec<f64>> {
+    groups
+        .cells
+        .par_iter()
+        .map(|rows| {
+            let mut sum = vec![0f64; ncols];
+            for &r in rows {
+                add_row(r, &mut sum);
+            }
+            let n = rows.len() as f64;
+            sum.iter_mut().for_each(|s| *s /= n);
+            sum
+        })
+        .collect()
 }

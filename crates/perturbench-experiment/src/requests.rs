@@ -9,7 +9,9 @@ use crate::feasible::{feasible_split, unpredictable};
 use perturbench_data::split::{Split, SplitLabel};
 use perturbench_data::{Design, PerturbationSpec};
 use perturbench_io::Frame;
-use perturbench_models::{sample_controls, split_targets, Encoding, ModelError, Target};
+use perturbench_models::{
+    sample_controls, split_targets, Encoding, ModelError, SampledControls, Target,
+};
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -77,21 +79,11 @@ impl Requests {
 
     /// One request per sampled control cell of each target's covariate combination.
     pub fn rows(&self, design: &Design) -> std::result::Result<RequestRows, ModelError> {
-        let cov_index: HashMap<&[String], u32> = design
-            .covariates
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.as_slice(), i as u32))
-            .collect();
+        let controls_of = SampledControls::new(design, &self.sampled);
         let mut rows = Vec::new();
         let mut ranges = Vec::with_capacity(self.targets.len());
         for t in &self.targets {
-            let controls = cov_index
-                .get(t.covariates.as_slice())
-                .and_then(|c| self.sampled.get(c))
-                .ok_or_else(|| ModelError::NoControls {
-                    covariates: t.covariates.join("_"),
-                })?;
+            let controls = controls_of.of(t)?;
             let start = rows.len();
             rows.extend_from_slice(controls);
             ranges.push(start..rows.len());

@@ -67,6 +67,36 @@ pub struct Target {
     pub covariates: Vec<String>,
 }
 
+/// The sampled control rows of each covariate combination, looked up by a target's covariates.
+pub struct SampledControls<'a> {
+    index: HashMap<&'a [String], u32>,
+    sampled: &'a HashMap<u32, Vec<usize>>,
+}
+
+impl<'a> SampledControls<'a> {
+    /// The samples `sampled` (keyed by index into `design.covariates`).
+    pub fn new(design: &'a Design, sampled: &'a HashMap<u32, Vec<usize>>) -> Self {
+        let index = design
+            .covariates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_slice(), i as u32))
+            .collect();
+        SampledControls { index, sampled }
+    }
+
+    /// The control rows sampled for `t`'s covariate combination; an error when it has none.
+    pub fn of(&self, t: &Target) -> Result<&'a [usize], ModelError> {
+        self.index
+            .get(t.covariates.as_slice())
+            .and_then(|c| self.sampled.get(c))
+            .map(Vec::as_slice)
+            .ok_or_else(|| ModelError::NoControls {
+                covariates: t.covariates.join("_"),
+            })
+    }
+}
+
 /// Distinct perturbed (perturbation, covariates) groups of `rows`, in order of first appearance.
 pub fn split_targets(design: &Design, rows: &[usize]) -> Vec<Target> {
     let mut seen = std::collections::HashSet::new();
@@ -102,24 +132,14 @@ pub fn predict_targets(
     embedding: Option<&Dense>,
 ) -> Result<AnnData, ModelError> {
     let spec = enc.spec();
-    let cov_index: HashMap<&[String], u32> = design
-        .covariates
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_slice(), i as u32))
-        .collect();
+    let controls_of = SampledControls::new(design, sampled);
     let genes = enc.genes.len();
     let one = |t: &Target| -> Result<Csr, ModelError> {
         let set = PerturbationSet::parse(&t.perturbation, &spec)
             .map_err(|e| ModelError::Target(format!("perturbation '{}': {e}", t.perturbation)))?;
         let singles = enc.singles(&set)?;
         enc.check_covariates(&t.covariates)?;
-        let controls = cov_index
-            .get(t.covariates.as_slice())
-            .and_then(|c| sampled.get(c))
-            .ok_or_else(|| ModelError::NoControls {
-                covariates: t.covariates.join("_"),
-            })?;
+        let controls = controls_of.of(t)?;
         let inputs = match embedding {
             Some(e) => controls.iter().map(|&r| e.row(r).to_vec()).collect(),
             None => dense_rows(x, controls),

@@ -16,7 +16,9 @@ pub use baselines::{Baseline, BaselineKind};
 pub use batches::{Batch, CellSet, Epoch, Feeding};
 pub use checkpoint::{load_checkpoint, load_model, save_checkpoint, Checkpoint};
 pub use config::ModelConfig;
-pub use counterfactual::{predict_targets, sample_controls, split_targets, Target};
+pub use counterfactual::{
+    predict_targets, sample_controls, split_targets, SampledControls, Target,
+};
 pub use encoding::Encoding;
 pub use truth::{Truth, TruthRow};
 
