@@ -29,6 +29,7 @@ pub mod results;
 pub mod run;
 pub mod score;
 pub mod staging;
+pub mod vcc2026;
 
 pub use baseline::{baseline, BaselineOptions, BaselineSummary};
 pub use conventions::{Convention, Conventions};

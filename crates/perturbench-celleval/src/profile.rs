@@ -20,6 +20,9 @@ pub enum Profile {
     De,
     /// The AnnData (pseudobulk / cell) metrics.
     Anndata,
+    /// cell-eval2 0.20.0's Virtual Cell Challenge 2026 profile on raw counts (see
+    /// [`crate::vcc2026`]; its own DE, metrics and files).
+    Vcc2026,
 }
 
 /// Whether a metric is computed from the two DE tables or from the AnnData pair.
@@ -134,9 +137,10 @@ impl Profile {
             "pds" => Profile::Pds,
             "de" => Profile::De,
             "anndata" => Profile::Anndata,
+            "vcc2026" => Profile::Vcc2026,
             other => {
                 return Err(CellEvalError::Option(format!(
-                    "unknown profile '{other}' (known: full, vcc, minimal, pds, de, anndata)"
+                    "unknown profile '{other}' (known: full, vcc, minimal, pds, de, anndata, vcc2026)"
                 )))
             }
         })
@@ -151,6 +155,7 @@ impl Profile {
             Profile::Pds => "pds",
             Profile::De => "de",
             Profile::Anndata => "anndata",
+            Profile::Vcc2026 => "vcc2026",
         }
     }
 
@@ -173,6 +178,7 @@ impl Profile {
             Profile::Minimal => MINIMAL.to_vec(),
             Profile::Vcc => VCC.to_vec(),
             Profile::Pds => vec!["discrimination_score_l1"],
+            Profile::Vcc2026 => crate::vcc2026::MEMBERS.iter().map(|m| m.0).collect(),
         }
     }
 

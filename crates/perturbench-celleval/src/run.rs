@@ -59,7 +59,8 @@ pub struct RunOptions {
     /// Evaluate integer (count) matrices as they are instead of refusing them.
     #[arg(long)]
     pub allow_discrete: bool,
-    /// Metric profile: full, vcc, minimal, pds, de, anndata.
+    /// Metric profile: full, vcc, minimal, pds, de, anndata, vcc2026 (cell-eval2 0.20.0's
+    /// counts-based profile).
     #[arg(long, default_value = "full", value_parser = parse_profile)]
     pub profile: Profile,
     /// Metrics to skip (comma-separated).
@@ -350,6 +351,9 @@ fn check_options(opts: &RunOptions) -> Result<()> {
 
 /// Runs the evaluation and writes the output directory.
 pub fn run(opts: &RunOptions) -> Result<RunSummary> {
+    if opts.profile == Profile::Vcc2026 {
+        return with_threads(opts.num_threads, || crate::vcc2026::run(opts))?;
+    }
     check_options(opts)?;
     with_threads(opts.num_threads, || run_inner(opts))?
 }

@@ -1,0 +1,166 @@
+//! `conventions.json` of a vcc2026 run: the conventions of cell-eval2 0.20.0's `vcc2026`
+//! preset that change numbers, what was computed and skipped, versions, and the inputs.
+
+use crate::record::{InputRecord, Skipped};
+use serde::Serialize;
+
+/// The fixed settings of the vcc2026 profile.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Vcc2026Settings {
+    /// Both inputs must hold raw counts (non-negative integers).
+    pub input_type: &'static str,
+    /// Largest total of one cell that is accepted.
+    pub max_counts_per_cell: f64,
+    /// Target sum of the per-cell normalisation of the DE (counts per million).
+    pub target_sum: f64,
+    /// Gene filter of the DE: control pool mean CPM must exceed this.
+    pub filter_gene_min_cpm_cell: f64,
+    /// Target sum of the `bulk_lognorm` pseudobulks (`log1p(T · S / ΣS)`).
+    pub bulk_target_sum: f64,
+    /// The DE test.
+    pub de_method: &'static str,
+    /// Pseudocount of the log2 fold change.
+    pub epsilon: f64,
+    /// Mean of the fold change.
+    pub mean_calc: &'static str,
+    /// Scope of Benjamini–Hochberg.
+    pub fdr_scope: &'static str,
+    /// Significance: `p_adj < this`.
+    pub p_adj_threshold: f64,
+    /// Rows with a NaN fold change are not significant.
+    pub nan_lfc_policy: &'static str,
+    /// Which control the predicted side is compared with.
+    pub control_source: &'static str,
+    /// Distance of `pds_cosine`.
+    pub discrimination_distance: &'static str,
+    /// Denominator of `pds_cosine`'s rank.
+    pub discrimination_rank_denominator: &'static str,
+    /// Tie rule of `pds_cosine`.
+    pub discrimination_ties: &'static str,
+    /// Which target genes are excluded from `pds_cosine`'s features.
+    pub discrimination_exclusion_scope: &'static str,
+}
+
+/// The vcc2026 preset of cell-eval2 0.20.0.
+pub const SETTINGS: Vcc2026Settings = Vcc2026Settings {
+    input_type: "counts",
+    max_counts_per_cell: 1e6,
+    target_sum: 1e6,
+    filter_gene_min_cpm_cell: 5.0,
+    bulk_target_sum: 50_000.0,
+    de_method: "wilcoxon",
+    epsilon: 1e-9,
+    mean_calc: "arithmetic",
+    fdr_scope: "per_pert",
+    p_adj_threshold: 0.05,
+    nan_lfc_policy: "mask",
+    control_source: "real",
+    discrimination_distance: "cosine",
+    discrimination_rank_denominator: "n-1",
+    discrimination_ties: "midrank",
+    discrimination_exclusion_scope: "panel",
+};
+
+/// One rule: what is done, and where in cell-eval2 it was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    /// Short key.
+    pub key: &'static str,
+    /// What the evaluator does.
+    pub rule: &'static str,
+    /// cell-eval2 (or scanpy) source where the behaviour was read.
+    pub source: &'static str,
+}
+
+/// Everything `conventions.json` holds for a vcc2026 run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Vcc2026Record {
+    /// `run`.
+    pub command: String,
+    /// `vcc2026`.
+    pub profile: String,
+    /// The implementation reproduced.
+    pub reference: &'static str,
+    /// `perturbench-celleval`'s version.
+    pub version: String,
+    /// The preset's settings.
+    pub settings: Vcc2026Settings,
+    /// Metrics computed, in `results.csv` order.
+    pub metrics: Vec<String>,
+    /// Metrics of the profile not computed.
+    pub skipped: Vec<Skipped>,
+    /// Perturbations whose label names a measured gene (excluded as their target gene).
+    pub resolved_targets: Vec<String>,
+    /// Genes kept by the DE's CPM filter, of all genes.
+    pub de_genes_kept: (usize, usize),
+    /// The inputs.
+    pub inputs: Vec<InputRecord>,
+    /// The rules.
+    pub rules: Vec<Rule>,
+}
+
+impl Vcc2026Record {
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+/// The rules of a vcc2026 run.
+pub const RULES: &[Rule] = &[
+    Rule {
+        key: "input",
+        rule: "Both files hold raw counts: non-negative integers, no NaN, each cell's total at most 1e6; anything else is refused (no normalisation is guessed).",
+        source: "cell_eval2/norm.py::validate_input_type, check_scale_limit; configs/vcc2026.yaml (input_type: counts, allow_fractional_counts: false)",
+    },
+    Rule {
+        key: "de.normalisation",
+        rule: "Each cell x -> x / (L/1e6) in float64 (L = the cell's total; a cell without counts is divided by 1); the test ranks log1p of that, the fold change uses its arithmetic group means.",
+        source: "cell_eval2/de_compute.py::_to_linear, _log1p_view; scanpy normalize_total(target_sum=1e6)",
+    },
+    Rule {
+        key: "de.control",
+        rule: "control_source = real: the real perturbations are tested against the real control cells, and the predicted perturbations against the same real control cells (the predicted control cells are not used by the DE).",
+        source: "cell_eval2/run.py::_pred_de_input (CPU backends: concat of pred non-control cells and real control cells)",
+    },
+    Rule {
+        key: "de.test",
+        rule: "Two-sided Wilcoxon rank-sum, normal approximation without continuity correction: z = (R1 - n1(n+1)/2) / sqrt(t n1 n2 (n+1)/12), t = 1 - sum(c^3-c)/(n^3-n) over tie blocks (mid-ranks), z = 0 when undefined, p = 2 Phi(-|z|).",
+        source: "scanpy/tools/_rank_genes_groups.py::_RankGenes.wilcoxon (tie_correct=True, reference group), via cell_eval2/de_compute.py::_de_scanpy_pvalues",
+    },
+    Rule {
+        key: "de.fold_change",
+        rule: "log2((mean_t + 1e-9) / (mean_c + 1e-9)) of arithmetic CPM means; a NaN fold change forces p_adj = 1.",
+        source: "cell_eval2/de_compute.py::_clipped_log2fc; cell_eval2/de.py::apply_nan_policy",
+    },
+    Rule {
+        key: "de.cpm_filter",
+        rule: "A gene is kept only when the control pool's arithmetic mean CPM is > 5 (one gene set for every perturbation); Benjamini-Hochberg is then recomputed per perturbation over the kept genes (scipy false_discovery_control).",
+        source: "cell_eval2/de_compute.py::_apply_cpm_filter, _bh_per_target",
+    },
+    Rule {
+        key: "de.target_gene",
+        rule: "A perturbation's own target gene = its label when that label is a gene of the real DE table (after the CPM filter); de_wilcoxon_sig_jaccard removes that row from both sides.",
+        source: "cell_eval2/de.py::resolve_target_genes, exclude_on_target; metrics/de.py::de_sig_jaccard",
+    },
+    Rule {
+        key: "de_wilcoxon_sig_jaccard",
+        rule: "|R and P| / |R or P| of the genes with p_adj < 0.05 in the real and predicted tables; 1 when both are empty.",
+        source: "cell_eval2/metrics/de.py::de_sig_jaccard",
+    },
+    Rule {
+        key: "pseudobulk",
+        rule: "bulk_lognorm: per group, S = float64 sum of the counts of its cells; log1p(50000 * S / sum(S)); an all-zero group is 0.",
+        source: "cell_eval2/prep.py::bulk_lognorm_means, pseudobulk_bulk_lognorm",
+    },
+    Rule {
+        key: "pds_cosine",
+        rule: "Deltas: real pseudobulk - real control pseudobulk, pred pseudobulk - real control pseudobulk. Every perturbation label that names a measured gene removes that gene from the features (panel scope). Cosine distance (similarity 0 for a zero vector, clipped to [0,2]) from each predicted delta to every real delta; score = 1 - midrank/(n-1) with the 0-based mid-rank of the own real delta (NaN last).",
+        source: "cell_eval2/metrics/discrimination.py::discrimination_score, _match_rank; cell_eval2/distances.py::resolve_panel_columns, panel_reduced, cosine_distance_from_parts",
+    },
+    Rule {
+        key: "results",
+        rule: "results.csv is long (perturbation, metric, value), DE metrics first, perturbations sorted; agg_results.csv has count and null_count of the raw values and mean, std (sample), min, max, median of the non-NaN values, one column per metric sorted by name.",
+        source: "cell_eval2/run.py::aggregate_metrics_wide; cell_eval2/cli.py (run)",
+    },
+];
