@@ -8,8 +8,9 @@ use perturbench_io::{CellSource, Csr, Frame};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
-/// Rows of X read at a time; memory stays O(groups × genes + block).
-pub const ROWS_PER_BLOCK: usize = 8192;
+/// Rows of X read at a time; memory stays O(groups × genes + block). 2,048 rows of a typical
+/// file (~2 M non-zeros, 16 MB) stay in the CPU cache between the read and the sums.
+pub const ROWS_PER_BLOCK: usize = 2048;
 
 /// Identity of a group across files.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -161,12 +162,7 @@ fn accumulate(block: &Csr, first: usize, fg: &FileGroups, inv_n: &[f32], acc: &m
     let threads = rayon::current_num_threads().max(1);
     let owner = |gi: usize| gi % threads;
     // The file's genes are the reference's, in the same order: no lookup needed.
-    let identity = fg.gene_map.len() == genes
-        && fg
-            .gene_map
-            .iter()
-            .enumerate()
-            .all(|(j, k)| *k == Some(j as u32));
+    let identity = is_identity(fg, genes);
     let mut parts: Vec<Vec<(usize, Slots)>> = (0..threads).map(|_| Vec::new()).collect();
     let mut sums = acc.sum.as_mut().map(|v| v.chunks_mut(genes));
     let mut sqs = acc.sum_sq.as_mut().map(|v| v.chunks_mut(genes));
@@ -218,6 +214,41 @@ fn accumulate(block: &Csr, first: usize, fg: &FileGroups, inv_n: &[f32], acc: &m
     });
 }
 
+/// Fails naming the first row of `block` (whose first row is `first`) that holds NaN or an
+/// infinity.
+fn check_finite(block: &Csr, first: usize, fg: &FileGroups) -> Result<(), EvalError> {
+    let finite = block
+        .data()
+        .par_chunks(1 << 16)
+        .all(|c| c.iter().all(|v| v.is_finite()));
+    match (!finite)
+        .then(|| block.data().iter().position(|v| !v.is_finite()))
+        .flatten()
+    {
+        Some(bad) => {
+            let row = block.indptr().partition_point(|&p| p as usize <= bad) - 1;
+            Err(EvalError::Input {
+                source_name: fg.source.clone(),
+                message: format!(
+                    "X has a non-finite value (NaN or infinity) in row {}",
+                    first + row
+                ),
+            })
+        }
+        None => Ok(()),
+    }
+}
+
+/// Whether the file's genes are the reference's, in the same order.
+fn is_identity(fg: &FileGroups, genes: usize) -> bool {
+    fg.gene_map.len() == genes
+        && fg
+            .gene_map
+            .iter()
+            .enumerate()
+            .all(|(j, k)| *k == Some(j as u32))
+}
+
 /// The accumulators of [`group_sums`].
 struct Accumulators {
     genes: usize,
@@ -243,28 +274,27 @@ pub fn group_sums(
         sum_sq: with_sq.then(|| vec![0f64; ng * genes]),
     };
     let inv_n: Vec<f32> = fg.sizes.iter().map(|&n| (1.0 / n as f64) as f32).collect();
+    // Every value reaches the float32 means when the file's genes are the reference's: a
+    // NaN or infinity then shows as a non-finite mean, checked once at the end instead of
+    // scanning every block. Otherwise unevaluated genes are skipped, so blocks are checked.
+    let every_value_summed = is_identity(fg, genes);
     let mut blocks = reader.row_chunks("X", ROWS_PER_BLOCK)?;
     while let Some(block) = blocks.next() {
         let (first, block) = block?;
-        let finite = block
-            .data()
-            .par_chunks(1 << 16)
-            .all(|c| c.iter().all(|v| v.is_finite()));
-        if let Some(bad) = (!finite)
-            .then(|| block.data().iter().position(|v| !v.is_finite()))
-            .flatten()
-        {
-            let row = block.indptr().partition_point(|&p| p as usize <= bad) - 1;
-            return Err(EvalError::Input {
-                source_name: fg.source.clone(),
-                message: format!(
-                    "X has a non-finite value (NaN or infinity) in row {}",
-                    first + row
-                ),
-            });
+        if !every_value_summed {
+            check_finite(&block, first, fg)?;
         }
         accumulate(&block, first, fg, &inv_n, &mut acc);
         blocks.recycle(block);
+    }
+    if every_value_summed && !acc.mean32.par_iter().all(|v| v.is_finite()) {
+        // Find the row (an overflowing sum of finite values is not an error).
+        let mut blocks = reader.row_chunks("X", ROWS_PER_BLOCK)?;
+        while let Some(block) = blocks.next() {
+            let (first, block) = block?;
+            check_finite(&block, first, fg)?;
+            blocks.recycle(block);
+        }
     }
     Ok(GroupSums {
         genes,

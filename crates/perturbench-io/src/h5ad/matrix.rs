@@ -404,6 +404,8 @@ pub struct RowChunks<'a> {
     next: usize,
     source: ChunkSource,
     spare: Option<(Vec<u64>, Vec<u32>, Vec<f32>)>,
+    /// Non-zeros of the largest block: buffers are sized for it once, never regrown.
+    max_block_nnz: usize,
 }
 
 enum ChunkSource {
@@ -444,6 +446,11 @@ impl H5adReader {
                 })?;
                 let dl = super::direct::Layout::of(&data);
                 let il = super::direct::Layout::of(&indices);
+                let max_block_nnz = (0..shape.0)
+                    .step_by(step)
+                    .map(|s| (indptr[(s + step).min(shape.0)] - indptr[s]) as usize)
+                    .max()
+                    .unwrap_or(0);
                 Ok(RowChunks {
                     reader: self,
                     key: key.to_string(),
@@ -458,6 +465,7 @@ impl H5adReader {
                         file,
                     },
                     spare: None,
+                    max_block_nnz,
                 })
             }
             _ => {
@@ -471,6 +479,7 @@ impl H5adReader {
                     next: 0,
                     source: ChunkSource::Whole(m),
                     spare: None,
+                    max_block_nnz: 0,
                 })
             }
         }
@@ -496,7 +505,13 @@ impl RowChunks<'_> {
     fn block(&mut self, rows: Range<usize>) -> Result<Csr, IoError> {
         let path = self.reader.path_str();
         let key = &self.key;
-        let (mut local, mut idx_buf, mut val_buf) = self.spare.take().unwrap_or_default();
+        let (mut local, mut idx_buf, mut val_buf) = self.spare.take().unwrap_or_else(|| {
+            (
+                Vec::with_capacity(self.step + 1),
+                Vec::with_capacity(self.max_block_nnz),
+                Vec::with_capacity(self.max_block_nnz),
+            )
+        });
         match &self.source {
             ChunkSource::Whole(m) => Ok(m.select_rows(&rows.collect::<Vec<_>>())),
             ChunkSource::Csr {
@@ -508,46 +523,53 @@ impl RowChunks<'_> {
                 let (s, e) = (indptr[rows.start] as usize, indptr[rows.end] as usize);
                 let dkey = format!("{key}/data");
                 let ikey = format!("{key}/indices");
-                let values: Vec<f32> = match &data.1 {
-                    Some(l) => {
-                        l.read_range_into(file, s..e, &mut val_buf)
-                            .map_err(|m| IoError::format(path, &dkey, m))?;
-                        val_buf
-                    }
-                    None => data
-                        .0
-                        .read_slice_1d::<f32, _>(s..e)
-                        .at(path, &dkey)?
-                        .to_vec(),
+                let read_values = move || -> Result<Vec<f32>, IoError> {
+                    Ok(match &data.1 {
+                        Some(l) => {
+                            l.read_range_into(file, s..e, &mut val_buf)
+                                .map_err(|m| IoError::format(path, &dkey, m))?;
+                            val_buf
+                        }
+                        None => data
+                            .0
+                            .read_slice_1d::<f32, _>(s..e)
+                            .at(path, &dkey)?
+                            .to_vec(),
+                    })
                 };
-                let idx: Vec<u32> = match (&indices.1, kind_of(&indices.0).at(path, &ikey)?) {
-                    (Some(l), Kind::Int(4) | Kind::UInt(4)) => {
-                        l.read_range_into(file, s..e, &mut idx_buf)
-                            .map_err(|m| IoError::format(path, &ikey, m))?;
-                        idx_buf
-                    }
-                    (_, Kind::Int(_) | Kind::UInt(_)) => {
-                        let v = indices.0.read_slice_1d::<i64, _>(s..e).at(path, &ikey)?;
-                        v.iter()
-                            .map(|&x| {
-                                u32::try_from(x).map_err(|_| {
-                                    IoError::format(
-                                        path,
-                                        &ikey,
-                                        format!("index {x} is outside 0..2^32"),
-                                    )
+                let read_indices = move || -> Result<Vec<u32>, IoError> {
+                    Ok(match (&indices.1, kind_of(&indices.0).at(path, &ikey)?) {
+                        (Some(l), Kind::Int(4) | Kind::UInt(4)) => {
+                            l.read_range_into(file, s..e, &mut idx_buf)
+                                .map_err(|m| IoError::format(path, &ikey, m))?;
+                            idx_buf
+                        }
+                        (_, Kind::Int(_) | Kind::UInt(_)) => {
+                            let v = indices.0.read_slice_1d::<i64, _>(s..e).at(path, &ikey)?;
+                            v.iter()
+                                .map(|&x| {
+                                    u32::try_from(x).map_err(|_| {
+                                        IoError::format(
+                                            path,
+                                            &ikey,
+                                            format!("index {x} is outside 0..2^32"),
+                                        )
+                                    })
                                 })
-                            })
-                            .collect::<Result<_, _>>()?
-                    }
-                    (_, k) => {
-                        return Err(IoError::format(
-                            path,
-                            &ikey,
-                            format!("has type {}, expected integers", k.name()),
-                        ))
-                    }
+                                .collect::<Result<_, _>>()?
+                        }
+                        (_, k) => {
+                            return Err(IoError::format(
+                                path,
+                                &ikey,
+                                format!("has type {}, expected integers", k.name()),
+                            ))
+                        }
+                    })
                 };
+                // Values and indices are independent reads: one on each thread.
+                let (values, idx) = rayon::join(read_values, read_indices);
+                let (values, idx) = (values?, idx?);
                 local.clear();
                 local.extend(indptr[rows.start..=rows.end].iter().map(|&p| p - s as u64));
                 Csr::from_parts(rows.len(), self.cols, local, idx, values)
