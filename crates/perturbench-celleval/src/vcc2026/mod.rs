@@ -6,6 +6,7 @@
 //! members `de_wilcoxon_sig_jaccard` and `pds_cosine` ([`metrics`]). The other members of
 //! the profile are listed under `skipped` in `conventions.json` ([`record`]).
 
+pub mod direction;
 pub mod metrics;
 pub mod output;
 pub mod record;
@@ -23,6 +24,9 @@ use record::{Vcc2026Record, RULES, SETTINGS};
 use std::path::{Path, PathBuf};
 use wilcoxon::{de_table, kept_genes, CellColumns};
 
+/// A metric of one perturbation's real and predicted DE rows and its own gene.
+type PerPert<'a> = dyn Fn(&wilcoxon::DeRows, &wilcoxon::DeRows, Option<usize>) -> Option<f64> + 'a;
+
 /// The members of cell-eval2's `vcc2026` profile, in its catalog order, and whether each is
 /// computed here.
 pub const MEMBERS: [(&str, bool); 10] = [
@@ -32,9 +36,9 @@ pub const MEMBERS: [(&str, bool); 10] = [
     ("expr_distance_unbiased", false),
     ("expr_real_mass_ratio", false),
     ("expr_mse_unbiased_capped_norm", false),
-    ("de_wilcoxon_lfc_nmae", false),
-    ("de_wilcoxon_direction_fidelity_yield_raw", false),
-    ("de_wilcoxon_direction_reach_raw", false),
+    ("de_wilcoxon_lfc_nmae", true),
+    ("de_wilcoxon_direction_fidelity_yield_raw", true),
+    ("de_wilcoxon_direction_reach_raw", true),
     ("de_wilcoxon_sig_jaccard", true),
 ];
 
@@ -264,7 +268,20 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         &kept,
         SETTINGS.epsilon,
     );
-    let jaccard = metrics::sig_jaccard(&real_de, &pred_de, &genes, SETTINGS.p_adj_threshold);
+    let alpha = SETTINGS.p_adj_threshold;
+    let jaccard = metrics::sig_jaccard(&real_de, &pred_de, &genes, alpha);
+    let own = direction::own_genes(&real_de, &genes)?;
+    let per_pert = |f: &PerPert| {
+        real_de
+            .iter()
+            .zip(&pred_de)
+            .zip(&own)
+            .map(|((r, p), &o)| f(r, p, o))
+            .collect::<Vec<Option<f64>>>()
+    };
+    let nmae = per_pert(&|r, p, o| direction::lfc_nmae(r, p, o, alpha));
+    let fidelity = per_pert(&|r, p, o| Some(direction::fidelity_yield_raw(r, p, o, alpha)));
+    let reach = per_pert(&|r, p, o| Some(direction::reach_raw(r, p, o, alpha, &genes)));
 
     // pds_cosine on bulk_lognorm pseudobulks, both deltas against the real control.
     let real_rows: Vec<Vec<usize>> = real_perts.iter().map(|p| p.1.clone()).collect();
@@ -276,17 +293,22 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         metrics::bulk_lognorm(&real.adata.x, std::slice::from_ref(ctrl_rows), t).remove(0);
     let pds = metrics::pds_cosine(&labels, &real_bulk, &pred_bulk, &ctrl_bulk, &genes)?;
 
-    let computed = [("de_wilcoxon_sig_jaccard", jaccard), ("pds_cosine", pds)];
+    let some = |v: Vec<f64>| -> Vec<Option<f64>> { v.into_iter().map(Some).collect() };
+    let columns: Vec<(String, Vec<Option<f64>>)> = vec![
+        ("de_wilcoxon_lfc_nmae".into(), nmae),
+        ("de_wilcoxon_direction_fidelity_yield_raw".into(), fidelity),
+        ("de_wilcoxon_direction_reach_raw".into(), reach),
+        ("de_wilcoxon_sig_jaccard".into(), some(jaccard)),
+        ("pds_cosine".into(), some(pds)),
+    ];
     let mut rows = Vec::new();
-    for (m, vals) in &computed {
+    for (m, vals) in &columns {
         for (l, v) in labels.iter().zip(vals) {
-            rows.push((l.clone(), m.to_string(), *v));
+            if let Some(v) = v {
+                rows.push((l.clone(), m.clone(), *v));
+            }
         }
     }
-    let columns: Vec<(String, Vec<f64>)> = computed
-        .iter()
-        .map(|(m, v)| (m.to_string(), v.clone()))
-        .collect();
     let skipped: Vec<Skipped> = MEMBERS
         .iter()
         .filter(|m| !m.1)
@@ -334,10 +356,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
     record.inputs = inputs;
     let table = MetricTable {
         perturbations: labels,
-        columns: columns
-            .into_iter()
-            .map(|(m, v)| (m, v.into_iter().map(Some).collect()))
-            .collect(),
+        columns,
     };
     Ok(RunSummary {
         outdir,

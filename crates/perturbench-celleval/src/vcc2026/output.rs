@@ -2,11 +2,11 @@
 //! `agg_results.csv` (one `statistic` row each of `count, null_count, mean, std, min, max,
 //! median`, one column per metric sorted by name), numbers written as Python's `repr`.
 
-/// A float as Python's `repr(float)` writes it (shortest round-trip digits; exponent form
-/// below 1e-4 and from 1e16 on; `nan`, `inf`, `-inf`).
+/// A float as polars writes it into a CSV from Python (Python's `repr(float)`: shortest
+/// round-trip digits, exponent form below 1e-4 and from 1e16 on; `NaN`, `inf`, `-inf`).
 pub fn py_float(v: f64) -> String {
     if v.is_nan() {
-        return "nan".into();
+        return "NaN".into();
     }
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
@@ -82,11 +82,15 @@ pub fn statistics(values: &[f64]) -> [f64; 7] {
     ]
 }
 
-/// `agg_results.csv` for the metric columns `columns` (values per metric).
-pub fn agg_results_csv(columns: &[(String, Vec<f64>)]) -> String {
-    let mut cols: Vec<&(String, Vec<f64>)> = columns.iter().collect();
+/// `agg_results.csv` for the metric columns `columns` (one value per perturbation; `None`
+/// where the metric has no row for it).
+pub fn agg_results_csv(columns: &[(String, Vec<Option<f64>>)]) -> String {
+    let mut cols: Vec<&(String, Vec<Option<f64>>)> = columns.iter().collect();
     cols.sort_by(|a, b| a.0.cmp(&b.0));
-    let stats: Vec<[f64; 7]> = cols.iter().map(|c| statistics(&c.1)).collect();
+    let stats: Vec<[f64; 7]> = cols
+        .iter()
+        .map(|c| statistics(&c.1.iter().flatten().copied().collect::<Vec<f64>>()))
+        .collect();
     let mut s = String::from("statistic");
     for c in &cols {
         s.push(',');
@@ -120,7 +124,7 @@ mod tests {
         assert_eq!(py_float(0.0001), "0.0001");
         assert_eq!(py_float(1e16), "1e+16");
         assert_eq!(py_float(18.0), "18.0");
-        assert_eq!(py_float(f64::NAN), "nan");
+        assert_eq!(py_float(f64::NAN), "NaN");
         let s = statistics(&[1.0, 3.0, f64::NAN, 2.0]);
         assert_eq!(&s[..3], &[4.0, 0.0, 2.0]);
         assert_eq!(s[6], 2.0);
