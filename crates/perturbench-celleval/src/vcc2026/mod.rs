@@ -188,29 +188,12 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
     let control = opts.control_pert.as_str();
     let real_groups = Groups::from_obs(&real.adata, &opts.pert_col, control)
         .map_err(|e| input_error(&real.path, e.to_string()))?;
-    let pred_labels = crate::groups::obs_labels(&pred.adata, &opts.pert_col)
+    // The prediction holds the control label too (its cells are not used: the DE and the
+    // deltas use the real control), as cell-eval2 requires the same label sets.
+    let pred_groups = Groups::from_obs(&pred.adata, &opts.pert_col, control)
         .map_err(|e| input_error(&pred.path, e.to_string()))?;
-    // The prediction needs no control cells (the real control is the reference).
-    let pred_groups = Groups::from_labels(
-        &pred_labels
-            .iter()
-            .map(String::as_str)
-            .chain(std::iter::once(control))
-            .collect::<Vec<_>>(),
-        control,
-    )?;
     let real_perts = perturbation_cells(&real_groups);
-    let pred_perts: Vec<(String, Vec<usize>)> = perturbation_cells(&pred_groups)
-        .into_iter()
-        .map(|(l, rows)| {
-            (
-                l,
-                rows.into_iter()
-                    .filter(|&r| r < pred_labels.len())
-                    .collect(),
-            )
-        })
-        .collect();
+    let pred_perts = perturbation_cells(&pred_groups);
     let rl: Vec<&String> = real_perts.iter().map(|p| &p.0).collect();
     let pl: Vec<&String> = pred_perts.iter().map(|p| &p.0).collect();
     if rl != pl {

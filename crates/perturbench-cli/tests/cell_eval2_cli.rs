@@ -1,0 +1,446 @@
+//! `perturbench cell-eval run --profile vcc2026` against the real cell-eval2 0.20.0
+//! (`cell-eval2 run --preset vcc2026`).
+//!
+//! Both tools read the same pair of counts `.h5ad` files; every row of cell-eval2's
+//! `results.csv` for a metric we compute must be present in ours with the same value (within
+//! 1e-6, NaN equal to NaN), and no other row; every `agg_results.csv` statistic of those
+//! metrics likewise. The metrics cell-eval2's profile holds that are not computed here must be
+//! listed under `skipped` in our `conventions.json`. The largest differences are printed
+//! (`--nocapture`).
+//!
+//! Cases (real = `perturbench simulate --preset small`'s raw counts, 18 perturbations, 12 of
+//! whose labels name a gene; pred = the real counts times a per-value factor in [0.2, 1.8],
+//! rounded, 10 % of the non-zeros dropped, and two perturbations' labels swapped):
+//! - `sim_counts`: that pair;
+//! - `sim_counts_control_paste`: the same, with the first perturbation's predicted cells
+//!   replaced by real control cells (a prediction of "no effect" for it).
+//!
+//! The Python tool comes from `PERTURBENCH_CELLEVAL2_PYTHON` or a venv built once under the
+//! target directory (`pip install cell-eval2==0.20.0`). Without it the test prints why and
+//! skips, unless `PERTURBENCH_REQUIRE_PYTHON=1`.
+
+mod common;
+use common::*;
+use perturbench_io::{read_h5ad, AnnData, Column};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const VERSION: &str = "0.20.0";
+
+fn skip<T>(msg: &str) -> Option<T> {
+    if python_required() {
+        panic!("{msg}");
+    }
+    eprintln!("SKIP: {msg}");
+    None
+}
+
+fn version_ok(py: &Path) -> bool {
+    Command::new(py)
+        .args([
+            "-c",
+            &format!("import importlib.metadata as m, sys; sys.exit(0 if m.version('cell-eval2') == '{VERSION}' else 1)"),
+        ])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// An interpreter with cell-eval2 0.20.0 (a venv created once under the target directory).
+fn python() -> Option<PathBuf> {
+    if let Some(py) = std::env::var_os("PERTURBENCH_CELLEVAL2_PYTHON") {
+        let py = PathBuf::from(py);
+        return if version_ok(&py) {
+            Some(py)
+        } else {
+            skip(&format!("{} lacks cell-eval2 {VERSION}", py.display()))
+        };
+    }
+    let venv =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cell-eval2-{VERSION}-venv"));
+    let py = venv.join("bin/python");
+    if venv.join(".ready").exists() && version_ok(&py) {
+        return Some(py);
+    }
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new(&py)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                &format!("cell-eval2=={VERSION}"),
+            ])
+            .status()
+            .is_ok_and(|s| s.success())
+        && version_ok(&py);
+    if !ok {
+        return skip(&format!(
+            "cannot build a venv with cell-eval2=={VERSION} (python3 >= 3.11, network?)"
+        ));
+    }
+    std::fs::write(venv.join(".ready"), b"ok").expect("marker");
+    Some(py)
+}
+
+/// Runs cell-eval2's command line once per argument list, in one process.
+const DRIVER: &str = r#"
+import json, sys
+from cell_eval2.cli import main
+for argv in json.load(open(sys.argv[1])):
+    main(argv)
+"#;
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn labels(ad: &AnnData) -> Vec<String> {
+    perturbench_celleval::groups::obs_labels(ad, "condition").expect("labels")
+}
+
+/// The simulated cells with their raw counts as X.
+fn counts(dir: &Path) -> AnnData {
+    let p = simulate_small(dir, "sim.h5ad", 3);
+    let mut ad = read_h5ad(&p).expect("sim");
+    ad.x = ad.layers.remove("counts").expect("layers['counts']");
+    ad.layers.clear();
+    ad
+}
+
+/// The noisy prediction described in the module documentation.
+fn predict(real: &AnnData) -> AnnData {
+    let mut pred = real.clone();
+    pred.x = real.x.map_rows(|r, vals, out| {
+        for (j, (o, &v)) in out.iter_mut().zip(vals).enumerate() {
+            let h = splitmix(((r as u64) << 20) ^ j as u64 ^ 0x5eed);
+            *o = if h % 10 == 0 {
+                0.0
+            } else {
+                (v * (0.2 + 1.6 * (h >> 11) as f32 / (1u64 << 53) as f32)).round()
+            };
+        }
+    });
+    let mut lab = labels(real);
+    let mut perts: Vec<String> = lab.iter().filter(|l| *l != "control").cloned().collect();
+    perts.sort();
+    perts.dedup();
+    let (a, b) = (perts[1].clone(), perts[2].clone());
+    for l in lab.iter_mut() {
+        if *l == a {
+            *l = b.clone();
+        } else if *l == b {
+            *l = a.clone();
+        }
+    }
+    pred.obs
+        .set_column("condition", Column::categorical_from_strings(&lab));
+    pred
+}
+
+/// `pred` with the first perturbation's cells replaced by real control cells.
+fn control_paste(real: &AnnData, pred: &AnnData) -> AnnData {
+    let lab = labels(pred);
+    let first = lab
+        .iter()
+        .filter(|l| *l != "control")
+        .min()
+        .expect("a perturbation")
+        .clone();
+    let controls: Vec<usize> = (0..lab.len()).filter(|&i| lab[i] == "control").collect();
+    let mut c = 0;
+    let rows: Vec<usize> = (0..lab.len())
+        .map(|i| {
+            if lab[i] == first {
+                c += 1;
+                controls[c % controls.len()]
+            } else {
+                i
+            }
+        })
+        .collect();
+    let mut out = pred.clone();
+    let src = real.select_obs(&rows);
+    out.x = src.x;
+    out
+}
+
+fn read_rows(path: &Path) -> BTreeMap<(String, String), f64> {
+    let mut r = csv::Reader::from_path(path).expect("results.csv");
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (
+                (rec[0].to_string(), rec[1].to_string()),
+                rec[2].parse::<f64>().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn read_agg(path: &Path) -> BTreeMap<(String, String), f64> {
+    let mut r = csv::Reader::from_path(path).expect("agg_results.csv");
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let mut out = BTreeMap::new();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        for (k, name) in head.iter().enumerate().skip(1) {
+            out.insert(
+                (rec[0].to_string(), name.clone()),
+                rec[k].parse::<f64>().unwrap(),
+            );
+        }
+    }
+    out
+}
+
+fn differs(a: f64, b: f64) -> f64 {
+    if a.is_nan() && b.is_nan() {
+        0.0
+    } else if a.is_nan() || b.is_nan() {
+        f64::INFINITY
+    } else {
+        (a - b).abs() / a.abs().max(1.0)
+    }
+}
+
+/// Compares one case; returns the largest difference per metric.
+fn compare(ours: &Path, theirs: &Path) -> BTreeMap<String, f64> {
+    let conv: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ours.join("conventions.json")).unwrap())
+            .unwrap();
+    let skipped: BTreeSet<String> = conv["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["metric"].as_str().unwrap().to_string())
+        .collect();
+    let computed: BTreeSet<String> = conv["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    let (o, t) = (
+        read_rows(&ours.join("results.csv")),
+        read_rows(&theirs.join("results.csv")),
+    );
+    let mut worst: BTreeMap<String, f64> = BTreeMap::new();
+    for ((p, m), v) in &t {
+        if !computed.contains(m) {
+            assert!(skipped.contains(m), "{m}: neither computed nor skipped");
+            continue;
+        }
+        let ov = o
+            .get(&(p.clone(), m.clone()))
+            .unwrap_or_else(|| panic!("{}: no row ({p}, {m})", ours.display()));
+        let d = differs(*v, *ov);
+        assert!(d <= 1e-6, "{p} {m}: cell-eval2 {v} vs ours {ov}");
+        let w = worst.entry(m.clone()).or_insert(0.0);
+        *w = w.max(d);
+    }
+    for (p, m) in o.keys() {
+        assert!(
+            t.contains_key(&(p.clone(), m.clone())),
+            "extra row ({p}, {m})"
+        );
+    }
+    let (oa, ta) = (
+        read_agg(&ours.join("agg_results.csv")),
+        read_agg(&theirs.join("agg_results.csv")),
+    );
+    for ((stat, m), v) in &ta {
+        if !computed.contains(m) {
+            continue;
+        }
+        let ov = oa
+            .get(&(stat.clone(), m.clone()))
+            .unwrap_or_else(|| panic!("agg ({stat}, {m}) missing"));
+        let d = differs(*v, *ov);
+        assert!(d <= 1e-6, "agg {stat} {m}: cell-eval2 {v} vs ours {ov}");
+        let w = worst.entry(format!("agg {m}")).or_insert(0.0);
+        *w = w.max(d);
+    }
+    worst
+}
+
+#[test]
+fn vcc2026_matches_cell_eval2_0_20_0() {
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let real = counts(d);
+    let pred = predict(&real);
+    let paste = control_paste(&real, &pred);
+    write(&d.join("real.h5ad"), &real);
+    write(&d.join("pred.h5ad"), &pred);
+    write(&d.join("paste.h5ad"), &paste);
+    let cases = [
+        ("sim_counts", "pred.h5ad"),
+        ("sim_counts_control_paste", "paste.h5ad"),
+    ];
+    let p = |n: &str| d.join(n).display().to_string();
+    let runs: Vec<Vec<String>> = cases
+        .iter()
+        .map(|(name, pred)| {
+            [
+                "run",
+                "--preset",
+                "vcc2026",
+                "--pert-col",
+                "condition",
+                "--control",
+                "control",
+                "-ap",
+                &p(pred),
+                "-ar",
+                &p("real.h5ad"),
+                "-o",
+                &p(&format!("theirs_{name}")),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        })
+        .collect();
+    let spec = d.join("runs.json");
+    std::fs::write(&spec, serde_json::to_string(&runs).unwrap()).unwrap();
+    let t = std::time::Instant::now();
+    let o = Command::new(&py)
+        .args(["-c", DRIVER])
+        .arg(&spec)
+        .output()
+        .expect("python");
+    assert!(
+        o.status.success(),
+        "cell-eval2 failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    println!(
+        "cell-eval2 {VERSION}: {} runs in {:.1}s",
+        runs.len(),
+        t.elapsed().as_secs_f64()
+    );
+    for (name, pred) in cases {
+        let ours = p(&format!("ours_{name}"));
+        let r = perturbench(&[
+            "--quiet",
+            "cell-eval",
+            "run",
+            "--profile",
+            "vcc2026",
+            "-ap",
+            &p(pred),
+            "-ar",
+            &p("real.h5ad"),
+            "--pert-col",
+            "condition",
+            "--control-pert",
+            "control",
+            "-o",
+            &ours,
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let worst = compare(Path::new(&ours), &d.join(format!("theirs_{name}")));
+        println!("{name}: largest relative differences vs cell-eval2 {VERSION}:");
+        for (m, w) in &worst {
+            println!("  {m:<48} {w:.3e}");
+        }
+        assert!(worst.len() >= 10, "too few metrics compared: {worst:?}");
+    }
+}
+
+#[test]
+fn vcc2026_bad_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let real = counts(d);
+    let pred = predict(&real);
+    write(&d.join("real.h5ad"), &real);
+    write(&d.join("pred.h5ad"), &pred);
+    let p = |n: &str| d.join(n).display().to_string();
+    let out = p("out");
+    let run = |pred: &str, extra: &[&str]| {
+        let (pred, real) = (p(pred), p("real.h5ad"));
+        let mut a = vec![
+            "cell-eval",
+            "run",
+            "--profile",
+            "vcc2026",
+            "-ap",
+            &pred,
+            "-ar",
+            &real,
+            "--pert-col",
+            "condition",
+            "--control-pert",
+            "control",
+            "-o",
+            &out,
+        ];
+        a.extend(extra);
+        perturbench(&a)
+    };
+    // Log-normalised values where counts are required.
+    let mut lognorm = pred.clone();
+    lognorm.x = lognorm.x.map_rows(|_, v, o| {
+        o.iter_mut()
+            .zip(v)
+            .for_each(|(o, &v)| *o = (v as f64).ln_1p() as f32)
+    });
+    write(&d.join("lognorm.h5ad"), &lognorm);
+    assert_error(
+        &run("lognorm.h5ad", &[]),
+        &["lognorm.h5ad", "not an integer", "raw counts"],
+    );
+    // No control cells in the prediction.
+    let mut noctrl = pred.clone();
+    let lab: Vec<String> = labels(&pred)
+        .into_iter()
+        .map(|l| if l == "control" { "ctrl".into() } else { l })
+        .collect();
+    noctrl
+        .obs
+        .set_column("condition", Column::categorical_from_strings(&lab));
+    write(&d.join("noctrl.h5ad"), &noctrl);
+    assert_error(
+        &run("noctrl.h5ad", &[]),
+        &["noctrl.h5ad", "control", "condition"],
+    );
+    // A missing column, an option the profile fixes.
+    let mut nocol = pred.clone();
+    nocol.obs.set_column(
+        "perturbation",
+        Column::categorical_from_strings(&labels(&pred)),
+    );
+    nocol.obs.columns.retain(|(name, _)| name != "condition");
+    write(&d.join("nocol.h5ad"), &nocol);
+    assert_error(&run("nocol.h5ad", &[]), &["nocol.h5ad", "condition"]);
+    assert_error(
+        &run("pred.h5ad", &["--epsilon", "0.1"]),
+        &["--epsilon", "vcc2026"],
+    );
+    // A valid run writes the three files, the conventions recording the profile's settings.
+    let r = run("pred.h5ad", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let conv: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/conventions.json")).unwrap())
+            .unwrap();
+    assert_eq!(conv["profile"], "vcc2026");
+    assert_eq!(conv["settings"]["target_sum"], 1e6);
+    assert_eq!(conv["settings"]["filter_gene_min_cpm_cell"], 5.0);
+    assert_eq!(conv["settings"]["epsilon"], 1e-9);
+    assert_eq!(conv["settings"]["discrimination_ties"], "midrank");
+    assert_eq!(conv["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        entries(&d.join("out")),
+        ["agg_results.csv", "conventions.json", "results.csv"]
+    );
+}
