@@ -1,6 +1,7 @@
 //! Scoring prediction files against observed cells into an output directory
 //! (`perturbench evaluate`): the evaluation, the inputs' checksums and `run.json`.
 
+use crate::cell_eval::{score, CellEvalSetup};
 use crate::error::{Error, Result};
 use crate::formats::{replace_dir, write_evaluation};
 use crate::Observer;
@@ -9,11 +10,14 @@ use std::path::{Path, PathBuf};
 
 /// Evaluates the predictions `preds` (model name, file) against `reference` under `cfg` and
 /// writes per_perturbation.csv, summary.csv, logfc_examples.csv and run.json (with the
-/// inputs' SHA-256 when `checksums`) into `out_dir`, all at once.
+/// inputs' SHA-256 when `checksums`) into `out_dir`, all at once. With `cell_eval`, each
+/// prediction is also scored by cell-eval (files in `cell_eval/<model>/`, rows with
+/// aggregation `cell-eval`).
 pub fn evaluate_files(
     reference: &Path,
     preds: &[(String, PathBuf)],
     cfg: &EvalConfig,
+    cell_eval: Option<&CellEvalSetup>,
     out_dir: &Path,
     checksums: bool,
     observer: &dyn Observer,
@@ -52,18 +56,37 @@ pub fn evaluate_files(
             "role": "prediction", "model": n, "path": p.display().to_string(), "sha256": sums.get(p)
         }));
     }
-    let run = serde_json::json!({
-        "tool": "perturbench",
-        "version": env!("CARGO_PKG_VERSION"),
-        "config": cfg,
-        "inputs": inputs,
-        "warnings": out.warnings,
-        "wall_seconds": start.elapsed().as_secs_f64(),
-    });
-    if trace {
-        eprintln!("[{:.3} s] writing", start.elapsed().as_secs_f64());
-    }
     // Everything goes to a temporary directory first, renamed into place when complete.
-    replace_dir(out_dir, "eval", |tmp| write_evaluation(tmp, &out, &run))?;
-    Ok(out)
+    replace_dir(out_dir, "eval", |tmp| {
+        let mut out = out;
+        if let Some(setup) = cell_eval {
+            for (name, path) in preds {
+                observer.stage(&format!("cell-eval ({name})"));
+                let rows = score(
+                    reference,
+                    path,
+                    name,
+                    setup,
+                    &tmp.join("cell_eval").join(name),
+                )?;
+                out.per_perturbation.extend(rows.per_perturbation);
+                out.summary.extend(rows.summary);
+                out.warnings.extend(rows.warnings);
+            }
+        }
+        let run = serde_json::json!({
+            "tool": "perturbench",
+            "version": env!("CARGO_PKG_VERSION"),
+            "config": cfg,
+            "cell_eval": cell_eval.map(|s| s.profile.name()),
+            "inputs": inputs,
+            "warnings": out.warnings,
+            "wall_seconds": start.elapsed().as_secs_f64(),
+        });
+        if trace {
+            eprintln!("[{:.3} s] writing", start.elapsed().as_secs_f64());
+        }
+        write_evaluation(tmp, &out, &run)?;
+        Ok(out)
+    })
 }

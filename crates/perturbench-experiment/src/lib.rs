@@ -4,6 +4,7 @@
 //! ([`formats`]). The `perturbench` command, tuning trials, benchmark jobs and the Python
 //! package all run experiments through this crate.
 
+pub mod cell_eval;
 pub mod checksum;
 pub mod data_config;
 pub mod embedding;

@@ -6,6 +6,7 @@ use crate::data_config::TRAIN_TASK_HOW;
 use crate::embedding::{embedding, embedding_key};
 use crate::error::{Error, Result};
 use crate::feasible::feasible_split;
+use crate::cell_eval::{score, CellEvalSetup};
 use crate::formats::{replace_dir, siblings, write_evaluation, write_losses, write_truth};
 use crate::registry::{Fit, FitInput, Fitted};
 use crate::requests::Requests;
@@ -139,6 +140,12 @@ fn write_run(
         .data
         .build_split(&obs, &source, &|line| observer.info(line))?;
     let label = c.evaluation.label()?;
+    let cell_eval = CellEvalSetup::new(
+        &c.evaluation.cell_eval,
+        &spec.key,
+        &spec.control,
+        &spec.covariate_keys,
+    )?;
     let (train_rows, eval_rows, enc) =
         feasible_split(&split, &design, &spec, &var.index, label, &source)?;
     let mut ad = AnnData::new(reader.read_matrix("X")?, Vec::new(), Vec::new());
@@ -312,6 +319,22 @@ fn write_run(
         &cfg,
         &|m| observer.stage(m),
     )?;
+    let mut out = out;
+    if let Some(setup) = &cell_eval {
+        observer.stage("cell-eval");
+        let ce_dir = dir.join("evaluation").join("cell_eval");
+        std::fs::create_dir_all(&ce_dir)?;
+        let rows = score(
+            &ref_path,
+            &pred_path,
+            model.name(),
+            setup,
+            &ce_dir.join(model.name()),
+        )?;
+        out.per_perturbation.extend(rows.per_perturbation);
+        out.summary.extend(rows.summary);
+        out.warnings.extend(rows.warnings);
+    }
     let mut warnings = out.warnings.clone();
     if let Some(w) = requests.skipped_warning(&ev.split) {
         warnings.insert(0, w);
@@ -335,6 +358,7 @@ fn write_run(
         "max_control_cells": ev.max_control_cells,
         "prediction_seed": ev.prediction_seed,
         "config": cfg,
+        "cell_eval": cell_eval.as_ref().map(|s| s.profile.name()),
         "warnings": out.warnings,
         "wall_seconds": start.elapsed().as_secs_f64(),
     });

@@ -30,6 +30,10 @@ pub struct EvaluationConfig {
     /// Evaluation pipelines `AGG:METRIC[:rank]` (empty: average:rmse:rank and logfc:cosine:rank).
     #[serde(deserialize_with = "lenient::string_list")]
     pub pipelines: Vec<String>,
+    /// Also score with cell-eval under this profile (`none`: not at all; full, vcc, minimal,
+    /// pds, de, anndata).
+    #[serde(deserialize_with = "lenient::string")]
+    pub cell_eval: String,
 }
 
 impl Default for EvaluationConfig {
@@ -39,14 +43,20 @@ impl Default for EvaluationConfig {
             max_control_cells: 1000,
             prediction_seed: 0,
             pipelines: Vec::new(),
+            cell_eval: "none".into(),
         }
     }
 }
 
 impl EvaluationConfig {
     /// The keys of the section.
-    pub const KEYS: [&'static str; 4] =
-        ["split", "max_control_cells", "prediction_seed", "pipelines"];
+    pub const KEYS: [&'static str; 5] = [
+        "split",
+        "max_control_cells",
+        "prediction_seed",
+        "pipelines",
+        "cell_eval",
+    ];
 
     /// The evaluated split.
     pub fn label(&self) -> Result<SplitLabel> {
@@ -203,6 +213,7 @@ impl RunConfig {
             &[],
         )?;
         evaluation.label()?;
+        crate::cell_eval::CellEvalSetup::new(&evaluation.cell_eval, "", "", &[])?;
         Ok(RunConfig {
             data,
             model,
@@ -291,7 +302,7 @@ mod tests {
         let e = RunConfig::resolve(&[set("model", "additive"), set("evaluation.nope", "1")])
             .unwrap_err()
             .to_string();
-        assert_eq!(e, "unknown key evaluation.nope; the evaluation section takes split, max_control_cells, prediction_seed, pipelines");
+        assert_eq!(e, "unknown key evaluation.nope; the evaluation section takes split, max_control_cells, prediction_seed, pipelines, cell_eval");
         let e = RunConfig::resolve(&[set("model", "additive"), set("data.task", "combo")])
             .unwrap_err()
             .to_string();

@@ -4,6 +4,7 @@
 use crate::{progress::Progress, Global};
 use anyhow::bail;
 use perturbench_eval::EvalOutput;
+use perturbench_experiment::cell_eval::CellEvalSetup;
 use perturbench_experiment::evaluation::evaluate_files;
 use perturbench_experiment::flags::EvalFlags;
 use std::path::PathBuf;
@@ -26,6 +27,11 @@ pub struct Args {
     /// one thread per file; about 0.5 s per GB of input on one core).
     #[arg(long)]
     no_checksums: bool,
+    /// Also score each prediction with cell-eval under this profile (full, vcc, minimal, pds,
+    /// de, anndata): cell-eval's files in OUT/cell_eval/NAME/, its metrics in the tables with
+    /// aggregation `cell-eval`.
+    #[arg(long, value_name = "PROFILE", default_value = "none")]
+    cell_eval: String,
 }
 
 /// 4 significant digits, as PerturBench's summaries.
@@ -82,6 +88,12 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         let obs = perturbench_io::H5adReader::open(&a.reference)?.read_frame("obs")?;
         Ok(obs.column(column).is_some())
     })?;
+    let cell_eval = CellEvalSetup::new(
+        &a.cell_eval,
+        &cfg.perturbation_key,
+        &cfg.control,
+        &cfg.covariate_keys,
+    )?;
     let mut preds: Vec<(String, PathBuf)> = Vec::new();
     for p in &a.predictions {
         let Some((name, file)) = p.split_once('=') else {
@@ -97,6 +109,7 @@ pub fn run(a: Args, g: Global) -> anyhow::Result<()> {
         &a.reference,
         &preds,
         &cfg,
+        cell_eval.as_ref(),
         &a.out,
         !a.no_checksums,
         &progress,
