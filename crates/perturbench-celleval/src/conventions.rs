@@ -176,8 +176,18 @@ const RULES: &[Convention] = &[
     },
     Convention {
         key: "clustering_agreement",
-        rule: "Not computed (Leiden clustering of centroids, igraph): the column is absent and the metric is listed under 'skipped' in conventions.json.",
-        source: "cell_eval/metrics/_anndata.py::ClusteringAgreement",
+        rule: "Centroids = per-perturbation means of X (float64, the control left out, labels sorted; on X even with --embed-key) of each side; the real centroids are clustered once at resolution 1, the predicted ones at 0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0 (one neighbour graph per side); the value is the largest adjusted mutual information (sklearn adjusted_mutual_info_score: natural log, arithmetic mean of the entropies, expected MI under the hypergeometric model, its special cases and sign-preserving eps clamps) of the real labels and a predicted labeling, at least 0, reported for every perturbation. With fewer than 3 perturbations scanpy's neighbour search fails and cell-eval leaves the metric out; so does this evaluator.",
+        source: "cell_eval/metrics/_anndata.py::ClusteringAgreement; sklearn/metrics/cluster/_supervised.py::adjusted_mutual_info_score",
+    },
+    Convention {
+        key: "clustering_agreement.graph",
+        rule: "scanpy pp.neighbors(n_neighbors=k, use_rep='X') with k = min(15, n - 1) for n perturbations: exact Euclidean neighbours (brute force, as for n < 4096), the point itself first, k columns in all (k - 1 others); umap fuzzy_simplicial_set in float32: rho = first positive distance, sigma by 64-step bisection of sum_j exp(-max(d_j - rho, 0)/sigma) = log2(k) (tolerance 1e-5, floored at 1e-3 x the mean distance), membership exp(-(d - rho)/sigma) (1 within rho), fuzzy union a + a^T - a*a^T. Deterministic; equal to scanpy's connectivities to float32 rounding (unit tests).",
+        source: "scanpy/neighbors/__init__.py::Neighbors.compute_neighbors, _connectivity.py::umap; umap/umap_.py::smooth_knn_dist, compute_membership_strengths, fuzzy_simplicial_set",
+    },
+    Convention {
+        key: "clustering_agreement.leiden",
+        rule: "Leiden for modularity (RB configuration model: node weights = strengths, resolution / total strength), n_iterations = 2 from singletons, refinement randomness beta = 0.01, on the connectivity graph with every pair counted twice as igraph builds it from the symmetric matrix. The random draws (node orders, refinement choices) come from a ChaCha8 generator seeded with 0 (scanpy's default random_state) for each clustering call, not from igraph's generator, so where several partitions are about equally good the labels, and hence the AMI, can differ from cell-eval's (see docs/cell-eval.md for the measured difference and cell-eval's own spread over seeds). Same seed, same result.",
+        source: "scanpy/tools/_leiden.py::leiden(flavor='igraph'); igraph src/community/leiden.c (igraph_community_leiden)",
     },
     Convention {
         key: "perturbations",

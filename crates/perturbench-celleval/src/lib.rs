@@ -5,14 +5,16 @@
 //!   Benjamini–Hochberg, count-space fold changes), streamed once over a CSR matrix and
 //!   parallel over genes.
 //! - [`metrics`]: the metrics of cell-eval's `full` profile that follow from the two DE
-//!   tables, from pseudobulks and from cell-level energy distances (everything except
-//!   the Leiden-based `clustering_agreement`).
+//!   tables, from pseudobulks and from cell-level energy distances.
+//! - [`clustering`]: `clustering_agreement` (UMAP neighbour graph of the centroids, Leiden,
+//!   adjusted mutual information).
 //! - [`conventions`]: every number-changing rule, serialisable to JSON.
 //! - [`run`], [`baseline`], [`score`]: the three commands of cell-eval's command line, with
 //!   the same files, names and columns, plus `conventions.json` ([`record`]).
 
 pub mod baseline;
 pub mod ceiling;
+pub mod clustering;
 pub mod conventions;
 pub mod de;
 pub mod error;

@@ -47,7 +47,7 @@ pub enum BestValue {
 
 /// The metric registry in registration order: (name, kind, best value). A name may yield
 /// several columns (`de_nsig_counts` → `de_nsig_counts_real`, `de_nsig_counts_pred`).
-pub const REGISTRY: [(&str, MetricKind, BestValue); 26] = [
+pub const REGISTRY: [(&str, MetricKind, BestValue); 27] = [
     ("pearson_delta", MetricKind::Anndata, BestValue::One),
     ("mse", MetricKind::Anndata, BestValue::Zero),
     ("mae", MetricKind::Anndata, BestValue::Zero),
@@ -86,11 +86,8 @@ pub const REGISTRY: [(&str, MetricKind, BestValue); 26] = [
     ("de_nsig_counts", MetricKind::De, BestValue::None),
     ("pr_auc", MetricKind::De, BestValue::One),
     ("roc_auc", MetricKind::De, BestValue::One),
+    ("clustering_agreement", MetricKind::Anndata, BestValue::One),
 ];
-
-/// `clustering_agreement` is registered last in cell-eval 0.8.2; it is listed apart because
-/// this evaluator does not compute it (it is skipped and recorded in `conventions.json`).
-pub const NOT_IMPLEMENTED: [&str; 1] = ["clustering_agreement"];
 
 const MINIMAL: [&str; 7] = [
     "pearson_delta",
@@ -112,9 +109,6 @@ pub fn metric_kind(name: &str) -> Option<MetricKind> {
 /// The best value of a results column (`de_nsig_counts_*` columns are not registered names
 /// and get `None`, as in cell-eval's `score`).
 pub fn best_value(column: &str) -> Option<BestValue> {
-    if NOT_IMPLEMENTED.contains(&column) {
-        return Some(BestValue::One);
-    }
     REGISTRY.iter().find(|m| m.0 == column).map(|m| m.2)
 }
 
@@ -140,7 +134,8 @@ impl Profile {
             "vcc2026" => Profile::Vcc2026,
             other => {
                 return Err(CellEvalError::Option(format!(
-                    "unknown profile '{other}' (known: full, vcc, minimal, pds, de, anndata, vcc2026)"
+                    "unknown profile '{other}' (known: full, vcc, minimal, pds, de, anndata, \
+                     vcc2026)"
                 )))
             }
         })
@@ -164,17 +159,14 @@ impl Profile {
         self != Profile::Pds
     }
 
-    /// The metric names of the profile, in cell-eval's list order (including
-    /// `clustering_agreement` for the profiles that hold it).
+    /// The metric names of the profile, in cell-eval's list order (`clustering_agreement`,
+    /// registered last, ends `full` and `anndata`).
     pub fn metrics(self) -> Vec<&'static str> {
         let of = |k: MetricKind| REGISTRY.iter().filter(move |m| m.1 == k).map(|m| m.0);
         match self {
-            Profile::Full => of(MetricKind::De)
-                .chain(of(MetricKind::Anndata))
-                .chain(NOT_IMPLEMENTED)
-                .collect(),
+            Profile::Full => of(MetricKind::De).chain(of(MetricKind::Anndata)).collect(),
             Profile::De => of(MetricKind::De).collect(),
-            Profile::Anndata => of(MetricKind::Anndata).chain(NOT_IMPLEMENTED).collect(),
+            Profile::Anndata => of(MetricKind::Anndata).collect(),
             Profile::Minimal => MINIMAL.to_vec(),
             Profile::Vcc => VCC.to_vec(),
             Profile::Pds => vec!["discrimination_score_l1"],

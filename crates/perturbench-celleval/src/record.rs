@@ -97,6 +97,10 @@ impl RunRecord {
                     "real energy distance to the real control cells; pred energy distance to the predicted control cells".into(),
                 ),
                 ("mse, mae".into(), "no control (raw pseudobulks)".into()),
+                (
+                    "clustering_agreement".into(),
+                    "no control: centroids of the non-control perturbations of each side".into(),
+                ),
             ],
             pseudobulk_space: "per-perturbation mean of X as stored (log1p values), float64"
                 .into(),

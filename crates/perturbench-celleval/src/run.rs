@@ -4,6 +4,7 @@
 //! `conventions.json`; all files appear at once or not at all.
 
 use crate::ceiling::{agg_ceiling_csv, disjoint_halves};
+use crate::clustering::{clustering_agreement, DEFAULT_SEED as CLUSTERING_SEED};
 use crate::conventions::Conventions;
 use crate::de::{differential_expression, DeOptions};
 use crate::error::{CellEvalError, Result};
@@ -13,9 +14,9 @@ use crate::metrics::edistance::pearson_edistance;
 use crate::metrics::{
     embedding_discrimination, evaluate_de, evaluate_pseudobulk, DeFrame, MetricTable,
 };
-use crate::profile::{metric_columns, Profile, NOT_IMPLEMENTED};
+use crate::profile::{metric_columns, Profile};
 use crate::pseudobulk::Pseudobulks;
-use crate::record::{InputRecord, RunRecord, Skipped};
+use crate::record::{InputRecord, RunRecord};
 use crate::results::{agg_results_csv, results_csv, select_metrics};
 use crate::staging::Staging;
 use perturbench_io::AnnData;
@@ -283,6 +284,12 @@ fn evaluate_context(
     let rb = Pseudobulks::from_csr(&real.1.x, &rg, genes)?;
     let pb = Pseudobulks::from_csr(&pred.1.x, &pg, genes)?;
     table.extend(evaluate_pseudobulk(&rb, &pb)?)?;
+    // On X even with --embed-key (cell-eval passes the key to the discrimination scores
+    // only); absent with fewer than 3 perturbations, as in cell-eval.
+    let clustering = computed
+        .contains(&"clustering_agreement")
+        .then(|| clustering_agreement(&rb, &pb, CLUSTERING_SEED))
+        .flatten();
     if let Some(key) = &opts.embed_key {
         // Both inputs were read with obsm[key] (checked there); cell-type contexts keep it.
         let (re, pe) = match (real.1.obsm.get(key), pred.1.obsm.get(key)) {
@@ -329,6 +336,13 @@ fn evaluate_context(
                 .collect();
         }
         table.extend(col)?;
+    }
+    if let Some(v) = clustering {
+        let n = table.perturbations.len();
+        table.extend(MetricTable {
+            perturbations: table.perturbations.clone(),
+            columns: vec![("clustering_agreement".into(), vec![Some(v); n])],
+        })?;
     }
     Ok(table)
 }
@@ -517,17 +531,6 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
         ));
     }
     record.metrics = computed.iter().flat_map(|m| metric_columns(m)).collect();
-    for m in &computed {
-        if NOT_IMPLEMENTED.contains(m) {
-            record.skipped.push(Skipped {
-                metric: m.to_string(),
-                reason: "not implemented by this evaluator (Leiden clustering); pass --skip-metrics clustering_agreement to cell-eval for identical columns".into(),
-            });
-        }
-    }
-    record
-        .metrics
-        .retain(|m| !NOT_IMPLEMENTED.contains(&m.as_str()));
     record.inputs.push(record_of("adata_real", &real)?);
     if let Some(pred) = &pred {
         record.inputs.push(record_of("adata_pred", pred)?);

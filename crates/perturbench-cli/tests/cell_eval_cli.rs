@@ -32,7 +32,8 @@
 //! - `simulated_cpm`: the simulated pair with `--cpm-filter 1000` (DE rows of genes below
 //!   1,000 pooled CPM in both the perturbation and the control dropped).
 //!
-//! `clustering_agreement` (Leiden) is skipped on both sides. The Python environment is the
+//! `clustering_agreement` (Leiden) is computed on both sides and compared within
+//! `CLUSTERING_TOL` (igraph's random generator is not reproduced). The Python environment is the
 //! one `perturbench-celleval`'s parity test uses: `PERTURBENCH_CELLEVAL_PYTHON`, or a venv
 //! under the target directory (`pip install cell-eval==0.8.2`). Without it, or without the
 //! shared data, the test prints why and skips, unless `PERTURBENCH_REQUIRE_PYTHON=1`.
@@ -253,7 +254,12 @@ impl MaxDiff {
         let (o, t) = (num(ours), num(theirs));
         let same = (o.is_nan() && t.is_nan()) || o == t;
         let d = if same { 0.0 } else { (o - t).abs() };
-        let tol = self.1.unwrap_or(1e-6);
+        let tol = if key.ends_with(":clustering_agreement") || ctx.contains("clustering_agreement")
+        {
+            CLUSTERING_TOL
+        } else {
+            self.1.unwrap_or(1e-6)
+        };
         let ok = if pvalue {
             d <= tol * t.abs() || d <= 1e-12
         } else {
@@ -432,7 +438,10 @@ fn cases(data: &Path, dir: &Path) -> Vec<Case> {
     ]
 }
 
-const SKIP: &str = "clustering_agreement";
+/// Largest accepted |ours − cell-eval| of `clustering_agreement` (an AMI in [0, 1]): the
+/// Leiden partitions are drawn with a different random generator than igraph's (see
+/// docs/cell-eval.md for the measured differences and cell-eval's own spread over seeds).
+const CLUSTERING_TOL: f64 = 1e-2;
 
 #[test]
 fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
@@ -458,12 +467,7 @@ fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
             d.join("real.h5ad").display().to_string(),
         ];
         argv.extend(c.args.iter().map(|s| s.to_string()));
-        argv.extend([
-            "--skip-metrics".into(),
-            SKIP.into(),
-            "--num-threads".into(),
-            "2".into(),
-        ]);
+        argv.extend(["--num-threads".into(), "2".into()]);
         let mut theirs = argv.clone();
         theirs.extend(["-o".into(), d.join("theirs").display().to_string()]);
         runs.push(theirs);
@@ -495,8 +499,6 @@ fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
             "--ceiling",
             "--ceiling-seed",
             "7",
-            "--skip-metrics",
-            SKIP,
             "-o",
             cd.join(format!("{side}_only")).to_str().unwrap(),
         ]
@@ -537,8 +539,6 @@ fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
             s(&format!("{side}_base_run")),
             "--profile".into(),
             "full".into(),
-            "--skip-metrics".into(),
-            SKIP.into(),
         ];
         r.extend(common.clone());
         let sc: Vec<String> = vec![
@@ -798,6 +798,11 @@ fn bad_input_is_a_clear_error_and_leaves_nothing_behind() {
         &std::fs::read_to_string(dir.path().join("out/conventions.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(conv["skipped"][0]["metric"], "clustering_agreement");
+    assert_eq!(conv["skipped"], serde_json::json!([]));
+    assert!(conv["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "clustering_agreement"));
     assert_eq!(conv["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
 }
