@@ -444,3 +444,102 @@ fn vcc2026_bad_input_is_a_clear_error() {
         ["agg_results.csv", "conventions.json", "results.csv"]
     );
 }
+
+/// Scores every scored member on a grid of (user, baseline, replicate) values with
+/// cell-eval2's own `scoring.score_one` (the policy's anchor replaced by the replicate, as
+/// `score._replicate_entries` does) and with ours.
+const SCORE_DRIVER: &str = r#"
+import json, math, sys
+from dataclasses import replace
+from cell_eval2.catalog import CATALOG
+from cell_eval2.scoring import score_one, is_degenerate
+grid = json.load(open(sys.argv[1]))
+out = []
+for name, u, b, r in grid:
+    pol = replace(CATALOG[name].scoring, anchor=float(r), allow_negative_baseline=False)
+    if is_degenerate(float(b), pol):
+        out.append(None)
+        continue
+    s = score_one(None if u is None else float(u), float(b), pol)
+    out.append(s)
+json.dump(out, open(sys.argv[2], "w"))
+"#;
+
+#[test]
+fn vcc2026_score_matches_cell_eval2_scoring() {
+    use perturbench_celleval::vcc2026::score::MEMBERS;
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let users = [
+        None,
+        Some(-3.0),
+        Some(-0.2),
+        Some(0.0),
+        Some(0.1),
+        Some(0.35),
+        Some(0.5),
+        Some(0.8),
+        Some(0.999),
+        Some(1.0),
+        Some(1.7),
+        Some(12.0),
+    ];
+    let scales = [
+        (0.5, 0.9),
+        (0.1, 0.6),
+        (0.2, 0.95),
+        (0.05, 0.7),
+        (0.9, 0.2),
+        (1.0, 0.25),
+        (2.0, 0.3),
+        (1.4, 0.9),
+        (0.6, 0.6),
+        (0.3, 0.05),
+    ];
+    let mut grid = Vec::new();
+    for (name, _) in MEMBERS {
+        for &(b, r) in &scales {
+            for u in users {
+                grid.push((name.to_string(), u, b, r));
+            }
+        }
+    }
+    let (gp, op) = (dir.path().join("grid.json"), dir.path().join("out.json"));
+    std::fs::write(&gp, serde_json::to_string(&grid).unwrap()).unwrap();
+    let o = Command::new(&py)
+        .args(["-c", SCORE_DRIVER])
+        .arg(&gp)
+        .arg(&op)
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let theirs: Vec<Option<f64>> =
+        serde_json::from_str(&std::fs::read_to_string(&op).unwrap()).unwrap();
+    let (mut worst, mut n, mut degenerate) = (0.0f64, 0, 0);
+    for ((name, u, b, r), t) in grid.iter().zip(&theirs) {
+        let policy = MEMBERS.iter().find(|m| m.0 == name).unwrap().1;
+        let ours = policy.score(*u, *b, *r);
+        match t {
+            None => {
+                assert!(
+                    ours.is_err(),
+                    "{name} u={u:?} b={b} r={r}: degenerate there"
+                );
+                degenerate += 1;
+            }
+            Some(t) => {
+                let s = ours.unwrap_or_else(|e| panic!("{name} u={u:?} b={b} r={r}: {e}"));
+                let d = (s - t).abs();
+                assert!(
+                    d <= 1e-12,
+                    "{name} u={u:?} b={b} r={r}: cell-eval2 {t} vs ours {s}"
+                );
+                worst = worst.max(d);
+                n += 1;
+            }
+        }
+    }
+    println!(
+        "vcc2026 scores: {n} (member, u, b, r) points equal to cell-eval2's score_one within {worst:.1e}; {degenerate} degenerate scales refused by both"
+    );
+}

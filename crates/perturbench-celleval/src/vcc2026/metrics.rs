@@ -26,6 +26,12 @@ pub fn bulk_lognorm(x: &Csr, groups: &[Vec<usize>], target_sum: f64) -> Vec<Vec<
         .collect()
 }
 
+/// `expr_real_mass_ratio` of one real pseudobulk: `Σ_g expm1(bulk_g) / T` (1 up to
+/// rounding for a group with counts, 0 for an empty one).
+pub fn mass_ratio(bulk: &[f64], target_sum: f64) -> f64 {
+    bulk.iter().map(|v| v.exp_m1()).sum::<f64>() / target_sum
+}
+
 /// The gene column of each label that names a measured gene (exact match).
 pub fn target_columns(labels: &[String], genes: &[String]) -> BTreeMap<String, usize> {
     let pos: HashMap<&str, usize> = genes

@@ -3,13 +3,17 @@
 //!
 //! Computed here: the DE of both sides against the real control (CPM, `log1p`, Wilcoxon
 //! rank-sum, 5-CPM control filter, BH per perturbation; [`wilcoxon`]), and the scored
-//! members `de_wilcoxon_sig_jaccard` and `pds_cosine` ([`metrics`]). The other members of
-//! the profile are listed under `skipped` in `conventions.json` ([`record`]).
+//! members `pds_cosine`, `de_wilcoxon_sig_jaccard` ([`metrics`]), `de_wilcoxon_lfc_nmae`,
+//! `de_wilcoxon_direction_fidelity_yield_raw`, `de_wilcoxon_direction_reach_raw`
+//! ([`direction`]) and the diagnostic `expr_real_mass_ratio`. The other members of the
+//! profile are listed under `skipped` in `conventions.json` ([`record`]). [`score`] turns a
+//! member's aggregate into its replicate-scale score `(u − b)/(r − b)` with its clamps.
 
 pub mod direction;
 pub mod metrics;
 pub mod output;
 pub mod record;
+pub mod score;
 pub mod wilcoxon;
 
 use crate::error::{CellEvalError, Result};
@@ -34,7 +38,7 @@ pub const MEMBERS: [(&str, bool); 10] = [
     ("expr_mse_unbiased", false),
     ("expr_mse_unbiased_capped", false),
     ("expr_distance_unbiased", false),
-    ("expr_real_mass_ratio", false),
+    ("expr_real_mass_ratio", true),
     ("expr_mse_unbiased_capped_norm", false),
     ("de_wilcoxon_lfc_nmae", true),
     ("de_wilcoxon_direction_fidelity_yield_raw", true),
@@ -276,6 +280,10 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         metrics::bulk_lognorm(&real.adata.x, std::slice::from_ref(ctrl_rows), t).remove(0);
     let pds = metrics::pds_cosine(&labels, &real_bulk, &pred_bulk, &ctrl_bulk, &genes)?;
 
+    let mass: Vec<f64> = real_bulk
+        .iter()
+        .map(|m| metrics::mass_ratio(m, t))
+        .collect();
     let some = |v: Vec<f64>| -> Vec<Option<f64>> { v.into_iter().map(Some).collect() };
     let columns: Vec<(String, Vec<Option<f64>>)> = vec![
         ("de_wilcoxon_lfc_nmae".into(), nmae),
@@ -283,6 +291,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         ("de_wilcoxon_direction_reach_raw".into(), reach),
         ("de_wilcoxon_sig_jaccard".into(), some(jaccard)),
         ("pds_cosine".into(), some(pds)),
+        ("expr_real_mass_ratio".into(), some(mass)),
     ];
     let mut rows = Vec::new();
     for (m, vals) in &columns {

@@ -159,6 +159,11 @@ pub const RULES: &[Rule] = &[
         source: "cell_eval2/metrics/discrimination.py::discrimination_score, _match_rank; cell_eval2/distances.py::resolve_panel_columns, panel_reduced, cosine_distance_from_parts",
     },
     Rule {
+        key: "expr_real_mass_ratio",
+        rule: "Per real perturbation: sum over genes of expm1(bulk_lognorm pseudobulk) / 50000 (a diagnostic, 1 up to rounding).",
+        source: "cell_eval2/metrics/delta.py::real_mass_ratio",
+    },
+    Rule {
         key: "results",
         rule: "results.csv is long (perturbation, metric, value), DE metrics first, perturbations sorted; agg_results.csv has count and null_count of the raw values and mean, std (sample), min, max, median of the non-NaN values, one column per metric sorted by name.",
         source: "cell_eval2/run.py::aggregate_metrics_wide; cell_eval2/cli.py (run)",
