@@ -33,10 +33,11 @@
 //!   1,000 pooled CPM in both the perturbation and the control dropped).
 //!
 //! `clustering_agreement` (Leiden) is computed on both sides and compared within
-//! `CLUSTERING_TOL` (igraph's random generator is not reproduced). The Python environment is the
-//! one `perturbench-celleval`'s parity test uses: `PERTURBENCH_CELLEVAL_PYTHON`, or a venv
-//! under the target directory (`pip install cell-eval==0.8.2`). Without it, or without the
-//! shared data, the test prints why and skips, unless `PERTURBENCH_REQUIRE_PYTHON=1`.
+//! `CLUSTERING_TOL` (igraph's random generator is not reproduced); every other number within
+//! 1e-6 as above. The Python environment is the one `perturbench-celleval`'s parity test
+//! uses: `PERTURBENCH_CELLEVAL_PYTHON`, or a venv under the target directory (`pip install
+//! cell-eval==0.8.2`). Without it, or without the shared data, the test prints why and skips,
+//! unless `PERTURBENCH_REQUIRE_PYTHON=1`.
 
 mod common;
 use common::*;
