@@ -5,8 +5,9 @@
 //! rank-sum, 5-CPM control filter, BH per perturbation; [`wilcoxon`]), and the scored
 //! members `pds_cosine`, `de_wilcoxon_sig_jaccard` ([`metrics`]), `de_wilcoxon_lfc_nmae`,
 //! `de_wilcoxon_direction_fidelity_yield_raw`, `de_wilcoxon_direction_reach_raw`
-//! ([`direction`]) and the diagnostic `expr_real_mass_ratio`. The other members of the
-//! profile are listed under `skipped` in `conventions.json` ([`record`]). [`score`] turns a
+//! ([`direction`]), `expr_mse_unbiased_capped_norm` with its components
+//! `expr_mse_unbiased(_capped)` and `expr_distance_unbiased` ([`unbiased`]), and the
+//! diagnostic `expr_real_mass_ratio`: every member of the profile. [`score`] turns a
 //! member's aggregate into its replicate-scale score `(u − b)/(r − b)` with its clamps.
 
 pub mod direction;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod output;
 pub mod record;
 pub mod score;
+pub mod unbiased;
 pub mod wilcoxon;
 
 use crate::error::{CellEvalError, Result};
@@ -35,11 +37,11 @@ type PerPert<'a> = dyn Fn(&wilcoxon::DeRows, &wilcoxon::DeRows, Option<usize>) -
 /// computed here.
 pub const MEMBERS: [(&str, bool); 10] = [
     ("pds_cosine", true),
-    ("expr_mse_unbiased", false),
-    ("expr_mse_unbiased_capped", false),
-    ("expr_distance_unbiased", false),
+    ("expr_mse_unbiased", true),
+    ("expr_mse_unbiased_capped", true),
+    ("expr_distance_unbiased", true),
     ("expr_real_mass_ratio", true),
-    ("expr_mse_unbiased_capped_norm", false),
+    ("expr_mse_unbiased_capped_norm", true),
     ("de_wilcoxon_lfc_nmae", true),
     ("de_wilcoxon_direction_fidelity_yield_raw", true),
     ("de_wilcoxon_direction_reach_raw", true),
@@ -280,6 +282,23 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         metrics::bulk_lognorm(&real.adata.x, std::slice::from_ref(ctrl_rows), t).remove(0);
     let pds = metrics::pds_cosine(&labels, &real_bulk, &pred_bulk, &ctrl_bulk, &genes)?;
 
+    // The sampling-corrected expression errors (jackknife of each group's bulk_lognorm).
+    let jk = |x: &perturbench_io::Csr, rows: &[Vec<usize>]| -> Vec<f64> {
+        rows.iter().map(|r| unbiased::jackknife(x, r, t)).collect()
+    };
+    let real_c = jk(&real.adata.x, &real_rows);
+    let pred_c = jk(&pred.adata.x, &pred_rows);
+    let ctrl_c = unbiased::jackknife(&real.adata.x, ctrl_rows, t);
+    let own_cols = unbiased::own_columns(&labels, &genes);
+    let ub = unbiased::unbiased(
+        &pred_bulk, &real_bulk, &pred_c, &real_c, &ctrl_bulk, ctrl_c, &own_cols,
+    );
+    let norm = unbiased::capped_norm(&ub.mse_capped, &ub.distance).ok_or_else(|| {
+        input_error(
+            &real.path,
+            "expr_mse_unbiased_capped_norm: the summed expr_distance_unbiased of the real perturbations is not positive (no measurable effect at this cell depth)",
+        )
+    })?;
     let mass: Vec<f64> = real_bulk
         .iter()
         .map(|m| metrics::mass_ratio(m, t))
@@ -291,6 +310,9 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         ("de_wilcoxon_direction_reach_raw".into(), reach),
         ("de_wilcoxon_sig_jaccard".into(), some(jaccard)),
         ("pds_cosine".into(), some(pds)),
+        ("expr_mse_unbiased".into(), some(ub.mse)),
+        ("expr_mse_unbiased_capped".into(), some(ub.mse_capped)),
+        ("expr_distance_unbiased".into(), some(ub.distance)),
         ("expr_real_mass_ratio".into(), some(mass)),
     ];
     let mut rows = Vec::new();
@@ -319,7 +341,11 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         reference: "cell-eval2 0.20.0 (configs/vcc2026.yaml; DE through scanpy 1.11 rank_genes_groups, CPU backend)",
         version: env!("CARGO_PKG_VERSION").into(),
         settings: SETTINGS,
-        metrics: columns.iter().map(|c| c.0.clone()).collect(),
+        metrics: columns
+            .iter()
+            .map(|c| c.0.clone())
+            .chain(std::iter::once("expr_mse_unbiased_capped_norm".to_string()))
+            .collect(),
         skipped: skipped.clone(),
         resolved_targets: resolved,
         de_genes_kept: (kept.len(), genes.len()),
@@ -334,7 +360,11 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         "conventions.json".to_string(),
     ];
     staging.write("results.csv", &output::results_csv(&rows))?;
-    staging.write("agg_results.csv", &output::agg_results_csv(&columns))?;
+    let derived = [("expr_mse_unbiased_capped_norm".to_string(), norm)];
+    staging.write(
+        "agg_results.csv",
+        &output::agg_results_csv(&columns, &derived),
+    )?;
     staging.write("conventions.json", &rec.to_json())?;
     let outdir = staging.commit()?;
 

@@ -83,18 +83,31 @@ pub fn statistics(values: &[f64]) -> [f64; 7] {
 }
 
 /// `agg_results.csv` for the metric columns `columns` (one value per perturbation; `None`
-/// where the metric has no row for it).
-pub fn agg_results_csv(columns: &[(String, Vec<Option<f64>>)]) -> String {
-    let mut cols: Vec<&(String, Vec<Option<f64>>)> = columns.iter().collect();
-    cols.sort_by(|a, b| a.0.cmp(&b.0));
-    let stats: Vec<[f64; 7]> = cols
+/// where the metric has no row for it) and the `derived` metrics (one aggregate value each,
+/// written as the `mean`, every other statistic NaN).
+pub fn agg_results_csv(
+    columns: &[(String, Vec<Option<f64>>)],
+    derived: &[(String, f64)],
+) -> String {
+    let nan = f64::NAN;
+    let mut cols: Vec<(&str, [f64; 7])> = columns
         .iter()
-        .map(|c| statistics(&c.1.iter().flatten().copied().collect::<Vec<f64>>()))
+        .map(|c| {
+            let v: Vec<f64> = c.1.iter().flatten().copied().collect();
+            (c.0.as_str(), statistics(&v))
+        })
+        .chain(
+            derived
+                .iter()
+                .map(|(m, v)| (m.as_str(), [nan, nan, *v, nan, nan, nan, nan])),
+        )
         .collect();
+    cols.sort_by(|a, b| a.0.cmp(b.0));
+    let stats: Vec<[f64; 7]> = cols.iter().map(|c| c.1).collect();
     let mut s = String::from("statistic");
     for c in &cols {
         s.push(',');
-        s.push_str(&c.0);
+        s.push_str(c.0);
     }
     s.push('\n');
     for (k, name) in ["count", "null_count", "mean", "std", "min", "max", "median"]

@@ -159,6 +159,31 @@ pub const RULES: &[Rule] = &[
         source: "cell_eval2/metrics/discrimination.py::discrimination_score, _match_rank; cell_eval2/distances.py::resolve_panel_columns, panel_reduced, cosine_distance_from_parts",
     },
     Rule {
+        key: "jackknife",
+        rule: "Sampling variance of a group's bulk_lognorm vector: delete-one-cell jackknife, V_i = log1p(T (S - x_i)/(sum S - L_i)) - log1p(T S/sum S) (first term 0 when the cell holds every count), C = max(0, (n-1)/n * sum_g (sum_i V_ig^2 - (sum_i V_ig)^2/n)); 0 for fewer than 2 cells.",
+        source: "cell_eval2/moments.py::jackknife_correction, _loo_bulk; prep.py::pseudobulk_bulk_lognorm_with_moments",
+    },
+    Rule {
+        key: "expr_mse_unbiased",
+        rule: "(||pred_p - real_p||^2 - C_pred_p - C_real_p - (own gene's squared difference)) / (genes used: all, minus the own gene when the label is a gene name), on bulk_lognorm pseudobulks (not deltas).",
+        source: "cell_eval2/metrics/delta.py::mse_unbiased, _numerator, _drop_on_target; moments.py::unbiased_sq_dist",
+    },
+    Rule {
+        key: "expr_mse_unbiased_capped",
+        rule: "As expr_mse_unbiased with the prediction's correction min(C_pred_p, 1.0 * C_real_p), all of them scaled by budget/claim when that is below 1: claim = sum_p term_p w_p, budget = sum_g max(0, weighted across-perturbation sum of squares of the predicted pseudobulks, each perturbation's own gene left out of that gene), w_p = 1/(genes used).",
+        source: "cell_eval2/metrics/delta.py::mse_unbiased_capped, _numerator, _row_weights, _across_pert_budget (PRED_TRACE_CAP_K = 1.0)",
+    },
+    Rule {
+        key: "expr_distance_unbiased",
+        rule: "(||real_p - real_control||^2 - C_real_p - C_control - own gene's term) / (genes used).",
+        source: "cell_eval2/metrics/delta.py::distance_unbiased",
+    },
+    Rule {
+        key: "expr_mse_unbiased_capped_norm",
+        rule: "Sum of expr_mse_unbiased_capped / sum of expr_distance_unbiased over the perturbations where both are finite (an error when the denominator is not positive); no results.csv rows, its agg_results.csv column holds the value as 'mean' and NaN elsewhere.",
+        source: "cell_eval2/run.py::_derived_value, aggregate_metrics_wide; catalog.py (agg ratio_of_sums)",
+    },
+    Rule {
         key: "expr_real_mass_ratio",
         rule: "Per real perturbation: sum over genes of expm1(bulk_lognorm pseudobulk) / 50000 (a diagnostic, 1 up to rounding).",
         source: "cell_eval2/metrics/delta.py::real_mass_ratio",
