@@ -181,7 +181,7 @@ const RULES: &[Convention] = &[
     },
     Convention {
         key: "clustering_agreement.graph",
-        rule: "scanpy pp.neighbors(n_neighbors=k, use_rep='X') with k = min(15, n - 1) for n perturbations: exact Euclidean neighbours (brute force, as for n < 4096), the point itself first, k columns in all (k - 1 others); umap fuzzy_simplicial_set in float32: rho = first positive distance, sigma by 64-step bisection of sum_j exp(-max(d_j - rho, 0)/sigma) = log2(k) (tolerance 1e-5, floored at 1e-3 x the mean distance), membership exp(-(d - rho)/sigma) (1 within rho), fuzzy union a + a^T - a*a^T. Deterministic; equal to scanpy's connectivities to float32 rounding (unit tests).",
+        rule: "scanpy pp.neighbors(n_neighbors=k, use_rep='X') with k = min(15, n - 1) for n perturbations: exact Euclidean neighbours (brute force, as scanpy for n < 8192; scanpy's approximate pynndescent search from 8192 perturbations on is not reproduced), the point itself first, k columns in all (k - 1 others); umap fuzzy_simplicial_set in float32: rho = first positive distance, sigma by 64-step bisection of sum_j exp(-max(d_j - rho, 0)/sigma) = log2(k) (tolerance 1e-5, floored at 1e-3 x the mean distance), membership exp(-(d - rho)/sigma) (1 within rho), fuzzy union a + a^T - a*a^T. Deterministic; equal to scanpy's connectivities to float32 rounding (unit tests).",
         source: "scanpy/neighbors/__init__.py::Neighbors.compute_neighbors, _connectivity.py::umap; umap/umap_.py::smooth_knn_dist, compute_membership_strengths, fuzzy_simplicial_set",
     },
     Convention {

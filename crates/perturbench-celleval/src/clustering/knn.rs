@@ -1,7 +1,10 @@
-//! Exact k-nearest neighbours of a few points, as scanpy 1.11.5's `pp.neighbors` finds them
-//! for fewer than 4,096 observations (scikit-learn's brute-force `KNeighborsTransformer`,
-//! Euclidean): every point is its own first neighbour at distance 0, followed by the others
-//! by increasing distance.
+//! Exact k-nearest neighbours, as scanpy 1.11.5's `pp.neighbors` finds them with the
+//! Euclidean metric for fewer than 8,192 observations (scikit-learn's brute-force
+//! `KNeighborsTransformer`; from 8,192 on scanpy switches to approximate pynndescent
+//! neighbours, this module stays exact): every point is its own first neighbour at distance
+//! 0, followed by the others by increasing distance.
+
+use rayon::prelude::*;
 
 /// The `k` nearest neighbours of every point, the point itself first.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,35 +32,39 @@ fn euclidean(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// The `k` nearest neighbours (the point itself included, so `k - 1` others) of every row of
-/// `points`; `k` is capped at the number of points. Ties go to the lower index.
+/// `points`; `k` is capped at the number of points. Ties go to the lower index. Rows are
+/// computed in parallel (rayon).
 pub fn exact_knn(points: &[Vec<f64>], k: usize) -> Knn {
-    let n = points.len();
-    let k = k.min(n);
-    let mut indices = Vec::with_capacity(n);
-    let mut distances = Vec::with_capacity(n);
-    for (i, p) in points.iter().enumerate() {
-        let mut others: Vec<(f64, usize)> = points
-            .iter()
-            .enumerate()
-            .filter(|&(j, _)| j != i)
-            .map(|(j, q)| (euclidean(p, q), j))
-            .collect();
-        others.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let take = k.saturating_sub(1);
-        let mut idx = Vec::with_capacity(k);
-        let mut dst = Vec::with_capacity(k);
-        if k > 0 {
-            idx.push(i);
-            dst.push(0.0);
-        }
-        for &(d, j) in others.iter().take(take) {
-            idx.push(j);
-            dst.push(d);
-        }
-        indices.push(idx);
-        distances.push(dst);
-    }
+    let k = k.min(points.len());
+    let rows: Vec<(Vec<usize>, Vec<f64>)> = points
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| neighbours(points, i, p, k))
+        .collect();
+    let (indices, distances) = rows.into_iter().unzip();
     Knn { indices, distances }
+}
+
+/// The `k` nearest neighbours of point `i` (= `p`), itself first.
+fn neighbours(points: &[Vec<f64>], i: usize, p: &[f64], k: usize) -> (Vec<usize>, Vec<f64>) {
+    let mut others: Vec<(f64, usize)> = points
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != i)
+        .map(|(j, q)| (euclidean(p, q), j))
+        .collect();
+    others.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut idx = Vec::with_capacity(k);
+    let mut dst = Vec::with_capacity(k);
+    if k > 0 {
+        idx.push(i);
+        dst.push(0.0);
+    }
+    for &(d, j) in others.iter().take(k.saturating_sub(1)) {
+        idx.push(j);
+        dst.push(d);
+    }
+    (idx, dst)
 }
 
 #[cfg(test)]
