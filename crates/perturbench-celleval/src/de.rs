@@ -130,47 +130,83 @@ struct GeneSegments {
     group: Vec<u32>,
 }
 
-/// One pass over `x`: checks the values and scatters the non-zeros into gene segments whose
-/// values appear group by group (groups in index order). Explicit zeros are dropped.
+/// Genes scattered by one task of [`gather`] (few enough write streams to stay in cache).
+const GATHER_GENES: usize = 1024;
+
+/// Checks the values of `x` and scatters its non-zeros into gene segments whose values
+/// appear group by group (groups in index order), in parallel over ranges of genes (rows
+/// must be sorted, as a [`Csr`] always is). Explicit zeros are dropped.
 fn gather(x: &Csr, groups: &Groups) -> Result<GeneSegments> {
     let ncols = x.ncols();
-    let mut count = vec![0usize; ncols + 1];
-    for row in 0..x.nrows() {
-        let (idx, vals) = x.row(row);
-        for (&c, &v) in idx.iter().zip(vals) {
-            if v.is_nan() || v < 0.0 {
-                return Err(CellEvalError::InvalidValue {
-                    row,
-                    col: c as usize,
-                    value: v,
-                });
-            }
-            if v != 0.0 {
-                count[c as usize + 1] += 1;
-            }
-        }
+    let bad = (0..x.nrows())
+        .into_par_iter()
+        .with_min_len(64)
+        .find_map_first(|row| {
+            let (idx, vals) = x.row(row);
+            idx.iter()
+                .zip(vals)
+                .find(|(_, v)| v.is_nan() || **v < 0.0)
+                .map(|(&c, &v)| (row, c as usize, v))
+        });
+    if let Some((row, col, value)) = bad {
+        return Err(CellEvalError::InvalidValue { row, col, value });
     }
+    let counts = (0..x.nrows())
+        .into_par_iter()
+        .with_min_len(256)
+        .fold(
+            || vec![0usize; ncols],
+            |mut n, row| {
+                let (idx, vals) = x.row(row);
+                for (&c, &v) in idx.iter().zip(vals) {
+                    n[c as usize] += (v != 0.0) as usize;
+                }
+                n
+            },
+        )
+        .reduce(
+            || vec![0usize; ncols],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
+    let mut ptr = vec![0usize; ncols + 1];
     for c in 0..ncols {
-        count[c + 1] += count[c];
+        ptr[c + 1] = ptr[c] + counts[c];
     }
-    let ptr = count;
     let nnz = ptr[ncols];
-    let mut next = ptr[..ncols].to_vec();
     let mut values = vec![0f32; nnz];
     let mut group = vec![0u32; nnz];
-    for (g, rows) in groups.cells.iter().enumerate() {
-        for &row in rows {
-            let (idx, vals) = x.row(row);
-            for (&c, &v) in idx.iter().zip(vals) {
-                if v != 0.0 {
-                    let k = &mut next[c as usize];
-                    values[*k] = v;
-                    group[*k] = g as u32;
-                    *k += 1;
+    // Disjoint output slices, one per range of genes.
+    let mut pieces = Vec::new();
+    let (mut vrest, mut grest) = (values.as_mut_slice(), group.as_mut_slice());
+    for lo in (0..ncols).step_by(GATHER_GENES) {
+        let hi = (lo + GATHER_GENES).min(ncols);
+        let len = ptr[hi] - ptr[lo];
+        let (v, vr) = std::mem::take(&mut vrest).split_at_mut(len);
+        let (g, gr) = std::mem::take(&mut grest).split_at_mut(len);
+        (vrest, grest) = (vr, gr);
+        pieces.push((lo, hi, v, g));
+    }
+    pieces.into_par_iter().for_each(|(lo, hi, vals, grp)| {
+        let mut next: Vec<usize> = ptr[lo..hi].iter().map(|&p| p - ptr[lo]).collect();
+        for (g, rows) in groups.cells.iter().enumerate() {
+            for &row in rows {
+                let (idx, v) = x.row(row);
+                let a = idx.partition_point(|&c| (c as usize) < lo);
+                let b = a + idx[a..].partition_point(|&c| (c as usize) < hi);
+                for (&c, &val) in idx[a..b].iter().zip(&v[a..b]) {
+                    if val != 0.0 {
+                        let k = &mut next[c as usize - lo];
+                        vals[*k] = val;
+                        grp[*k] = g as u32;
+                        *k += 1;
+                    }
                 }
             }
         }
-    }
+    });
     Ok(GeneSegments { ptr, values, group })
 }
 
@@ -484,9 +520,21 @@ impl DeTable {
 
     /// The table as CSV text with pdex's columns ([`DE_COLUMNS`]), perturbation-major.
     pub fn to_csv_string(&self) -> String {
-        let mut s = String::with_capacity(self.n_rows() * 120 + 200);
-        s.push_str(&DE_COLUMNS.join(","));
-        s.push('\n');
+        let mut s = String::new();
+        self.csv_pieces(|piece| {
+            s.push_str(piece);
+            Ok(())
+        })
+        .expect("appending to a String cannot fail");
+        s
+    }
+
+    /// Hands the CSV text to `sink` in pieces: the header, then the rows of a few
+    /// perturbations at a time, formatted in parallel (memory stays a few groups' worth).
+    fn csv_pieces(&self, mut sink: impl FnMut(&str) -> std::io::Result<()>) -> std::io::Result<()> {
+        let mut header = DE_COLUMNS.join(",");
+        header.push('\n');
+        sink(&header)?;
         let mean = |v: f64| {
             if self.means_f32 {
                 format_float32(v as f32)
@@ -494,35 +542,56 @@ impl DeTable {
                 format_float(v)
             }
         };
-        for g in &self.groups {
+        let features: Vec<String> = self.features.iter().map(|f| csv_field(f)).collect();
+        let ref_means: Vec<String> = self.ref_mean.iter().map(|&v| mean(v)).collect();
+        let ref_membership = self.ref_membership.to_string();
+        let rows = |g: &DeGroup| {
             let target = csv_field(&g.target);
+            let membership = g.target_membership.to_string();
+            let mut s = String::with_capacity(g.p_value.len() * 140);
             for (i, j) in g.genes().enumerate() {
-                let fields = [
-                    target.clone(),
-                    csv_field(&self.features[j]),
-                    mean(g.target_mean[i]),
-                    mean(self.ref_mean[j]),
-                    g.target_membership.to_string(),
-                    self.ref_membership.to_string(),
-                    format_float(g.log2_fold_change[i]),
-                    format_float(g.percent_change[i]),
-                    format_float(g.p_value[i]),
-                    format_float(g.statistic[i]),
-                    format_float(g.fdr[i]),
-                ];
-                s.push_str(&fields.join(","));
+                for field in [
+                    &target,
+                    &features[j],
+                    &mean(g.target_mean[i]),
+                    &ref_means[j],
+                    &membership,
+                    &ref_membership,
+                    &format_float(g.log2_fold_change[i]),
+                    &format_float(g.percent_change[i]),
+                    &format_float(g.p_value[i]),
+                    &format_float(g.statistic[i]),
+                ] {
+                    s.push_str(field);
+                    s.push(',');
+                }
+                s.push_str(&format_float(g.fdr[i]));
                 s.push('\n');
             }
+            s
+        };
+        let batch = 4 * rayon::current_num_threads().max(1);
+        for groups in self.groups.chunks(batch) {
+            let parts: Vec<String> = groups.par_iter().map(rows).collect();
+            for p in &parts {
+                sink(p)?;
+            }
         }
-        s
+        Ok(())
     }
 
     /// Writes the table as CSV (`real_de.csv` / `pred_de.csv` layout).
     pub fn write_csv(&self, path: &std::path::Path) -> Result<()> {
-        std::fs::write(path, self.to_csv_string()).map_err(|source| CellEvalError::File {
+        use std::io::Write;
+        let fail = |source| CellEvalError::File {
             path: path.display().to_string(),
             source,
-        })
+        };
+        let file = std::fs::File::create(path).map_err(fail)?;
+        let mut f = std::io::BufWriter::with_capacity(1 << 20, file);
+        self.csv_pieces(|piece| f.write_all(piece.as_bytes()))
+            .map_err(fail)?;
+        f.flush().map_err(fail)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::metrics::edistance::pearson_edistance;
 use crate::metrics::{
     embedding_discrimination, evaluate_de, evaluate_pseudobulk, DeFrame, MetricTable,
 };
-use crate::profile::{metric_columns, Profile};
+use crate::profile::{metric_columns, metric_kind, Profile};
 use crate::pseudobulk::Pseudobulks;
 use crate::record::{InputRecord, RunRecord};
 use crate::results::{agg_results_csv, results_csv, select_metrics};
@@ -281,15 +281,22 @@ fn evaluate_context(
         let pred_de = frame("pred", &opts.de_pred, pred, &pg)?;
         table.extend(evaluate_de(&real_de, &pred_de)?)?;
     }
-    let rb = Pseudobulks::from_csr(&real.1.x, &rg, genes)?;
-    let pb = Pseudobulks::from_csr(&pred.1.x, &pg, genes)?;
-    table.extend(evaluate_pseudobulk(&rb, &pb)?)?;
-    // On X even with --embed-key (cell-eval passes the key to the discrimination scores
-    // only); absent with fewer than 3 perturbations, as in cell-eval.
-    let clustering = computed
-        .contains(&"clustering_agreement")
-        .then(|| clustering_agreement(&rb, &pb, CLUSTERING_SEED))
-        .flatten();
+    // Pseudobulks only when a computed metric uses them (not for `--profile de`).
+    let needs_bulks = computed.iter().any(|m| {
+        *m != "pearson_edistance" && metric_kind(m) == Some(crate::profile::MetricKind::Anndata)
+    });
+    let mut clustering = None;
+    if needs_bulks {
+        let rb = Pseudobulks::from_csr(&real.1.x, &rg, genes)?;
+        let pb = Pseudobulks::from_csr(&pred.1.x, &pg, genes)?;
+        table.extend(evaluate_pseudobulk(&rb, &pb)?)?;
+        // On X even with --embed-key (cell-eval passes the key to the discrimination scores
+        // only); absent with fewer than 3 perturbations, as in cell-eval.
+        clustering = computed
+            .contains(&"clustering_agreement")
+            .then(|| clustering_agreement(&rb, &pb, CLUSTERING_SEED))
+            .flatten();
+    }
     if let Some(key) = &opts.embed_key {
         // Both inputs were read with obsm[key] (checked there); cell-type contexts keep it.
         let (re, pe) = match (real.1.obsm.get(key), pred.1.obsm.get(key)) {

@@ -118,10 +118,16 @@ fn train_and_evaluate_carry_cell_eval_metrics() {
         "discrimination_score_l1",
         "pearson_edistance",
     ] {
-        assert!(ours.contains_key(m), "summary.csv lacks cell-eval {m}: {ours:?}");
+        assert!(
+            ours.contains_key(m),
+            "summary.csv lacks cell-eval {m}: {ours:?}"
+        );
     }
     let per = std::fs::read_to_string(run.join("evaluation/per_perturbation.csv")).unwrap();
-    let rows = per.lines().filter(|l| l.contains(",cell-eval,mae,")).count();
+    let rows = per
+        .lines()
+        .filter(|l| l.contains(",cell-eval,mae,"))
+        .count();
     let groups: usize = ["k562", "rpe1"]
         .iter()
         .map(|c| {
@@ -237,7 +243,9 @@ fn train_and_evaluate_carry_cell_eval_metrics() {
     let theirs = python_means(&theirs_dir);
     let mut worst = (String::new(), 0.0f64);
     for (m, t) in &theirs {
-        let v = ours.get(m).unwrap_or_else(|| panic!("cell-eval metric {m} missing"));
+        let v = ours
+            .get(m)
+            .unwrap_or_else(|| panic!("cell-eval metric {m} missing"));
         assert!(close(*v, *t), "{m}: ours {v} vs cell-eval {t}");
         if (v - t).abs() > worst.1 {
             worst = (m.clone(), (v - t).abs());

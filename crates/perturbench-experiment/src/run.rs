@@ -2,11 +2,11 @@
 //! predict the evaluation split from its control cells and score the predictions; everything
 //! lands in one output directory at once.
 
+use crate::cell_eval::{score, CellEvalSetup};
 use crate::data_config::TRAIN_TASK_HOW;
 use crate::embedding::{embedding, embedding_key};
 use crate::error::{Error, Result};
 use crate::feasible::feasible_split;
-use crate::cell_eval::{score, CellEvalSetup};
 use crate::formats::{replace_dir, siblings, write_evaluation, write_losses, write_truth};
 use crate::registry::{Fit, FitInput, Fitted};
 use crate::requests::Requests;

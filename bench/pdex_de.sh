@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# DE benchmark at the issue's scale: 17,000 cells x 18,000 genes x 150 perturbations
+# (`perturbench simulate --preset norman-like`, log1p float32). pdex 0.3.0 (as cell-eval 0.8.2
+# calls it, bench/pdex_de.py: the pdex call only, file reading not counted) on the file once,
+# against `perturbench cell-eval run --profile de -ap FILE -ar FILE` end to end (reading, the
+# DE of both sides, the DE metrics, writing real_de.csv and pred_de.csv), same threads.
+# The ratio printed is 2 x pdex / ours (ours computes the DE twice).
+# Usage: bench/pdex_de.sh [WORK_DIR] [THREADS]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="${1:-$root/bench-out/pdex_de}"
+threads="${2:-$(nproc)}"
+mkdir -p "$work"
+py="${PERTURBENCH_CELLEVAL_PYTHON:-$work/venv/bin/python}"
+if [ ! -x "$py" ]; then
+  python3 -m venv "$work/venv"
+  "$work/venv/bin/pip" install -q cell-eval==0.8.2
+  py="$work/venv/bin/python"
+fi
+bin="${PERTURBENCH_BIN:-$root/target/release/perturbench}"
+[ -x "$bin" ] || (cd "$root" && cargo build --release -p perturbench)
+data="$work/de17k.h5ad"
+if [ ! -f "$data" ]; then
+  "$bin" --quiet simulate --preset norman-like --cells 17000 --genes 18000 --perturbations 150 \
+    --seed 7 --compression none --out "$data"
+fi
+cat "$data" > /dev/null
+pdex_s=$("$py" "$root/bench/pdex_de.py" "$data" condition control "$threads" | awk -F, '/pdex_seconds/ {print $2}')
+rm -rf "$work/ours"
+/usr/bin/time -f "%e,%M" -o "$work/t_ours" "$bin" --quiet cell-eval run -ap "$data" -ar "$data" \
+  --pert-col condition --control-pert control --profile de --num-threads "$threads" -o "$work/ours"
+ours_s=$(cut -d, -f1 "$work/t_ours")
+echo "tool,seconds"
+echo "pdex-0.3.0 (one DE),$pdex_s"
+echo "perturbench cell-eval run --profile de (two DEs + metrics + CSVs),$ours_s"
+awk -v p="$pdex_s" -v o="$ours_s" 'BEGIN {printf "ratio (2 x pdex / ours),%.1fx\n", 2 * p / o}'
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
