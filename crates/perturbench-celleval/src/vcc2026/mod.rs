@@ -26,6 +26,7 @@ use crate::record::{InputRecord, RunRecord, Skipped};
 use crate::run::{RunOptions, RunSummary};
 use crate::staging::Staging;
 use perturbench_io::{AnnData, H5adReader, ReadOptions};
+use rayon::prelude::*;
 use record::{Vcc2026Record, RULES, SETTINGS};
 use std::path::{Path, PathBuf};
 use wilcoxon::{de_table, kept_genes, CellColumns};
@@ -236,7 +237,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
     let cols =
         |x: &perturbench_io::Csr, perts: &[(String, Vec<usize>)]| -> Vec<(String, CellColumns)> {
             perts
-                .iter()
+                .par_iter()
                 .map(|(l, rows)| {
                     (
                         l.clone(),
@@ -284,7 +285,9 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
 
     // The sampling-corrected expression errors (jackknife of each group's bulk_lognorm).
     let jk = |x: &perturbench_io::Csr, rows: &[Vec<usize>]| -> Vec<f64> {
-        rows.iter().map(|r| unbiased::jackknife(x, r, t)).collect()
+        rows.par_iter()
+            .map(|r| unbiased::jackknife(x, r, t))
+            .collect()
     };
     let real_c = jk(&real.adata.x, &real_rows);
     let pred_c = jk(&pred.adata.x, &pred_rows);
