@@ -1,7 +1,8 @@
 //! cell-eval's metrics inside PerturBench runs: `train … evaluation.cell_eval=PROFILE` and
 //! `evaluate --cell-eval PROFILE` put cell-eval's per-perturbation values into
 //! `per_perturbation.csv` and their means into `summary.csv` (aggregation `cell-eval`), with
-//! cell-eval's own files in `evaluation/cell_eval/<model>/`.
+//! cell-eval's own files in `evaluation/cell_eval/<model>/`; a benchmark suite with
+//! `args: [evaluation.cell_eval=vcc]` gets the columns in its leaderboard.
 //!
 //! The summary values are checked against cell-eval 0.8.2 itself, run on the run's
 //! `reference.h5ad` and `predictions.h5ad` with the same settings (`--celltype-col cell_type`):
@@ -208,6 +209,35 @@ fn train_and_evaluate_carry_cell_eval_metrics() {
     assert!(!per
         .lines()
         .any(|l| l.contains(",cell-eval,") && l.contains(&format!(",{gone},"))));
+
+    // A benchmark suite passes it to every job; its leaderboard gets the columns.
+    let suite = dir.path().join("suite.yaml");
+    std::fs::write(
+        &suite,
+        "name: ce\nmodels: [average]\ndatasets:\n  - name: small\n    path: s.h5ad\n    \
+         tasks: [transfer]\nseeds: [0]\nargs: [evaluation.cell_eval=vcc]\n",
+    )
+    .unwrap();
+    let bench = dir.path().join("bench");
+    let r = perturbench(&[
+        "--quiet",
+        "benchmark",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--out",
+        bench.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let board = std::fs::read_to_string(bench.join("leaderboard.csv")).unwrap();
+    let header = board.lines().next().unwrap();
+    for c in [
+        "mae_cell-eval",
+        "discrimination_score_l1_cell-eval",
+        "overlap_at_N_cell-eval",
+        "rmse_average",
+    ] {
+        assert!(header.split(',').any(|h| h == c), "{c} not in {header}");
+    }
 
     // The same numbers from cell-eval 0.8.2 itself.
     let Some(py) = python_with_cell_eval() else {
