@@ -77,9 +77,6 @@ pub enum CellEvalError {
         /// What is wrong and what to do about it.
         message: String,
     },
-    /// An option of cell-eval that this evaluator does not implement (yet).
-    #[error("not supported: {0}")]
-    Unsupported(String),
     /// An option value is invalid.
     #[error("invalid option: {0}")]
     Option(String),

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 /// `-dp`, `-dr` are accepted as in cell-eval).
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct RunOptions {
-    /// Predicted .h5ad (`-ap`; `None` only in ceiling-only mode, not supported here).
+    /// Predicted .h5ad (`-ap`; `None` only in ceiling-only mode, with `--ceiling`).
     #[arg(long = "adata-pred")]
     pub adata_pred: Option<PathBuf>,
     /// Real .h5ad (`-ar`).
@@ -67,7 +67,8 @@ pub struct RunOptions {
     /// Metrics to skip (comma-separated).
     #[arg(long, value_delimiter = ',', value_parser = trimmed)]
     pub skip_metrics: Vec<String>,
-    /// Data ceiling (not supported yet: refused).
+    /// Also score two disjoint halves of the real cells against each other (the data
+    /// ceiling: `ceiling_results.csv`, `agg_ceiling_results.csv`).
     #[arg(long)]
     pub ceiling: bool,
     /// Seed of the data ceiling's split.
