@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # DE benchmark at the issue's scale: 17,000 cells x 18,000 genes x 150 perturbations
-# (`perturbench simulate --preset norman-like`, log1p float32). pdex 0.3.0 (as cell-eval 0.8.2
-# calls it, bench/pdex_de.py: the pdex call only, file reading not counted) on the file once,
-# against `perturbench cell-eval run --profile de -ap FILE -ar FILE` end to end (reading, the
-# DE of both sides, the DE metrics, writing real_de.csv and pred_de.csv), same threads.
-# The ratio printed is 2 x pdex / ours (ours computes the DE twice).
+# (`perturbench simulate --preset norman-like`, log1p float32), same threads for every tool:
+# 1. pdex 0.3.0 as cell-eval 0.8.2 calls it (bench/pdex_de.py: the pdex call only, reading
+#    the file not counted), once;
+# 2. `cell-eval run --profile de -ap FILE -ar FILE` end to end (two DEs, the DE metrics,
+#    real_de.csv and pred_de.csv, 2 x 2.7 M rows);
+# 3. `perturbench cell-eval run` with the same flags, end to end.
+# Printed: the three times, 2 x pdex / ours (DE) and cell-eval / ours (drop-in).
 # Usage: bench/pdex_de.sh [WORK_DIR] [THREADS]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,6 +28,11 @@ if [ ! -f "$data" ]; then
 fi
 cat "$data" > /dev/null
 pdex_s=$("$py" "$root/bench/pdex_de.py" "$data" condition control "$threads" | awk -F, '/pdex_seconds/ {print $2}')
+rm -rf "$work/theirs"
+/usr/bin/time -f "%e,%M" -o "$work/t_theirs" "$py" -m cell_eval run -ap "$data" -ar "$data" \
+  --pert-col condition --control-pert control --profile de --num-threads "$threads" \
+  -o "$work/theirs" > "$work/theirs.log" 2>&1
+theirs_s=$(cut -d, -f1 "$work/t_theirs")
 rm -rf "$work/ours"
 /usr/bin/time -f "%e,%M" -o "$work/t_ours" "$bin" --quiet cell-eval run -ap "$data" -ar "$data" \
   --pert-col condition --control-pert control --profile de --num-threads "$threads" -o "$work/ours"
@@ -33,5 +40,7 @@ ours_s=$(cut -d, -f1 "$work/t_ours")
 echo "tool,seconds"
 echo "pdex-0.3.0 (one DE),$pdex_s"
 echo "perturbench cell-eval run --profile de (two DEs + metrics + CSVs),$ours_s"
+echo "cell-eval 0.8.2 run --profile de (end to end),$theirs_s"
 awk -v p="$pdex_s" -v o="$ours_s" 'BEGIN {printf "ratio (2 x pdex / ours),%.1fx\n", 2 * p / o}'
+awk -v t="$theirs_s" -v o="$ours_s" 'BEGIN {printf "ratio (cell-eval / ours),%.1fx\n", t / o}'
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
