@@ -73,3 +73,61 @@ pub fn clustering_agreement(real: &Pseudobulks, pred: &Pseudobulks, seed: u64) -
     }
     Some(best)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pseudobulks with one row per perturbation `p00`…, the control last.
+    fn bulks(rows: Vec<Vec<f64>>, control: Vec<f64>) -> Pseudobulks {
+        let mut names: Vec<String> = (0..rows.len()).map(|i| format!("p{i:02}")).collect();
+        names.push("control".into());
+        let mut means = rows;
+        means.push(control);
+        Pseudobulks {
+            control: names.len() - 1,
+            names,
+            genes: vec!["g0".into(), "g1".into(), "g2".into()],
+            means,
+        }
+    }
+
+    fn x(i: usize, j: usize) -> f64 {
+        ((i * 7 + j * 3) % 11) as f64 / 3.0 + 0.1 * (i * j) as f64
+    }
+
+    #[test]
+    fn matches_cell_eval() {
+        // cell-eval 0.8.2 (/work/cevenv), one cell per perturbation (its centroid), n = 20:
+        //   X[i, j] = ((7i + 3j) % 11)/3 + 0.1·i·j;  control row 0 (real), 5 (pred)
+        //   Y[i, j] = X[i if i < 10 else 7i % 20, j]·1.1 + 0.3·((5i + j) % 4)
+        //   ClusteringAgreement()(PerturbationAnndataPair(real, pred, "c", "control"))
+        //   -> 0.2997681591465236 (the same for sc.tl.leiden random_state 0..19)
+        let n = 20;
+        let real: Vec<Vec<f64>> = (0..n).map(|i| (0..3).map(|j| x(i, j)).collect()).collect();
+        let pred: Vec<Vec<f64>> = (0..n)
+            .map(|i| {
+                let src = if i < 10 { i } else { (i * 7) % n };
+                (0..3)
+                    .map(|j| x(src, j) * 1.1 + 0.3 * ((i * 5 + j) % 4) as f64)
+                    .collect()
+            })
+            .collect();
+        let v = clustering_agreement(
+            &bulks(real.clone(), vec![0.0; 3]),
+            &bulks(pred, vec![5.0; 3]),
+            DEFAULT_SEED,
+        )
+        .unwrap();
+        assert!((v - 0.299_768_159_146_523_6).abs() < 1e-12, "{v}");
+        // Identical sides agree perfectly; fewer than 3 perturbations: no value.
+        let same = clustering_agreement(
+            &bulks(real.clone(), vec![0.0; 3]),
+            &bulks(real.clone(), vec![0.0; 3]),
+            DEFAULT_SEED,
+        );
+        assert_eq!(same, Some(1.0));
+        let two = bulks(real[..2].to_vec(), vec![0.0; 3]);
+        assert_eq!(clustering_agreement(&two, &two, DEFAULT_SEED), None);
+    }
+}
