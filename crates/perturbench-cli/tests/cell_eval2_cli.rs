@@ -50,8 +50,18 @@ fn version_ok(py: &Path) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// An interpreter with cell-eval2 0.20.0 (a venv created once under the target directory).
+/// An interpreter with cell-eval2 0.20.0 (a venv created once under the target directory;
+/// the tests of this file run in parallel, so only the first builds it).
 fn python() -> Option<PathBuf> {
+    static PY: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+    let mut done = PY.lock().unwrap_or_else(|e| e.into_inner());
+    if done.is_none() {
+        *done = find_python();
+    }
+    done.clone()
+}
+
+fn find_python() -> Option<PathBuf> {
     if let Some(py) = std::env::var_os("PERTURBENCH_CELLEVAL2_PYTHON") {
         let py = PathBuf::from(py);
         return if version_ok(&py) {
