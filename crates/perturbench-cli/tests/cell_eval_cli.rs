@@ -46,60 +46,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn require() -> bool {
-    std::env::var("PERTURBENCH_REQUIRE_PYTHON").is_ok_and(|v| v == "1")
-}
-
-fn skip<T>(msg: &str) -> Option<T> {
-    if require() {
-        panic!("{msg}");
-    }
-    eprintln!("SKIP: {msg}");
-    None
-}
-
-fn version_ok(py: &Path) -> bool {
-    Command::new(py)
-        .args([
-            "-c",
-            "import importlib.metadata as m, sys; sys.exit(0 if m.version('cell-eval') == '0.8.2' else 1)",
-        ])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// An interpreter with cell-eval 0.8.2 (created once under the target directory).
-fn python() -> Option<PathBuf> {
-    if let Some(py) = std::env::var_os("PERTURBENCH_CELLEVAL_PYTHON") {
-        let py = PathBuf::from(py);
-        return if version_ok(&py) {
-            Some(py)
-        } else {
-            skip(&format!("{} lacks cell-eval 0.8.2", py.display()))
-        };
-    }
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cell-eval-0.8.2-venv");
-    let py = venv.join("bin/python");
-    if venv.join(".ready").exists() && version_ok(&py) {
-        return Some(py);
-    }
-    let ok = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .is_ok_and(|s| s.success())
-        && Command::new(&py)
-            .args(["-m", "pip", "install", "-q", "cell-eval==0.8.2"])
-            .status()
-            .is_ok_and(|s| s.success())
-        && version_ok(&py);
-    if !ok {
-        return skip("cannot build a venv with cell-eval==0.8.2 (python3 >= 3.11, network?)");
-    }
-    std::fs::write(venv.join(".ready"), b"ok").expect("marker");
-    Some(py)
-}
-
 /// Runs cell-eval's command line once per argument list, in one process (numba compiles
 /// pdex's kernels once). Logging goes to stderr.
 const DRIVER: &str = r#"
@@ -447,7 +393,9 @@ const CLUSTERING_TOL: f64 = 1e-2;
 #[test]
 fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
     let Some(data) = shared_data() else { return };
-    let Some(py) = python() else { return };
+    let Some(py) = python_with_cell_eval() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let dir = std::env::var_os("PERTURBENCH_CELLEVAL_OUT")
         .map(PathBuf::from)
