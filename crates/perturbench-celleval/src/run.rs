@@ -81,6 +81,17 @@ pub struct RunOptions {
     /// Pseudocount of the log fold change.
     #[arg(long, default_value_t = 0.0)]
     pub epsilon: f64,
+    /// `--profile vcc2026`: also measure the replicate anchor (the score scale's "1" end)
+    /// from the real cells alone (`anchor_agg.csv`, `anchor_splits.csv`), as
+    /// `cell-eval2 run --anchor`. Without `-ap` only the anchor is computed.
+    #[arg(long)]
+    pub anchor: bool,
+    /// Base seed of the anchor's splits.
+    #[arg(long, default_value_t = 0)]
+    pub anchor_base_seed: u64,
+    /// Number of the anchor's half-vs-half splits.
+    #[arg(long, default_value_t = 5)]
+    pub anchor_splits: usize,
 }
 
 /// A `--profile` value.
@@ -114,6 +125,9 @@ impl RunOptions {
             ceiling_seed: 0,
             cpm_filter: None,
             epsilon: 0.0,
+            anchor: false,
+            anchor_base_seed: 0,
+            anchor_splits: 5,
         }
     }
 }
@@ -356,6 +370,11 @@ fn evaluate_context(
 }
 
 fn check_options(opts: &RunOptions) -> Result<()> {
+    if opts.anchor || opts.anchor_base_seed != 0 || opts.anchor_splits != 5 {
+        return Err(CellEvalError::Option(
+            "--anchor (the replicate anchor) belongs to --profile vcc2026; cell-eval 0.8.2's profiles have --ceiling".into(),
+        ));
+    }
     if let Some(t) = opts.cpm_filter {
         if !t.is_finite() {
             return Err(CellEvalError::Option(format!(

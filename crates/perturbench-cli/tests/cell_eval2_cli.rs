@@ -101,12 +101,17 @@ fn find_python() -> Option<PathBuf> {
     Some(py)
 }
 
-/// Runs cell-eval2's command line once per argument list, in one process.
+/// Runs cell-eval2's command line once per argument list, in one process; a list
+/// `["parquet-to-json", IN, OUT]` instead writes the rows of parquet file IN as JSON.
 const DRIVER: &str = r#"
 import json, sys
 from cell_eval2.cli import main
 for argv in json.load(open(sys.argv[1])):
-    main(argv)
+    if argv[0] == "parquet-to-json":
+        import polars as pl
+        json.dump(pl.read_parquet(argv[1]).to_dicts(), open(argv[2], "w"))
+    else:
+        main(argv)
 "#;
 
 fn splitmix(mut z: u64) -> u64 {
@@ -122,8 +127,12 @@ fn labels(ad: &AnnData) -> Vec<String> {
 
 /// The simulated cells with their raw counts as X.
 fn counts(dir: &Path) -> AnnData {
-    let p = simulate_small(dir, "sim.h5ad", 3);
-    let mut ad = read_h5ad(&p).expect("sim");
+    counts_of(&simulate_small(dir, "sim.h5ad", 3))
+}
+
+/// The raw counts of a simulated file as X.
+fn counts_of(p: &Path) -> AnnData {
+    let mut ad = read_h5ad(p).expect("sim");
     ad.x = ad.layers.remove("counts").expect("layers['counts']");
     ad.layers.clear();
     ad
@@ -445,6 +454,66 @@ fn vcc2026_bad_input_is_a_clear_error() {
         &run("pred.h5ad", &["--epsilon", "0.1"]),
         &["--epsilon", "vcc2026"],
     );
+    // The anchor: seeds without --anchor; too shallow a panel (on these 2,409 cells the
+    // halves' summed expr_distance_unbiased is negative, which cell-eval2 refuses too);
+    // a perturbation with one cell; --anchor with a cell-eval 0.8.2 profile.
+    assert_error(
+        &run("pred.h5ad", &["--anchor-splits", "3"]),
+        &["--anchor-splits", "--anchor"],
+    );
+    assert_error(
+        &run("pred.h5ad", &["--anchor"]),
+        &["real.h5ad", "expr_mse_unbiased_capped_norm", "split "],
+    );
+    let lab = labels(&real);
+    let lone = lab.iter().position(|l| l != "control").unwrap();
+    let keep: Vec<usize> = (0..lab.len())
+        .filter(|&i| i == lone || lab[i] != lab[lone])
+        .collect();
+    write(&d.join("thin.h5ad"), &real.select_obs(&keep));
+    let thin = p("thin.h5ad");
+    assert_error(
+        &perturbench(&[
+            "cell-eval",
+            "run",
+            "--profile",
+            "vcc2026",
+            "-ar",
+            &thin,
+            "--pert-col",
+            "condition",
+            "--control-pert",
+            "control",
+            "--anchor",
+            "-o",
+            &out,
+        ]),
+        &["thin.h5ad", "fewer than 2 cells", &lab[lone]],
+    );
+    assert_error(
+        &perturbench(&[
+            "cell-eval",
+            "run",
+            "--profile",
+            "minimal",
+            "-ar",
+            &p("real.h5ad"),
+            "-ap",
+            &p("pred.h5ad"),
+            "--pert-col",
+            "condition",
+            "--control-pert",
+            "control",
+            "--anchor",
+            "-o",
+            &out,
+        ]),
+        &["--anchor", "vcc2026"],
+    );
+    assert!(
+        !d.join("out").exists(),
+        "a refused run left an output directory"
+    );
     // A valid run writes the three files, the conventions recording the profile's settings.
     let r = run("pred.h5ad", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -560,4 +629,182 @@ fn vcc2026_score_matches_cell_eval2_scoring() {
     println!(
         "vcc2026 scores: {n} (member, u, b, r) points equal to cell-eval2's score_one within {worst:.1e}; {degenerate} degenerate scales refused by both"
     );
+}
+
+/// Our `anchor_agg.csv` or `anchor_splits.csv` as rows of (column -> text).
+fn read_csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).expect("anchor csv");
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            head.iter()
+                .cloned()
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// Compares one of our anchor CSVs with cell-eval2's parquet (as JSON rows), matching rows
+/// on `keys`; float columns within 1e-6 (relative above 1), the others equal. Returns the
+/// largest difference.
+fn compare_anchor_rows(ours: &Path, theirs: &Path, keys: &[&str]) -> f64 {
+    let o = read_csv_rows(ours);
+    let t: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(theirs).unwrap()).unwrap();
+    assert_eq!(o.len(), t.len(), "{}: row count", ours.display());
+    let key_of = |get: &dyn Fn(&str) -> String| keys.iter().map(|k| get(k)).collect::<Vec<_>>();
+    let mut worst = 0.0f64;
+    for row in &t {
+        let obj = row.as_object().unwrap();
+        let text = |k: &str| match &obj[k] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            v => v.to_string(),
+        };
+        let key = key_of(&|k| text(k));
+        let mine = o
+            .iter()
+            .find(|r| key_of(&|k| r[k].clone()) == key)
+            .unwrap_or_else(|| panic!("{}: no row {key:?}", ours.display()));
+        for (col, v) in obj {
+            let ov = mine
+                .get(col)
+                .unwrap_or_else(|| panic!("{}: no column {col}", ours.display()));
+            match v {
+                serde_json::Value::Number(n) if n.is_f64() => {
+                    let d = differs(n.as_f64().unwrap(), ov.parse::<f64>().unwrap());
+                    assert!(d <= 1e-6, "{key:?} {col}: cell-eval2 {n} vs ours {ov}");
+                    worst = worst.max(d);
+                }
+                _ => assert_eq!(&text(col), ov, "{key:?} {col}"),
+            }
+        }
+    }
+    worst
+}
+
+/// `--anchor`: the replicate anchor of the real cells alone, against `cell-eval2 run
+/// --preset vcc2026 --anchor` (default seeds: base 0, 5 splits; and base 7, 2 splits),
+/// every split value and every anchor statistic. Data: the small preset at 6,000 cells
+/// (5,870 kept; the 2,409 of the default leave halves so shallow that the summed
+/// `expr_distance_unbiased` is negative and both tools refuse the anchor).
+#[test]
+fn vcc2026_anchor_matches_cell_eval2_0_20_0() {
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim = d.join("sim6k.h5ad");
+    let r = perturbench(&[
+        "--quiet",
+        "simulate",
+        "--preset",
+        "small",
+        "--seed",
+        "3",
+        "--cells",
+        "6000",
+        "--compression",
+        "none",
+        "--out",
+        sim.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let real = counts_of(&sim);
+    write(&d.join("real.h5ad"), &real);
+    let p = |n: &str| d.join(n).display().to_string();
+    let cases: [(&str, &[&str]); 2] = [
+        ("default", &[]),
+        (
+            "seed7",
+            &["--anchor-base-seed", "7", "--anchor-splits", "2"],
+        ),
+    ];
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    for (name, extra) in cases {
+        let out = p(&format!("theirs_{name}"));
+        let mut argv: Vec<String> = [
+            "run",
+            "--preset",
+            "vcc2026",
+            "--pert-col",
+            "condition",
+            "--control",
+            "control",
+            "-ar",
+            &p("real.h5ad"),
+            "--anchor",
+            "-o",
+            &out,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        argv.extend(extra.iter().map(|s| s.to_string()));
+        runs.push(argv);
+        for f in ["anchor_agg", "anchor_splits"] {
+            runs.push(vec![
+                "parquet-to-json".into(),
+                format!("{out}/{f}.parquet"),
+                format!("{out}/{f}.json"),
+            ]);
+        }
+    }
+    let spec = d.join("runs.json");
+    std::fs::write(&spec, serde_json::to_string(&runs).unwrap()).unwrap();
+    let t = std::time::Instant::now();
+    let o = Command::new(&py)
+        .args(["-c", DRIVER])
+        .arg(&spec)
+        .output()
+        .expect("python");
+    assert!(
+        o.status.success(),
+        "cell-eval2 failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    println!(
+        "cell-eval2 {VERSION}: 2 anchors in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    for (name, extra) in cases {
+        let ours = p(&format!("ours_{name}"));
+        let mut args = vec!["--quiet", "cell-eval", "run", "--profile", "vcc2026", "-ar"];
+        let real_path = p("real.h5ad");
+        args.push(&real_path);
+        args.extend([
+            "--pert-col",
+            "condition",
+            "--control-pert",
+            "control",
+            "--anchor",
+            "-o",
+            &ours,
+        ]);
+        args.extend(extra.iter().copied());
+        let t = std::time::Instant::now();
+        let r = perturbench(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let secs = t.elapsed().as_secs_f64();
+        let theirs = d.join(format!("theirs_{name}"));
+        let ours = Path::new(&ours);
+        assert!(
+            !ours.join("results.csv").exists(),
+            "anchor-only run wrote results.csv"
+        );
+        let w_agg = compare_anchor_rows(
+            &ours.join("anchor_agg.csv"),
+            &theirs.join("anchor_agg.json"),
+            &["metric"],
+        );
+        let w_splits = compare_anchor_rows(
+            &ours.join("anchor_splits.csv"),
+            &theirs.join("anchor_splits.json"),
+            &["split_index", "metric"],
+        );
+        println!(
+            "anchor {name}: ours {secs:.2}s; largest relative difference anchor_agg {w_agg:.3e}, anchor_splits {w_splits:.3e}"
+        );
+    }
 }

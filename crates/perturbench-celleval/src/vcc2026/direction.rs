@@ -2,8 +2,10 @@
 //! `de_wilcoxon_lfc_nmae`, `de_wilcoxon_direction_fidelity_yield_raw` and
 //! `de_wilcoxon_direction_reach_raw`.
 //!
-//! Both tables hold the same kept genes for every perturbation, so a (perturbation, gene)
-//! row of one side pairs with the row at the same position of the other. Each
+//! A (perturbation, gene) row of one side pairs with the other side's row of the same gene;
+//! the two tables hold the same genes when both sides are tested against one control, and
+//! may differ when each side has its own control (the replicate anchor's halves, each with
+//! its own CPM filter): a gene one table lacks pairs with nothing (cell-eval2's inner join). Each
 //! perturbation's own target gene (its label, when that is a gene of the real table) is
 //! removed before anything is counted. A fold change "has a direction" when it is neither
 //! NaN nor 0; a row with a NaN fold change is never significant.
@@ -53,6 +55,15 @@ fn defined(v: f64) -> bool {
     !v.is_nan() && v != 0.0
 }
 
+/// The row of gene `g` in `t` (its genes are in ascending order), if `t` has one.
+fn row_of(t: &DeRows, g: usize, i: usize) -> Option<usize> {
+    if t.genes.get(i) == Some(&g) {
+        Some(i)
+    } else {
+        t.genes.binary_search(&g).ok()
+    }
+}
+
 /// `mean|lfc_pred − lfc_real| / mean|lfc_real|` over the real-significant rows with a
 /// finite real fold change (a non-finite predicted one counts as 0); `None` when fewer than
 /// [`LFC_NMAE_MIN_GATE`] rows pass or the denominator is 0 or not finite.
@@ -67,7 +78,7 @@ pub fn lfc_nmae(r: &DeRows, p: &DeRows, own: Option<usize>, alpha: f64) -> Optio
         {
             continue;
         }
-        let lp = p.log2_fold_change[k];
+        let lp = row_of(p, r.genes[k], k).map_or(0.0, |i| p.log2_fold_change[i]);
         let lp = if lp.is_finite() { lp } else { 0.0 };
         num += (lp - lr).abs();
         den += lr.abs();
@@ -92,11 +103,15 @@ pub fn fidelity_yield_raw(r: &DeRows, p: &DeRows, own: Option<usize>, alpha: f64
         if Some(r.genes[i]) == own {
             continue;
         }
-        let (lr, lp) = (r.log2_fold_change[i], p.log2_fold_change[i]);
+        let lr = r.log2_fold_change[i];
         if p_adj(r, i) < alpha {
             n_conf += 1;
         }
-        if p_adj(p, i) < alpha && defined(lr) {
+        let Some(j) = row_of(p, r.genes[i], i) else {
+            continue;
+        };
+        let lp = p.log2_fold_change[j];
+        if p_adj(p, j) < alpha && defined(lr) {
             n_pred += 1;
             if defined(lp) && lp.signum() == lr.signum() {
                 k += 1;
@@ -132,19 +147,24 @@ pub fn reach_raw(r: &DeRows, p: &DeRows, own: Option<usize>, alpha: f64, genes: 
             v.abs()
         }
     };
-    let mut order = rows;
-    order.sort_by(|&a, &b| {
+    // The ranking pool: the real-significant rows the prediction's table also holds, each
+    // as (real row, pred row).
+    let mut order: Vec<(usize, usize)> = rows
+        .iter()
+        .filter_map(|&i| row_of(p, r.genes[i], i).map(|j| (i, j)))
+        .collect();
+    order.sort_by(|&(ra, a), &(rb, b)| {
         let sa = p_adj(p, a) < alpha;
         let sb = p_adj(p, b) < alpha;
         sb.cmp(&sa)
             .then(key_p(p_adj(p, a)).total_cmp(&key_p(p_adj(p, b))))
             .then(key_p(p.p_value[a]).total_cmp(&key_p(p.p_value[b])))
             .then(abs_l(p.log2_fold_change[b]).total_cmp(&abs_l(p.log2_fold_change[a])))
-            .then(genes[r.genes[a]].cmp(&genes[r.genes[b]]))
+            .then(genes[r.genes[ra]].cmp(&genes[r.genes[rb]]))
     });
     let (mut n_denom, mut n_match, mut k_star) = (0usize, 0usize, 0usize);
-    for i in order {
-        let (lr, lp) = (r.log2_fold_change[i], p.log2_fold_change[i]);
+    for (i, j) in order {
+        let (lr, lp) = (r.log2_fold_change[i], p.log2_fold_change[j]);
         if defined(lr) {
             n_denom += 1;
             if defined(lp) && lp.signum() == lr.signum() {
@@ -182,5 +202,39 @@ mod tests {
         // Ranked: g0 (match), g1 (miss), g2 (match): purity 1, 0.5, 2/3 -> k* = 1.
         assert!((reach_raw(&r, &p, None, 0.05, &genes) - 1.0 / 3.0).abs() < 1e-15);
         assert_eq!(lfc_nmae(&r, &p, None, 0.05), None);
+    }
+
+    /// Tables over different genes (each half with its own CPM filter): a real gene the
+    /// prediction's table lacks stays in `n_conf` but leaves the ranking pool and `n_pred`
+    /// (cell-eval2's inner join), and lfc_nmae reads its predicted fold change as 0.
+    #[test]
+    fn different_gene_sets_pair_by_gene() {
+        let genes: Vec<String> = (0..4).map(|i| format!("g{i}")).collect();
+        let r = rows(&[1.0, -1.0, 2.0, 0.5], &[0.01, 0.01, 0.01, 0.5]);
+        // The prediction has no row for g1; its rows are g0, g2, g3.
+        let p = DeRows {
+            target: "A".into(),
+            genes: vec![0, 2, 3],
+            log2_fold_change: vec![1.0, -2.0, 0.5],
+            p_value: vec![0.01, 0.01, 0.01],
+            p_adj: vec![0.01, 0.01, 0.01],
+        };
+        // n_conf 3 (g0, g1, g2); n_pred 3 (g0, g2, g3: predicted significant with a real
+        // direction), k 2 (g0, g3). Pairing by position instead would give other numbers.
+        assert!((fidelity_yield_raw(&r, &p, None, 0.05) - 2.0 / 3.0).abs() < 1e-15);
+        // Pool g2 (|lfc| 2, miss) then g0 (match): purity 0, 0.5 -> k* = 0 (by position
+        // the pool would be g0, g1, g2, all matching: 1).
+        assert_eq!(reach_raw(&r, &p, None, 0.05, &genes), 0.0);
+        // Without g3's row the prediction leaves n_pred and k; g3 is not real-significant.
+        let q = DeRows {
+            genes: vec![0, 2],
+            log2_fold_change: vec![1.0, 2.0],
+            p_value: vec![0.01, 0.01],
+            p_adj: vec![0.01, 0.01],
+            ..p
+        };
+        // n_conf 3, n_pred 2, k 2 -> 2/3; pool g2 (match), g0 (match) -> k* 2 -> 2/3.
+        assert!((fidelity_yield_raw(&r, &q, None, 0.05) - 2.0 / 3.0).abs() < 1e-15);
+        assert!((reach_raw(&r, &q, None, 0.05, &genes) - 2.0 / 3.0).abs() < 1e-15);
     }
 }

@@ -58,7 +58,9 @@ fn cosine_distance(a: &[f64], b: &[f64], na: f64, nb: f64) -> f64 {
 ///
 /// `real` / `pred`: `bulk_lognorm` pseudobulks of each non-control perturbation (the same
 /// labels in the same order); `control`: the real control's pseudobulk, subtracted from
-/// both sides. Every panel target gene (a label that names a measured gene) is removed
+/// the real side; `pred_control`: the pseudobulk subtracted from the predicted side (the
+/// real control again under `control_source: real`, the prediction's own otherwise).
+/// Every panel target gene (a label that names a measured gene) is removed
 /// from the features; the score of `p` is `1 − r/(n−1)`, `r` the mid-rank (0-based) of the
 /// distance from `p`'s predicted delta to its own real delta among the distances to all
 /// `n` real deltas (NaN distances rank last).
@@ -67,6 +69,7 @@ pub fn pds_cosine(
     real: &[Vec<f64>],
     pred: &[Vec<f64>],
     control: &[f64],
+    pred_control: &[f64],
     genes: &[String],
 ) -> Result<Vec<f64>> {
     let cols = target_columns(labels, genes);
@@ -87,9 +90,10 @@ pub fn pds_cosine(
         });
     }
     let keep: Vec<usize> = (0..genes.len()).filter(|j| !drop.contains(j)).collect();
-    let delta = |m: &Vec<f64>| -> Vec<f64> { keep.iter().map(|&j| m[j] - control[j]).collect() };
-    let r: Vec<Vec<f64>> = real.iter().map(delta).collect();
-    let p: Vec<Vec<f64>> = pred.iter().map(delta).collect();
+    let delta =
+        |m: &Vec<f64>, c: &[f64]| -> Vec<f64> { keep.iter().map(|&j| m[j] - c[j]).collect() };
+    let r: Vec<Vec<f64>> = real.iter().map(|m| delta(m, control)).collect();
+    let p: Vec<Vec<f64>> = pred.iter().map(|m| delta(m, pred_control)).collect();
     let sq = |v: &Vec<f64>| v.iter().map(|x| x * x).sum::<f64>();
     let rn: Vec<f64> = r.iter().map(sq).collect();
     let n = labels.len();
@@ -180,9 +184,9 @@ mod tests {
         ];
         // A zero predicted delta ties every real delta at distance 1: mid-rank 1, score 0.5.
         let pred = vec![real[0].clone(), vec![0.0; 4], real[2].clone()];
-        let s = pds_cosine(&labels, &real, &pred, &control, &genes).unwrap();
+        let s = pds_cosine(&labels, &real, &pred, &control, &control, &genes).unwrap();
         assert_eq!(s, vec![1.0, 0.5, 1.0]);
         let none: Vec<String> = vec!["x".into()];
-        assert!(pds_cosine(&none, &real[..1], &pred[..1], &control, &genes).is_err());
+        assert!(pds_cosine(&none, &real[..1], &pred[..1], &control, &control, &genes).is_err());
     }
 }

@@ -10,8 +10,11 @@
 //! diagnostic `expr_real_mass_ratio`: every member of the profile. [`score`] turns a
 //! member's aggregate into its replicate-scale score `(u − b)/(r − b)` with its clamps.
 
+pub mod anchor;
 pub mod direction;
+pub mod evaluate;
 pub mod metrics;
+pub mod numpy_rng;
 pub mod output;
 pub mod record;
 pub mod score;
@@ -25,14 +28,10 @@ use crate::metrics::MetricTable;
 use crate::record::{InputRecord, RunRecord, Skipped};
 use crate::run::{RunOptions, RunSummary};
 use crate::staging::Staging;
+use evaluate::{evaluate, ControlSource, Side};
 use perturbench_io::{AnnData, H5adReader, ReadOptions};
-use rayon::prelude::*;
-use record::{Vcc2026Record, RULES, SETTINGS};
+use record::{AnchorRecord, Vcc2026Record, RULES, SETTINGS};
 use std::path::{Path, PathBuf};
-use wilcoxon::{de_table, kept_genes, CellColumns};
-
-/// A metric of one perturbation's real and predicted DE rows and its own gene.
-type PerPert<'a> = dyn Fn(&wilcoxon::DeRows, &wilcoxon::DeRows, Option<usize>) -> Option<f64> + 'a;
 
 /// The members of cell-eval2's `vcc2026` profile, in its catalog order, and whether each is
 /// computed here.
@@ -182,24 +181,31 @@ fn perturbation_cells(g: &Groups) -> Vec<(String, Vec<usize>)> {
         .collect()
 }
 
-/// Runs the vcc2026 profile and writes `results.csv`, `agg_results.csv` and
-/// `conventions.json` into `opts.outdir` (all at once or nothing).
-pub fn run(opts: &RunOptions) -> Result<RunSummary> {
-    check_options(opts)?;
-    let pred_path = opts.adata_pred.as_ref().ok_or_else(|| {
-        CellEvalError::Option("--adata-pred is required with --profile vcc2026".into())
-    })?;
-    let real = read_counts(&opts.adata_real)?;
+/// The prediction's evaluation, ready to write.
+struct Scored {
+    pred_input: InputRecord,
+    labels: Vec<String>,
+    columns: Vec<(String, Vec<Option<f64>>)>,
+    norm: f64,
+    kept: usize,
+}
+
+/// Evaluates the prediction at `pred_path` against the real counts.
+fn score_prediction(
+    opts: &RunOptions,
+    real: &Counts,
+    real_groups: &Groups,
+    genes: &[String],
+    pred_path: &Path,
+) -> Result<Scored> {
     let pred = read_counts(pred_path)?;
-    check_same_genes(&real, &pred)?;
+    check_same_genes(real, &pred)?;
     let control = opts.control_pert.as_str();
-    let real_groups = Groups::from_obs(&real.adata, &opts.pert_col, control)
-        .map_err(|e| input_error(&real.path, e.to_string()))?;
     // The prediction holds the control label too (its cells are not used: the DE and the
     // deltas use the real control), as cell-eval2 requires the same label sets.
     let pred_groups = Groups::from_obs(&pred.adata, &opts.pert_col, control)
         .map_err(|e| input_error(&pred.path, e.to_string()))?;
-    let real_perts = perturbation_cells(&real_groups);
+    let real_perts = perturbation_cells(real_groups);
     let pred_perts = perturbation_cells(&pred_groups);
     let rl: Vec<&String> = real_perts.iter().map(|p| &p.0).collect();
     let pl: Vec<&String> = pred_perts.iter().map(|p| &p.0).collect();
@@ -218,7 +224,52 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
             only(&pl, &rl).join(", ")
         )));
     }
-    if real_perts.is_empty() {
+    let real_side = Side {
+        x: &real.adata.x,
+        perts: real_perts,
+        control: real_groups.cells[real_groups.control].clone(),
+    };
+    let pred_side = Side {
+        x: &pred.adata.x,
+        perts: pred_perts,
+        control: Vec::new(),
+    };
+    let ev = evaluate(&real_side, &pred_side, genes, ControlSource::Real)?;
+    let norm = ev.norm.ok_or_else(|| {
+        input_error(
+            &real.path,
+            "expr_mse_unbiased_capped_norm: the summed expr_distance_unbiased of the real perturbations is not positive (no measurable effect at this cell depth)",
+        )
+    })?;
+    Ok(Scored {
+        pred_input: record_of("pred", &pred)?,
+        labels: ev.labels,
+        columns: ev.columns,
+        norm,
+        kept: ev.kept,
+    })
+}
+
+/// Runs the vcc2026 profile and writes `results.csv`, `agg_results.csv` (with `-ap`),
+/// `anchor_agg.csv`, `anchor_splits.csv` (with `--anchor`) and `conventions.json` into
+/// `opts.outdir` (all at once or nothing).
+pub fn run(opts: &RunOptions) -> Result<RunSummary> {
+    check_options(opts)?;
+    if opts.adata_pred.is_none() && !opts.anchor {
+        return Err(CellEvalError::Option(
+            "--adata-pred is required with --profile vcc2026 unless --anchor is passed (anchor-only mode)".into(),
+        ));
+    }
+    if !opts.anchor && (opts.anchor_base_seed != 0 || opts.anchor_splits != 5) {
+        return Err(CellEvalError::Option(
+            "--anchor-base-seed/--anchor-splits apply only with --anchor".into(),
+        ));
+    }
+    let real = read_counts(&opts.adata_real)?;
+    let control = opts.control_pert.as_str();
+    let real_groups = Groups::from_obs(&real.adata, &opts.pert_col, control)
+        .map_err(|e| input_error(&real.path, e.to_string()))?;
+    if real_groups.perturbations().is_empty() {
         return Err(input_error(
             &real.path,
             format!(
@@ -227,105 +278,27 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
             ),
         ));
     }
-    let labels: Vec<String> = real_perts.iter().map(|p| p.0.clone()).collect();
     let genes: Vec<String> = real.adata.var_names().to_vec();
-
-    // DE of both sides against the real control cells.
-    let ctrl_rows = &real_groups.cells[real_groups.control];
-    let ctrl = CellColumns::of_rows(&real.adata.x, ctrl_rows, SETTINGS.target_sum);
-    let kept = kept_genes(&ctrl, SETTINGS.filter_gene_min_cpm_cell);
-    let cols =
-        |x: &perturbench_io::Csr, perts: &[(String, Vec<usize>)]| -> Vec<(String, CellColumns)> {
-            perts
-                .par_iter()
-                .map(|(l, rows)| {
-                    (
-                        l.clone(),
-                        CellColumns::of_rows(x, rows, SETTINGS.target_sum),
-                    )
-                })
-                .collect()
-        };
-    let real_de = de_table(
-        &cols(&real.adata.x, &real_perts),
-        &ctrl,
-        &kept,
-        SETTINGS.epsilon,
-    );
-    let pred_de = de_table(
-        &cols(&pred.adata.x, &pred_perts),
-        &ctrl,
-        &kept,
-        SETTINGS.epsilon,
-    );
-    let alpha = SETTINGS.p_adj_threshold;
-    let jaccard = metrics::sig_jaccard(&real_de, &pred_de, &genes, alpha);
-    let own = direction::own_genes(&real_de, &genes)?;
-    let per_pert = |f: &PerPert| {
-        real_de
-            .iter()
-            .zip(&pred_de)
-            .zip(&own)
-            .map(|((r, p), &o)| f(r, p, o))
-            .collect::<Vec<Option<f64>>>()
+    let scored = match &opts.adata_pred {
+        Some(p) => Some(score_prediction(opts, &real, &real_groups, &genes, p)?),
+        None => None,
     };
-    let nmae = per_pert(&|r, p, o| direction::lfc_nmae(r, p, o, alpha));
-    let fidelity = per_pert(&|r, p, o| Some(direction::fidelity_yield_raw(r, p, o, alpha)));
-    let reach = per_pert(&|r, p, o| Some(direction::reach_raw(r, p, o, alpha, &genes)));
-
-    // pds_cosine on bulk_lognorm pseudobulks, both deltas against the real control.
-    let real_rows: Vec<Vec<usize>> = real_perts.iter().map(|p| p.1.clone()).collect();
-    let pred_rows: Vec<Vec<usize>> = pred_perts.iter().map(|p| p.1.clone()).collect();
-    let t = SETTINGS.bulk_target_sum;
-    let real_bulk = metrics::bulk_lognorm(&real.adata.x, &real_rows, t);
-    let pred_bulk = metrics::bulk_lognorm(&pred.adata.x, &pred_rows, t);
-    let ctrl_bulk =
-        metrics::bulk_lognorm(&real.adata.x, std::slice::from_ref(ctrl_rows), t).remove(0);
-    let pds = metrics::pds_cosine(&labels, &real_bulk, &pred_bulk, &ctrl_bulk, &genes)?;
-
-    // The sampling-corrected expression errors (jackknife of each group's bulk_lognorm).
-    let jk = |x: &perturbench_io::Csr, rows: &[Vec<usize>]| -> Vec<f64> {
-        rows.par_iter()
-            .map(|r| unbiased::jackknife(x, r, t))
-            .collect()
+    let anchor = if opts.anchor {
+        let groups = anchor::groupby_order(&real.adata, &opts.pert_col)
+            .map_err(|e| input_error(&real.path, e.to_string()))?;
+        Some(anchor::replicate_anchor(
+            &real.path.display().to_string(),
+            &real.adata.x,
+            &groups,
+            control,
+            &genes,
+            opts.anchor_base_seed,
+            opts.anchor_splits,
+        )?)
+    } else {
+        None
     };
-    let real_c = jk(&real.adata.x, &real_rows);
-    let pred_c = jk(&pred.adata.x, &pred_rows);
-    let ctrl_c = unbiased::jackknife(&real.adata.x, ctrl_rows, t);
-    let own_cols = unbiased::own_columns(&labels, &genes);
-    let ub = unbiased::unbiased(
-        &pred_bulk, &real_bulk, &pred_c, &real_c, &ctrl_bulk, ctrl_c, &own_cols,
-    );
-    let norm = unbiased::capped_norm(&ub.mse_capped, &ub.distance).ok_or_else(|| {
-        input_error(
-            &real.path,
-            "expr_mse_unbiased_capped_norm: the summed expr_distance_unbiased of the real perturbations is not positive (no measurable effect at this cell depth)",
-        )
-    })?;
-    let mass: Vec<f64> = real_bulk
-        .iter()
-        .map(|m| metrics::mass_ratio(m, t))
-        .collect();
-    let some = |v: Vec<f64>| -> Vec<Option<f64>> { v.into_iter().map(Some).collect() };
-    let columns: Vec<(String, Vec<Option<f64>>)> = vec![
-        ("de_wilcoxon_lfc_nmae".into(), nmae),
-        ("de_wilcoxon_direction_fidelity_yield_raw".into(), fidelity),
-        ("de_wilcoxon_direction_reach_raw".into(), reach),
-        ("de_wilcoxon_sig_jaccard".into(), some(jaccard)),
-        ("pds_cosine".into(), some(pds)),
-        ("expr_mse_unbiased".into(), some(ub.mse)),
-        ("expr_mse_unbiased_capped".into(), some(ub.mse_capped)),
-        ("expr_distance_unbiased".into(), some(ub.distance)),
-        ("expr_real_mass_ratio".into(), some(mass)),
-    ];
-    let mut rows = Vec::new();
-    for (m, vals) in &columns {
-        for (l, v) in labels.iter().zip(vals) {
-            if let Some(v) = v {
-                rows.push((l.clone(), m.clone(), *v));
-            }
-        }
-    }
+
     let skipped: Vec<Skipped> = MEMBERS
         .iter()
         .filter(|m| !m.1)
@@ -334,41 +307,71 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
             reason: "member of cell-eval2's vcc2026 profile not implemented yet".into(),
         })
         .collect();
-    let inputs = vec![record_of("real", &real)?, record_of("pred", &pred)?];
+    let mut inputs = vec![record_of("real", &real)?];
+    let labels: Vec<String> = real_groups
+        .perturbations()
+        .into_iter()
+        .map(|i| real_groups.names[i].clone())
+        .collect();
     let resolved: Vec<String> = metrics::target_columns(&labels, &genes)
         .into_keys()
         .collect();
+    let metric_names: Vec<String> = match &scored {
+        Some(s) => s
+            .columns
+            .iter()
+            .map(|c| c.0.clone())
+            .chain(std::iter::once("expr_mse_unbiased_capped_norm".to_string()))
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Some(s) = &scored {
+        inputs.push(s.pred_input.clone());
+    }
     let rec = Vcc2026Record {
         command: "run".into(),
         profile: "vcc2026".into(),
         reference: "cell-eval2 0.20.0 (configs/vcc2026.yaml; DE through scanpy 1.11 rank_genes_groups, CPU backend)",
         version: env!("CARGO_PKG_VERSION").into(),
         settings: SETTINGS,
-        metrics: columns
-            .iter()
-            .map(|c| c.0.clone())
-            .chain(std::iter::once("expr_mse_unbiased_capped_norm".to_string()))
-            .collect(),
+        metrics: metric_names.clone(),
         skipped: skipped.clone(),
         resolved_targets: resolved,
-        de_genes_kept: (kept.len(), genes.len()),
+        de_genes_kept: scored.as_ref().map(|s| (s.kept, genes.len())),
+        anchor: anchor.as_ref().map(AnchorRecord::of),
         inputs: inputs.clone(),
         rules: RULES.to_vec(),
     };
 
     let staging = Staging::new(&opts.outdir)?;
-    let files = vec![
-        "results.csv".to_string(),
-        "agg_results.csv".to_string(),
-        "conventions.json".to_string(),
-    ];
-    staging.write("results.csv", &output::results_csv(&rows))?;
-    let derived = [("expr_mse_unbiased_capped_norm".to_string(), norm)];
-    staging.write(
-        "agg_results.csv",
-        &output::agg_results_csv(&columns, &derived),
-    )?;
+    let mut files = Vec::new();
+    if let Some(s) = &scored {
+        let mut rows = Vec::new();
+        for (m, vals) in &s.columns {
+            for (l, v) in s.labels.iter().zip(vals) {
+                if let Some(v) = v {
+                    rows.push((l.clone(), m.clone(), *v));
+                }
+            }
+        }
+        staging.write("results.csv", &output::results_csv(&rows))?;
+        let derived = [("expr_mse_unbiased_capped_norm".to_string(), s.norm)];
+        staging.write(
+            "agg_results.csv",
+            &output::agg_results_csv(&s.columns, &derived),
+        )?;
+        files.extend(["results.csv".to_string(), "agg_results.csv".to_string()]);
+    }
+    if let Some(a) = &anchor {
+        staging.write("anchor_agg.csv", &output::anchor_agg_csv(a))?;
+        staging.write("anchor_splits.csv", &output::anchor_splits_csv(a))?;
+        files.extend([
+            "anchor_agg.csv".to_string(),
+            "anchor_splits.csv".to_string(),
+        ]);
+    }
     staging.write("conventions.json", &rec.to_json())?;
+    files.push("conventions.json".to_string());
     let outdir = staging.commit()?;
 
     let mut record = RunRecord::new(
@@ -376,17 +379,23 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         "vcc2026",
         crate::Conventions::cell_eval_0_8_2(crate::DeOptions::default()),
     );
-    record.metrics = rec.metrics.clone();
+    record.metrics = metric_names;
     record.skipped = skipped;
     record.inputs = inputs;
-    let table = MetricTable {
-        perturbations: labels,
-        columns,
+    let results = match scored {
+        Some(s) => vec![(
+            None,
+            MetricTable {
+                perturbations: s.labels,
+                columns: s.columns,
+            },
+        )],
+        None => Vec::new(),
     };
     Ok(RunSummary {
         outdir,
         files,
-        results: vec![(None, table)],
+        results,
         record,
     })
 }

@@ -124,6 +124,42 @@ pub fn agg_results_csv(
     s
 }
 
+/// `anchor_agg.csv`: one row per metric of the replicate anchor.
+pub fn anchor_agg_csv(a: &super::anchor::Anchor) -> String {
+    let opt = |v: Option<usize>| v.map(|n| n.to_string()).unwrap_or_default();
+    let mut s = String::from("metric,replicate,replicate_sd,replicate_min,replicate_max,n_perturbations_min,n_perturbations_max,estimator\n");
+    for r in &a.anchor {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            csv_field(&r.metric),
+            py_float(r.replicate),
+            py_float(r.replicate_sd),
+            py_float(r.replicate_min),
+            py_float(r.replicate_max),
+            opt(r.n_perturbations_min),
+            opt(r.n_perturbations_max),
+            r.estimator
+        ));
+    }
+    s
+}
+
+/// `anchor_splits.csv`: one row per split and metric.
+pub fn anchor_splits_csv(a: &super::anchor::Anchor) -> String {
+    let mut s = String::from("split_index,seed,metric,value,n_perturbations\n");
+    for r in &a.splits {
+        s.push_str(&format!(
+            "{},{},{},{},{}\n",
+            r.split_index,
+            r.seed,
+            csv_field(&r.metric),
+            py_float(r.value),
+            r.n_perturbations.map(|n| n.to_string()).unwrap_or_default()
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,12 +91,45 @@ pub struct Vcc2026Record {
     pub skipped: Vec<Skipped>,
     /// Perturbations whose label names a measured gene (excluded as their target gene).
     pub resolved_targets: Vec<String>,
-    /// Genes kept by the DE's CPM filter, of all genes.
-    pub de_genes_kept: (usize, usize),
+    /// Genes kept by the DE's CPM filter, of all genes (none without a prediction).
+    pub de_genes_kept: Option<(usize, usize)>,
+    /// The replicate anchor's settings (with `--anchor`).
+    pub anchor: Option<AnchorRecord>,
     /// The inputs.
     pub inputs: Vec<InputRecord>,
     /// The rules.
     pub rules: Vec<Rule>,
+}
+
+/// How a replicate anchor was measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnchorRecord {
+    /// The base seed.
+    pub base_seed: u64,
+    /// How the split seeds come off it.
+    pub seed_derivation: &'static str,
+    /// The split seeds.
+    pub derived_seeds: Vec<u32>,
+    /// Number of splits.
+    pub n_splits: usize,
+    /// Each half against its own control.
+    pub control_source_effective: &'static str,
+    /// The implementation reproduced.
+    pub reference: &'static str,
+}
+
+impl AnchorRecord {
+    /// The record of `a`.
+    pub fn of(a: &super::anchor::Anchor) -> Self {
+        AnchorRecord {
+            base_seed: a.base_seed,
+            seed_derivation: super::anchor::SEED_DERIVATION,
+            derived_seeds: a.seeds.clone(),
+            n_splits: a.seeds.len(),
+            control_source_effective: "pred",
+            reference: "cell-eval2 0.20.0 anchor.compute_replicate_anchor (run --anchor), lfc_nmae_ref.compute_lfc_nmae_reference",
+        }
+    }
 }
 
 impl Vcc2026Record {
@@ -187,6 +220,26 @@ pub const RULES: &[Rule] = &[
         key: "expr_real_mass_ratio",
         rule: "Per real perturbation: sum over genes of expm1(bulk_lognorm pseudobulk) / 50000 (a diagnostic, 1 up to rounding).",
         source: "cell_eval2/metrics/delta.py::real_mass_ratio",
+    },
+    Rule {
+        key: "anchor.split",
+        rule: "--anchor: split seeds = numpy SeedSequence(base_seed).generate_state(n_splits) (uint32); per split, numpy default_rng(seed) permutes each group's cells (the control's too) in pandas groupby order (categories' order for a categorical column) and cuts them into halves A = first floor(n/2), B = next floor(n/2) (an odd cell dropped); every group needs at least 2 cells.",
+        source: "cell_eval2/anchor.py::_derive_seeds, _score_one_split; cell_eval2/ceiling.py::_disjoint_halves",
+    },
+    Rule {
+        key: "anchor.metrics",
+        rule: "Half B is scored as a prediction of half A with control_source = pred: each half's DE against its own control cells with its own 5-CPM gene filter (a gene one table lacks pairs with nothing), B's pds deltas against B's control; a split value is the NaN-skipping mean over perturbations (expr_mse_unbiased_capped_norm: its ratio of sums); every member must be finite in every split.",
+        source: "cell_eval2/anchor.py::_inner_config, _score_one_split; run.py::aggregate_metrics; metrics/direction.py::_direction_frame (inner join)",
+    },
+    Rule {
+        key: "anchor.lfc_nmae",
+        rule: "de_wilcoxon_lfc_nmae's split value (estimator full_gate_raw): per perturbation mean|lfc_A - lfc_B| / mean|lfc_full| over the genes with p_adj < 0.05 and a finite fold change in the DE of all real cells against all control cells (own gene removed; a gene missing from a half's table or non-finite there counts as 0), kept when at least 10 genes and a positive finite denominator; averaged over perturbations; an error when none is kept.",
+        source: "cell_eval2/lfc_nmae_ref.py::_nmae_ref_from_tables, compute_lfc_nmae_reference; anchor.py::_lfc_nmae_raw",
+    },
+    Rule {
+        key: "anchor.aggregate",
+        rule: "anchor_agg.csv: per metric the mean (replicate), population sd, min and max of the split values, the fewest and most perturbations with a value, and the estimator; anchor_splits.csv: one row per split and metric.",
+        source: "cell_eval2/anchor.py::compute_replicate_anchor, write_anchor (parquet there, CSV here)",
     },
     Rule {
         key: "results",
