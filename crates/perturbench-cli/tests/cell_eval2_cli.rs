@@ -530,6 +530,37 @@ fn vcc2026_bad_input_is_a_clear_error() {
         entries(&d.join("out")),
         ["agg_results.csv", "conventions.json", "results.csv"]
     );
+    // score --anchor: a missing anchor, an anchor without a member, a 0.8.2-style table.
+    let agg = p("out/agg_results.csv");
+    let score = |anchor: &str, user: &str| {
+        perturbench(&[
+            "cell-eval",
+            "score",
+            "--user-agg",
+            user,
+            "--baseline-agg",
+            &agg,
+            "--anchor",
+            anchor,
+            "-o",
+            &p("scores.csv"),
+        ])
+    };
+    assert_error(&score(&p("nowhere"), &agg), &["nowhere"]);
+    std::fs::write(d.join("partial.csv"), "metric,replicate\npds_cosine,0.7\n").unwrap();
+    assert_error(
+        &score(&p("partial.csv"), &agg),
+        &["partial.csv", "expr_mse_unbiased_capped_norm"],
+    );
+    std::fs::write(d.join("old.csv"), "statistic,mse\nmean,0.5\n").unwrap();
+    assert_error(
+        &score(&p("partial.csv"), &p("old.csv")),
+        &["old.csv", "pds_cosine", "vcc2026"],
+    );
+    assert!(
+        !d.join("scores.csv").exists(),
+        "a refused score wrote its output"
+    );
 }
 
 /// Scores every scored member on a grid of (user, baseline, replicate) values with
@@ -751,6 +782,49 @@ fn vcc2026_anchor_matches_cell_eval2_0_20_0() {
             ]);
         }
     }
+    // Scoring on the replicate scale: a noisy prediction and an all-control baseline, each
+    // run by both tools, scored against the default anchor (`cell-eval2 score --anchor`).
+    let pred = predict(&real);
+    write(&d.join("pred.h5ad"), &pred);
+    write(&d.join("base.h5ad"), &control_paste(&real, &pred, true));
+    for n in ["pred", "base"] {
+        runs.push(
+            [
+                "run",
+                "--preset",
+                "vcc2026",
+                "--pert-col",
+                "condition",
+                "--control",
+                "control",
+                "-ar",
+                &p("real.h5ad"),
+                "-ap",
+                &p(&format!("{n}.h5ad")),
+                "-o",
+                &p(&format!("theirs_run_{n}")),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        );
+    }
+    runs.push(
+        [
+            "score",
+            "--user-agg",
+            &p("theirs_run_pred/agg_results.csv"),
+            "--baseline-agg",
+            &p("theirs_run_base/agg_results.csv"),
+            "--anchor",
+            &p("theirs_default"),
+            "-o",
+            &p("theirs_scores.csv"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    );
     let spec = d.join("runs.json");
     std::fs::write(&spec, serde_json::to_string(&runs).unwrap()).unwrap();
     let t = std::time::Instant::now();
@@ -765,7 +839,7 @@ fn vcc2026_anchor_matches_cell_eval2_0_20_0() {
         String::from_utf8_lossy(&o.stderr)
     );
     println!(
-        "cell-eval2 {VERSION}: 2 anchors in {:.1}s",
+        "cell-eval2 {VERSION}: 2 anchors, 2 runs and a score in {:.1}s",
         t.elapsed().as_secs_f64()
     );
     for (name, extra) in cases {
@@ -807,4 +881,58 @@ fn vcc2026_anchor_matches_cell_eval2_0_20_0() {
             "anchor {name}: ours {secs:.2}s; largest relative difference anchor_agg {w_agg:.3e}, anchor_splits {w_splits:.3e}"
         );
     }
+    for n in ["pred", "base"] {
+        let r = perturbench(&[
+            "--quiet",
+            "cell-eval",
+            "run",
+            "--profile",
+            "vcc2026",
+            "-ar",
+            &p("real.h5ad"),
+            "-ap",
+            &p(&format!("{n}.h5ad")),
+            "--pert-col",
+            "condition",
+            "--control-pert",
+            "control",
+            "-o",
+            &p(&format!("ours_run_{n}")),
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let r = perturbench(&[
+        "--quiet",
+        "cell-eval",
+        "score",
+        "--user-agg",
+        &p("ours_run_pred/agg_results.csv"),
+        "--baseline-agg",
+        &p("ours_run_base/agg_results.csv"),
+        "--anchor",
+        &p("ours_default"),
+        "-o",
+        &p("ours_scores.csv"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let column = |path: &str, col: &str| -> Vec<(String, f64)> {
+        let rows = read_csv_rows(&d.join(path));
+        rows.iter()
+            .map(|r| (r["metric"].clone(), r[col].parse::<f64>().unwrap()))
+            .collect()
+    };
+    let (theirs, ours) = (
+        column("theirs_scores.csv", "from_replicate"),
+        column("ours_scores.csv", "from_replicate"),
+    );
+    assert_eq!(theirs.len(), 7, "six members and avg_score: {theirs:?}");
+    let names = |v: &[(String, f64)]| v.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&theirs), names(&ours), "row order");
+    let mut worst = 0.0f64;
+    for ((m, t), (_, o)) in theirs.iter().zip(&ours) {
+        let dv = differs(*t, *o);
+        assert!(dv <= 1e-6, "from_replicate {m}: cell-eval2 {t} vs ours {o}");
+        worst = worst.max(dv);
+    }
+    println!("score --anchor: from_replicate {theirs:?}; largest relative difference {worst:.3e}");
 }

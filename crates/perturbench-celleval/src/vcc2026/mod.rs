@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod numpy_rng;
 pub mod output;
 pub mod record;
+pub mod replicate_score;
 pub mod score;
 pub mod unbiased;
 pub mod wilcoxon;

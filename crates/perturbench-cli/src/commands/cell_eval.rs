@@ -49,12 +49,17 @@ pub enum CellEvalCommand {
 /// Options of `cell-eval score`.
 #[derive(clap::Args, Debug)]
 pub struct ScoreArgs {
-    /// agg_results.csv of the model.
-    #[arg(short = 'i', long)]
+    /// agg_results.csv of the model (cell-eval2: `--user-agg`).
+    #[arg(short = 'i', long, visible_alias = "user-agg")]
     user_input: PathBuf,
-    /// agg_results.csv of the baseline.
-    #[arg(short = 'I', long)]
+    /// agg_results.csv of the baseline (cell-eval2: `--baseline-agg`).
+    #[arg(short = 'I', long, visible_alias = "baseline-agg")]
     base_input: PathBuf,
+    /// `--profile vcc2026` runs: score on the replicate scale against this anchor
+    /// (the directory of `run --anchor`, or its anchor_agg.csv), as `cell-eval2 score
+    /// --anchor` writes `from_replicate`.
+    #[arg(long)]
+    anchor: Option<PathBuf>,
     /// CSV to write.
     #[arg(short = 'o', long, default_value = "./baseline_diff.csv")]
     output: PathBuf,
@@ -92,6 +97,24 @@ pub fn run(cmd: CellEvalCommand, g: Global) -> anyhow::Result<()> {
                     } else {
                         format!(" and {}", opts.output_de_path.display())
                     }
+                );
+            }
+        }
+        CellEvalCommand::Score(a) if a.anchor.is_some() => {
+            let anchor = a.anchor.as_ref().expect("checked");
+            let s = perturbench_celleval::vcc2026::replicate_score::score_replicate_files(
+                &a.user_input,
+                &a.base_input,
+                anchor,
+                &a.output,
+            )
+            .context("cell-eval score --anchor")?;
+            if !g.quiet {
+                println!(
+                    "avg_score {:.6} (replicate scale: 0 = baseline, 1 = replicate) over {} members; wrote {}",
+                    s.avg_score,
+                    s.rows.len(),
+                    a.output.display()
                 );
             }
         }
