@@ -32,73 +32,9 @@ use std::process::Command;
 
 const VERSION: &str = "0.20.0";
 
-fn skip<T>(msg: &str) -> Option<T> {
-    if python_required() {
-        panic!("{msg}");
-    }
-    eprintln!("SKIP: {msg}");
-    None
-}
-
-fn version_ok(py: &Path) -> bool {
-    Command::new(py)
-        .args([
-            "-c",
-            &format!("import importlib.metadata as m, sys; sys.exit(0 if m.version('cell-eval2') == '{VERSION}' else 1)"),
-        ])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// An interpreter with cell-eval2 0.20.0 (a venv created once under the target directory;
-/// the tests of this file run in parallel, so only the first builds it).
+/// An interpreter with cell-eval2 0.20.0 (built once for all tests of this file).
 fn python() -> Option<PathBuf> {
-    static PY: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
-    let mut done = PY.lock().unwrap_or_else(|e| e.into_inner());
-    if done.is_none() {
-        *done = find_python();
-    }
-    done.clone()
-}
-
-fn find_python() -> Option<PathBuf> {
-    if let Some(py) = std::env::var_os("PERTURBENCH_CELLEVAL2_PYTHON") {
-        let py = PathBuf::from(py);
-        return if version_ok(&py) {
-            Some(py)
-        } else {
-            skip(&format!("{} lacks cell-eval2 {VERSION}", py.display()))
-        };
-    }
-    let venv =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cell-eval2-{VERSION}-venv"));
-    let py = venv.join("bin/python");
-    if venv.join(".ready").exists() && version_ok(&py) {
-        return Some(py);
-    }
-    let ok = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .is_ok_and(|s| s.success())
-        && Command::new(&py)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                &format!("cell-eval2=={VERSION}"),
-            ])
-            .status()
-            .is_ok_and(|s| s.success())
-        && version_ok(&py);
-    if !ok {
-        return skip(&format!(
-            "cannot build a venv with cell-eval2=={VERSION} (python3 >= 3.11, network?)"
-        ));
-    }
-    std::fs::write(venv.join(".ready"), b"ok").expect("marker");
-    Some(py)
+    python_with_cell_eval2()
 }
 
 /// Runs cell-eval2's command line once per argument list, in one process; a list

@@ -168,48 +168,70 @@ pub fn python_with_anndata() -> Option<PathBuf> {
     .clone()
 }
 
-/// A Python with cell-eval 0.8.2: `PERTURBENCH_CELLEVAL_PYTHON`, else a venv created once
-/// under the target directory (`pip install cell-eval==0.8.2`); `None` with a printed reason
-/// when it cannot be made (a failure when [`python_required`]).
+/// A Python with `package==version`: the interpreter named by `env_var` (which must have
+/// that version), else a venv created under the target directory
+/// (`pip install package==version`, reused once built); `None` with a printed reason when it
+/// cannot be made (a failure when [`python_required`]). Callers cache the answer (one
+/// `OnceLock` each), so the tests of one file build the venv once and skip alike.
+pub fn python_with(package: &str, version: &str, env_var: &str) -> Option<PathBuf> {
+    let version_ok = |py: &Path| {
+        Command::new(py)
+            .args([
+                "-c",
+                &format!(
+                    "import importlib.metadata as m, sys; sys.exit(0 if m.version('{package}') == '{version}' else 1)"
+                ),
+            ])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let skip = |why: String| {
+        assert!(!python_required(), "{why}");
+        eprintln!("SKIP: {why}");
+        None
+    };
+    if let Some(py) = std::env::var_os(env_var) {
+        let py = PathBuf::from(py);
+        return if version_ok(&py) {
+            Some(py)
+        } else {
+            skip(format!(
+                "{} ({env_var}) lacks {package} {version}",
+                py.display()
+            ))
+        };
+    }
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{package}-{version}-venv"));
+    let py = venv.join("bin/python");
+    if venv.join(".ready").exists() && version_ok(&py) {
+        return Some(py);
+    }
+    let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
+    let spec = format!("{package}=={version}");
+    if ok(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+        && ok(Command::new(&py).args(["-m", "pip", "install", "-q", &spec]))
+        && version_ok(&py)
+    {
+        std::fs::write(venv.join(".ready"), b"ok").expect("write the venv marker");
+        return Some(py);
+    }
+    skip(format!(
+        "cannot build a venv with {spec} (python3 >= 3.11, network?)"
+    ))
+}
+
+/// A Python with cell-eval 0.8.2 (`PERTURBENCH_CELLEVAL_PYTHON` or a venv; see
+/// [`python_with`]).
 pub fn python_with_cell_eval() -> Option<PathBuf> {
     static PY: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    PY.get_or_init(|| {
-        let version_ok = |py: &Path| {
-            Command::new(py)
-                .args([
-                    "-c",
-                    "import importlib.metadata as m, sys; sys.exit(0 if m.version('cell-eval') == '0.8.2' else 1)",
-                ])
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        let skip = |why: String| {
-            assert!(!python_required(), "{why}");
-            eprintln!("SKIP: {why}");
-            None
-        };
-        if let Some(py) = std::env::var_os("PERTURBENCH_CELLEVAL_PYTHON") {
-            let py = PathBuf::from(py);
-            return if version_ok(&py) {
-                Some(py)
-            } else {
-                skip(format!("{} lacks cell-eval 0.8.2", py.display()))
-            };
-        }
-        let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cell-eval-0.8.2-venv");
-        let py = venv.join("bin/python");
-        if venv.join(".ready").exists() && version_ok(&py) {
-            return Some(py);
-        }
-        let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
-        if ok(Command::new("python3").args(["-m", "venv"]).arg(&venv))
-            && ok(Command::new(&py).args(["-m", "pip", "install", "-q", "cell-eval==0.8.2"]))
-            && version_ok(&py)
-        {
-            std::fs::write(venv.join(".ready"), b"ok").expect("write the venv marker");
-            return Some(py);
-        }
-        skip("cannot build a venv with cell-eval==0.8.2 (python3 >= 3.11, network?)".into())
-    })
-    .clone()
+    PY.get_or_init(|| python_with("cell-eval", "0.8.2", "PERTURBENCH_CELLEVAL_PYTHON"))
+        .clone()
+}
+
+/// A Python with cell-eval2 0.20.0 (`PERTURBENCH_CELLEVAL2_PYTHON` or a venv; see
+/// [`python_with`]).
+pub fn python_with_cell_eval2() -> Option<PathBuf> {
+    static PY: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    PY.get_or_init(|| python_with("cell-eval2", "0.20.0", "PERTURBENCH_CELLEVAL2_PYTHON"))
+        .clone()
 }
