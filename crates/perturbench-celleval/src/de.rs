@@ -488,27 +488,111 @@ fn percent_change_of(diff: f64, r: f64, epsilon: f64) -> f64 {
 /// A float as text that round-trips exactly (shortest form; exponent form for very small or
 /// large magnitudes; `inf`, `-inf`, `NaN`).
 pub fn format_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "inf" } else { "-inf" }.into()
-    } else if v == 0.0 || (1e-5..1e16).contains(&v.abs()) {
-        format!("{v}")
-    } else {
-        format!("{v:e}")
-    }
+    let mut s = String::new();
+    push_float(&mut s, v);
+    s
 }
 
 /// [`format_float`] for a single-precision value (its shortest `f32` form).
 pub fn format_float32(v: f32) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "inf" } else { "-inf" }.into()
-    } else if v == 0.0 || (1e-5..1e16).contains(&v.abs()) {
-        format!("{v}")
+    let mut s = String::new();
+    push_float32(&mut s, v);
+    s
+}
+
+/// Appends [`format_float`]`(v)` to `out`: Rust's `{}` form inside `[1e-5, 1e16)` (and for
+/// 0), its `{:e}` form outside, computed with `ryu` (its digits are the same shortest
+/// round-trip digits; only the layout is converted) and `std` where the layouts differ.
+pub fn push_float(out: &mut String, v: f64) {
+    if !v.is_finite() {
+        return out.push_str(non_finite(v.is_nan(), v > 0.0));
+    }
+    let plain = v == 0.0 || (1e-5..1e16).contains(&v.abs());
+    let slow = || {
+        if plain {
+            format!("{v}")
+        } else {
+            format!("{v:e}")
+        }
+    };
+    let bits = v.to_bits();
+    let (field, frac) = ((bits >> 52) & 0x7ff, bits & ((1 << 52) - 1));
+    let (m, e) = if field == 0 {
+        (frac, -1074)
     } else {
-        format!("{v:e}")
+        (frac | (1 << 52), field as i64 - 1075)
+    };
+    if !long_expansion(m, e, 21.0) {
+        return out.push_str(&slow());
+    }
+    let mut buf = ryu::Buffer::new();
+    push_layout(out, buf.format_finite(v), plain, slow);
+}
+
+/// Whether `m·2^e` (m > 0) has an exact decimal expansion of at least `digits` significant
+/// digits. A value whose shortest round-trip text is `n` digits long can lie exactly halfway
+/// between two `n`-digit candidates only when its exact expansion has `n + 1` digits; `ryu`
+/// and `std` break such ties differently, so short expansions take the `std` path.
+fn long_expansion(m: u64, e: i64, digits: f64) -> bool {
+    if m == 0 {
+        return false;
+    }
+    let tz = m.trailing_zeros();
+    let (m, e) = (m >> tz, e + i64::from(tz));
+    // Digits of the odd m times 5^(-e) (e < 0) or 2^e (e >= 0), from below.
+    let log_m = f64::from(63 - m.leading_zeros()) * std::f64::consts::LOG10_2;
+    let scale = if e < 0 {
+        (-e) as f64 * std::f64::consts::LN_10.recip() * 5f64.ln()
+    } else {
+        e as f64 * std::f64::consts::LOG10_2
+    };
+    log_m + scale >= digits
+}
+
+/// [`push_float`] for a single-precision value (its shortest `f32` form).
+pub fn push_float32(out: &mut String, v: f32) {
+    if !v.is_finite() {
+        return out.push_str(non_finite(v.is_nan(), v > 0.0));
+    }
+    let plain = v == 0.0 || (1e-5..1e16).contains(&v.abs());
+    let slow = || {
+        if plain {
+            format!("{v}")
+        } else {
+            format!("{v:e}")
+        }
+    };
+    let bits = v.to_bits();
+    let (field, frac) = ((bits >> 23) & 0xff, u64::from(bits & ((1 << 23) - 1)));
+    let (m, e) = if field == 0 {
+        (frac, -149)
+    } else {
+        (frac | (1 << 23), i64::from(field) - 150)
+    };
+    if !long_expansion(m, e, 13.0) {
+        return out.push_str(&slow());
+    }
+    let mut buf = ryu::Buffer::new();
+    push_layout(out, buf.format_finite(v), plain, slow);
+}
+
+fn non_finite(nan: bool, positive: bool) -> &'static str {
+    if nan {
+        "NaN"
+    } else if positive {
+        "inf"
+    } else {
+        "-inf"
+    }
+}
+
+/// Converts `ryu`'s text `r` to Rust's layout: plain decimals (`plain`) lose a trailing
+/// `.0`; exponent forms are the same in both. Any other shape goes through `slow` (`std`).
+fn push_layout(out: &mut String, r: &str, plain: bool, slow: impl FnOnce() -> String) {
+    match (plain, r.contains('e')) {
+        (true, false) => out.push_str(r.strip_suffix(".0").unwrap_or(r)),
+        (false, true) if !r.contains(".0e") => out.push_str(r),
+        _ => out.push_str(&slow()),
     }
 }
 
@@ -550,22 +634,31 @@ impl DeTable {
             let membership = g.target_membership.to_string();
             let mut s = String::with_capacity(g.p_value.len() * 140);
             for (i, j) in g.genes().enumerate() {
-                for field in [
-                    &target,
-                    &features[j],
-                    &mean(g.target_mean[i]),
-                    &ref_means[j],
-                    &membership,
-                    &ref_membership,
-                    &format_float(g.log2_fold_change[i]),
-                    &format_float(g.percent_change[i]),
-                    &format_float(g.p_value[i]),
-                    &format_float(g.statistic[i]),
-                ] {
-                    s.push_str(field);
-                    s.push(',');
+                s.push_str(&target);
+                s.push(',');
+                s.push_str(&features[j]);
+                s.push(',');
+                if self.means_f32 {
+                    push_float32(&mut s, g.target_mean[i] as f32);
+                } else {
+                    push_float(&mut s, g.target_mean[i]);
                 }
-                s.push_str(&format_float(g.fdr[i]));
+                s.push(',');
+                s.push_str(&ref_means[j]);
+                s.push(',');
+                s.push_str(&membership);
+                s.push(',');
+                s.push_str(&ref_membership);
+                for v in [
+                    g.log2_fold_change[i],
+                    g.percent_change[i],
+                    g.p_value[i],
+                    g.statistic[i],
+                    g.fdr[i],
+                ] {
+                    s.push(',');
+                    push_float(&mut s, v);
+                }
                 s.push('\n');
             }
             s
@@ -621,6 +714,84 @@ fn csv_field(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::mannwhitney::mann_whitney_u_sparse;
+
+    /// The ryu path against `std`'s `{}` / `{:e}` on random bit patterns (every exponent) and
+    /// on values around the layout boundaries.
+    #[test]
+    fn fast_float_text_equals_std() {
+        let std64 = |v: f64| {
+            if v.is_nan() {
+                "NaN".to_string()
+            } else if v.is_infinite() {
+                if v > 0.0 { "inf" } else { "-inf" }.to_string()
+            } else if v == 0.0 || (1e-5..1e16).contains(&v.abs()) {
+                format!("{v}")
+            } else {
+                format!("{v:e}")
+            }
+        };
+        let std32 = |v: f32| {
+            if v.is_nan() {
+                "NaN".to_string()
+            } else if v.is_infinite() {
+                if v > 0.0 { "inf" } else { "-inf" }.to_string()
+            } else if v == 0.0 || (1e-5..1e16).contains(&v.abs()) {
+                format!("{v}")
+            } else {
+                format!("{v:e}")
+            }
+        };
+        let mut z = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut x = z;
+            x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            x ^ (x >> 31)
+        };
+        for _ in 0..300_000 {
+            let bits = next();
+            let v = f64::from_bits(bits);
+            assert_eq!(format_float(v), std64(v), "{bits:#x}");
+            let w = f32::from_bits(bits as u32);
+            assert_eq!(format_float32(w), std32(w), "{:#x}", bits as u32);
+            // Values of ordinary magnitudes (random bits have mostly extreme exponents).
+            let u = (bits >> 11) as f64 / (1u64 << 53) as f64;
+            let e = (bits % 48) as i32 - 24;
+            for v in [
+                u * 10f64.powi(e),
+                -u * 10f64.powi(e),
+                (u * 1e4).round() / 1e2,
+            ] {
+                assert_eq!(format_float(v), std64(v), "{v:e}");
+                assert_eq!(format_float32(v as f32), std32(v as f32), "{v:e}");
+            }
+        }
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            1e-5,
+            9.999999999999999e-6,
+            1e16,
+            9.999999999999998e15,
+            1e15,
+            1e-4,
+            123.0,
+            0.1,
+            1e300,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            1e21,
+            1e22,
+            1e23,
+        ] {
+            assert_eq!(format_float(v), std64(v), "{v:e}");
+            assert_eq!(format_float(-v), std64(-v), "{v:e}");
+            assert_eq!(format_float32(v as f32), std32(v as f32), "{v:e}");
+        }
+    }
 
     #[test]
     fn fold_change_edge_cases() {
