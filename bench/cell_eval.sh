@@ -10,18 +10,9 @@
 # meaningful when both ran under the same load).
 # Usage: bench/cell_eval.sh [WORK_DIR] [THREADS]
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-work="${1:-$root/bench-out/cell_eval}"
+source "$(dirname "$0")/lib.sh"
+bench_setup cell_eval PERTURBENCH_CELLEVAL_PYTHON cell-eval==0.8.2 "${1:-}"
 threads="${2:-$(nproc)}"
-mkdir -p "$work"
-py="${PERTURBENCH_CELLEVAL_PYTHON:-$work/venv/bin/python}"
-if [ ! -x "$py" ]; then
-  python3 -m venv "$work/venv"
-  "$work/venv/bin/pip" install -q cell-eval==0.8.2
-  py="$work/venv/bin/python"
-fi
-bin="${PERTURBENCH_BIN:-$root/target/release/perturbench}"
-[ -x "$bin" ] || (cd "$root" && cargo build --release -p perturbench)
 real="$work/real.h5ad"; pred="$work/pred.h5ad"
 if [ ! -f "$pred" ]; then
   "$bin" --quiet simulate --preset norman-like --cells 20000 --genes 2000 --perturbations 150 \

@@ -9,17 +9,8 @@
 # ratios, the largest difference of the anchors, and the load average at the end.
 # Usage: bench/cell_eval2.sh [WORK_DIR]
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-work="${1:-$root/bench-out/cell_eval2}"
-mkdir -p "$work"
-py="${PERTURBENCH_CELLEVAL2_PYTHON:-$work/venv/bin/python}"
-if [ ! -x "$py" ]; then
-  python3 -m venv "$work/venv"
-  "$work/venv/bin/pip" install -q cell-eval2==0.20.0
-  py="$work/venv/bin/python"
-fi
-bin="${PERTURBENCH_BIN:-$root/target/release/perturbench}"
-[ -x "$bin" ] || (cd "$root" && cargo build --release -p perturbench)
+source "$(dirname "$0")/lib.sh"
+bench_setup cell_eval2 PERTURBENCH_CELLEVAL2_PYTHON cell-eval2==0.20.0 "${1:-}"
 real="$work/real.h5ad"; pred="$work/pred.h5ad"
 if [ ! -f "$pred" ]; then
   "$bin" --quiet simulate --preset norman-like --cells 20000 --genes 2000 --perturbations 150 \

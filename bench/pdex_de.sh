@@ -9,18 +9,9 @@
 # Printed: the three times, 2 x pdex / ours (DE) and cell-eval / ours (drop-in).
 # Usage: bench/pdex_de.sh [WORK_DIR] [THREADS]
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-work="${1:-$root/bench-out/pdex_de}"
+source "$(dirname "$0")/lib.sh"
+bench_setup pdex_de PERTURBENCH_CELLEVAL_PYTHON cell-eval==0.8.2 "${1:-}"
 threads="${2:-$(nproc)}"
-mkdir -p "$work"
-py="${PERTURBENCH_CELLEVAL_PYTHON:-$work/venv/bin/python}"
-if [ ! -x "$py" ]; then
-  python3 -m venv "$work/venv"
-  "$work/venv/bin/pip" install -q cell-eval==0.8.2
-  py="$work/venv/bin/python"
-fi
-bin="${PERTURBENCH_BIN:-$root/target/release/perturbench}"
-[ -x "$bin" ] || (cd "$root" && cargo build --release -p perturbench)
 data="$work/de17k.h5ad"
 if [ ! -f "$data" ]; then
   "$bin" --quiet simulate --preset norman-like --cells 17000 --genes 18000 --perturbations 150 \

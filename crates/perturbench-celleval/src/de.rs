@@ -500,14 +500,74 @@ pub fn format_float32(v: f32) -> String {
     s
 }
 
+/// A float type [`push_float`] and [`push_float32`] write: its exact value as `m·2^e` and the
+/// expansion length from which `ryu`'s and `std`'s shortest texts cannot tie.
+trait CsvFloat: Copy + std::fmt::Display + std::fmt::LowerExp + ryu::Float {
+    /// Digits of an exact expansion long enough to take the `ryu` path.
+    const LONG_DIGITS: f64;
+    /// `(m, e)` with `|v| = m·2^e`.
+    fn mantissa_exponent(self) -> (u64, i64);
+    fn as_f64(self) -> f64;
+    /// Whether Rust's `{}` form applies: 0, or a magnitude in `[1e-5, 1e16)` of this type.
+    fn plain(self) -> bool;
+}
+
+impl CsvFloat for f64 {
+    const LONG_DIGITS: f64 = 21.0;
+    fn mantissa_exponent(self) -> (u64, i64) {
+        let bits = self.to_bits();
+        let (field, frac) = ((bits >> 52) & 0x7ff, bits & ((1 << 52) - 1));
+        if field == 0 {
+            (frac, -1074)
+        } else {
+            (frac | (1 << 52), field as i64 - 1075)
+        }
+    }
+    fn as_f64(self) -> f64 {
+        self
+    }
+    fn plain(self) -> bool {
+        self == 0.0 || (1e-5..1e16).contains(&self.abs())
+    }
+}
+
+impl CsvFloat for f32 {
+    const LONG_DIGITS: f64 = 13.0;
+    fn mantissa_exponent(self) -> (u64, i64) {
+        let bits = self.to_bits();
+        let (field, frac) = ((bits >> 23) & 0xff, u64::from(bits & ((1 << 23) - 1)));
+        if field == 0 {
+            (frac, -149)
+        } else {
+            (frac | (1 << 23), i64::from(field) - 150)
+        }
+    }
+    fn as_f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn plain(self) -> bool {
+        self == 0.0 || (1e-5..1e16).contains(&self.abs())
+    }
+}
+
 /// Appends [`format_float`]`(v)` to `out`: Rust's `{}` form inside `[1e-5, 1e16)` (and for
 /// 0), its `{:e}` form outside, computed with `ryu` (its digits are the same shortest
 /// round-trip digits; only the layout is converted) and `std` where the layouts differ.
 pub fn push_float(out: &mut String, v: f64) {
-    if !v.is_finite() {
-        return out.push_str(non_finite(v.is_nan(), v > 0.0));
+    push_shortest(out, v)
+}
+
+/// [`push_float`] for a single-precision value (its shortest `f32` form).
+pub fn push_float32(out: &mut String, v: f32) {
+    push_shortest(out, v)
+}
+
+fn push_shortest<T: CsvFloat>(out: &mut String, v: T) {
+    let x = v.as_f64();
+    if !x.is_finite() {
+        return out.push_str(non_finite(x.is_nan(), x > 0.0));
     }
-    let plain = v == 0.0 || (1e-5..1e16).contains(&v.abs());
+    let plain = v.plain();
     let slow = || {
         if plain {
             format!("{v}")
@@ -515,14 +575,8 @@ pub fn push_float(out: &mut String, v: f64) {
             format!("{v:e}")
         }
     };
-    let bits = v.to_bits();
-    let (field, frac) = ((bits >> 52) & 0x7ff, bits & ((1 << 52) - 1));
-    let (m, e) = if field == 0 {
-        (frac, -1074)
-    } else {
-        (frac | (1 << 52), field as i64 - 1075)
-    };
-    if !long_expansion(m, e, 21.0) {
+    let (m, e) = v.mantissa_exponent();
+    if !long_expansion(m, e, T::LONG_DIGITS) {
         return out.push_str(&slow());
     }
     let mut buf = ryu::Buffer::new();
@@ -547,33 +601,6 @@ fn long_expansion(m: u64, e: i64, digits: f64) -> bool {
         e as f64 * std::f64::consts::LOG10_2
     };
     log_m + scale >= digits
-}
-
-/// [`push_float`] for a single-precision value (its shortest `f32` form).
-pub fn push_float32(out: &mut String, v: f32) {
-    if !v.is_finite() {
-        return out.push_str(non_finite(v.is_nan(), v > 0.0));
-    }
-    let plain = v == 0.0 || (1e-5..1e16).contains(&v.abs());
-    let slow = || {
-        if plain {
-            format!("{v}")
-        } else {
-            format!("{v:e}")
-        }
-    };
-    let bits = v.to_bits();
-    let (field, frac) = ((bits >> 23) & 0xff, u64::from(bits & ((1 << 23) - 1)));
-    let (m, e) = if field == 0 {
-        (frac, -149)
-    } else {
-        (frac | (1 << 23), i64::from(field) - 150)
-    };
-    if !long_expansion(m, e, 13.0) {
-        return out.push_str(&slow());
-    }
-    let mut buf = ryu::Buffer::new();
-    push_layout(out, buf.format_finite(v), plain, slow);
 }
 
 fn non_finite(nan: bool, positive: bool) -> &'static str {

@@ -50,6 +50,74 @@ for argv in json.load(open(sys.argv[1])):
         main(argv)
 "#;
 
+/// `cell-eval2 run --preset vcc2026` arguments: real file, optional prediction, output, extras.
+fn theirs_run(real: &str, pred: Option<&str>, out: &str, extra: &[&str]) -> Vec<String> {
+    let mut argv = vec![
+        "run",
+        "--preset",
+        "vcc2026",
+        "--pert-col",
+        "condition",
+        "--control",
+        "control",
+        "-ar",
+        real,
+    ];
+    if let Some(pred) = pred {
+        argv.extend(["-ap", pred]);
+    }
+    argv.extend(["-o", out]);
+    argv.extend(extra);
+    argv.iter().map(|s| s.to_string()).collect()
+}
+
+/// `perturbench cell-eval run --profile vcc2026` with the same arguments as [`theirs_run`];
+/// asserts success and returns the wall time in seconds.
+fn ours_run(real: &str, pred: Option<&str>, out: &str, extra: &[&str]) -> f64 {
+    let mut args = vec![
+        "--quiet",
+        "cell-eval",
+        "run",
+        "--profile",
+        "vcc2026",
+        "-ar",
+        real,
+        "--pert-col",
+        "condition",
+        "--control-pert",
+        "control",
+        "-o",
+        out,
+    ];
+    if let Some(pred) = pred {
+        args.extend(["-ap", pred]);
+    }
+    args.extend(extra);
+    let t = std::time::Instant::now();
+    let r = perturbench(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    t.elapsed().as_secs_f64()
+}
+
+/// Runs [`DRIVER`] on `runs` (written to `dir/runs.json`) in one Python process; asserts
+/// success and returns the wall time in seconds.
+fn run_driver(py: &Path, dir: &Path, runs: &[Vec<String>]) -> f64 {
+    let spec = dir.join("runs.json");
+    std::fs::write(&spec, serde_json::to_string(runs).unwrap()).unwrap();
+    let t = std::time::Instant::now();
+    let o = Command::new(py)
+        .args(["-c", DRIVER])
+        .arg(&spec)
+        .output()
+        .expect("python");
+    assert!(
+        o.status.success(),
+        "cell-eval2 failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    t.elapsed().as_secs_f64()
+}
+
 fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -253,64 +321,19 @@ fn vcc2026_matches_cell_eval2_0_20_0() {
     let runs: Vec<Vec<String>> = cases
         .iter()
         .map(|(name, pred)| {
-            [
-                "run",
-                "--preset",
-                "vcc2026",
-                "--pert-col",
-                "condition",
-                "--control",
-                "control",
-                "-ap",
-                &p(pred),
-                "-ar",
+            theirs_run(
                 &p("real.h5ad"),
-                "-o",
+                Some(&p(pred)),
                 &p(&format!("theirs_{name}")),
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+                &[],
+            )
         })
         .collect();
-    let spec = d.join("runs.json");
-    std::fs::write(&spec, serde_json::to_string(&runs).unwrap()).unwrap();
-    let t = std::time::Instant::now();
-    let o = Command::new(&py)
-        .args(["-c", DRIVER])
-        .arg(&spec)
-        .output()
-        .expect("python");
-    assert!(
-        o.status.success(),
-        "cell-eval2 failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    println!(
-        "cell-eval2 {VERSION}: {} runs in {:.1}s",
-        runs.len(),
-        t.elapsed().as_secs_f64()
-    );
+    let secs = run_driver(&py, d, &runs);
+    println!("cell-eval2 {VERSION}: {} runs in {secs:.1}s", runs.len());
     for (name, pred) in cases {
         let ours = p(&format!("ours_{name}"));
-        let r = perturbench(&[
-            "--quiet",
-            "cell-eval",
-            "run",
-            "--profile",
-            "vcc2026",
-            "-ap",
-            &p(pred),
-            "-ar",
-            &p("real.h5ad"),
-            "--pert-col",
-            "condition",
-            "--control-pert",
-            "control",
-            "-o",
-            &ours,
-        ]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        ours_run(&p("real.h5ad"), Some(&p(pred)), &ours, &[]);
         let worst = compare(Path::new(&ours), &d.join(format!("theirs_{name}")));
         println!("{name}: largest relative differences vs cell-eval2 {VERSION}:");
         for (m, w) in &worst {
@@ -691,25 +714,9 @@ fn vcc2026_anchor_matches_cell_eval2_0_20_0() {
     let mut runs: Vec<Vec<String>> = Vec::new();
     for (name, extra) in cases {
         let out = p(&format!("theirs_{name}"));
-        let mut argv: Vec<String> = [
-            "run",
-            "--preset",
-            "vcc2026",
-            "--pert-col",
-            "condition",
-            "--control",
-            "control",
-            "-ar",
-            &p("real.h5ad"),
-            "--anchor",
-            "-o",
-            &out,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        argv.extend(extra.iter().map(|s| s.to_string()));
-        runs.push(argv);
+        let mut anchor = vec!["--anchor"];
+        anchor.extend(extra);
+        runs.push(theirs_run(&p("real.h5ad"), None, &out, &anchor));
         for f in ["anchor_agg", "anchor_splits"] {
             runs.push(vec![
                 "parquet-to-json".into(),
@@ -724,79 +731,33 @@ fn vcc2026_anchor_matches_cell_eval2_0_20_0() {
     write(&d.join("pred.h5ad"), &pred);
     write(&d.join("base.h5ad"), &control_paste(&real, &pred, true));
     for n in ["pred", "base"] {
-        runs.push(
-            [
-                "run",
-                "--preset",
-                "vcc2026",
-                "--pert-col",
-                "condition",
-                "--control",
-                "control",
-                "-ar",
-                &p("real.h5ad"),
-                "-ap",
-                &p(&format!("{n}.h5ad")),
-                "-o",
-                &p(&format!("theirs_run_{n}")),
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        );
+        let (pred, out) = (p(&format!("{n}.h5ad")), p(&format!("theirs_run_{n}")));
+        runs.push(theirs_run(&p("real.h5ad"), Some(&pred), &out, &[]));
     }
-    runs.push(
+    let score = |side: &str, out: &str| -> Vec<String> {
         [
             "score",
             "--user-agg",
-            &p("theirs_run_pred/agg_results.csv"),
+            &p(&format!("{side}_run_pred/agg_results.csv")),
             "--baseline-agg",
-            &p("theirs_run_base/agg_results.csv"),
+            &p(&format!("{side}_run_base/agg_results.csv")),
             "--anchor",
-            &p("theirs_default"),
+            &p(&format!("{side}_default")),
             "-o",
-            &p("theirs_scores.csv"),
+            &p(out),
         ]
         .iter()
         .map(|s| s.to_string())
-        .collect(),
-    );
-    let spec = d.join("runs.json");
-    std::fs::write(&spec, serde_json::to_string(&runs).unwrap()).unwrap();
-    let t = std::time::Instant::now();
-    let o = Command::new(&py)
-        .args(["-c", DRIVER])
-        .arg(&spec)
-        .output()
-        .expect("python");
-    assert!(
-        o.status.success(),
-        "cell-eval2 failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    println!(
-        "cell-eval2 {VERSION}: 2 anchors, 2 runs and a score in {:.1}s",
-        t.elapsed().as_secs_f64()
-    );
+        .collect()
+    };
+    runs.push(score("theirs", "theirs_scores.csv"));
+    let secs = run_driver(&py, d, &runs);
+    println!("cell-eval2 {VERSION}: 2 anchors, 2 runs and a score in {secs:.1}s");
     for (name, extra) in cases {
         let ours = p(&format!("ours_{name}"));
-        let mut args = vec!["--quiet", "cell-eval", "run", "--profile", "vcc2026", "-ar"];
-        let real_path = p("real.h5ad");
-        args.push(&real_path);
-        args.extend([
-            "--pert-col",
-            "condition",
-            "--control-pert",
-            "control",
-            "--anchor",
-            "-o",
-            &ours,
-        ]);
-        args.extend(extra.iter().copied());
-        let t = std::time::Instant::now();
-        let r = perturbench(&args);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        let secs = t.elapsed().as_secs_f64();
+        let mut anchor = vec!["--anchor"];
+        anchor.extend(extra);
+        let secs = ours_run(&p("real.h5ad"), None, &ours, &anchor);
         let theirs = d.join(format!("theirs_{name}"));
         let ours = Path::new(&ours);
         assert!(
@@ -818,38 +779,12 @@ fn vcc2026_anchor_matches_cell_eval2_0_20_0() {
         );
     }
     for n in ["pred", "base"] {
-        let r = perturbench(&[
-            "--quiet",
-            "cell-eval",
-            "run",
-            "--profile",
-            "vcc2026",
-            "-ar",
-            &p("real.h5ad"),
-            "-ap",
-            &p(&format!("{n}.h5ad")),
-            "--pert-col",
-            "condition",
-            "--control-pert",
-            "control",
-            "-o",
-            &p(&format!("ours_run_{n}")),
-        ]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        let (pred, out) = (p(&format!("{n}.h5ad")), p(&format!("ours_run_{n}")));
+        ours_run(&p("real.h5ad"), Some(&pred), &out, &[]);
     }
-    let r = perturbench(&[
-        "--quiet",
-        "cell-eval",
-        "score",
-        "--user-agg",
-        &p("ours_run_pred/agg_results.csv"),
-        "--baseline-agg",
-        &p("ours_run_base/agg_results.csv"),
-        "--anchor",
-        &p("ours_default"),
-        "-o",
-        &p("ours_scores.csv"),
-    ]);
+    let mut args = vec!["--quiet".to_string(), "cell-eval".to_string()];
+    args.extend(score("ours", "ours_scores.csv"));
+    let r = perturbench(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(r.code, 0, "{}", r.stderr);
     let column = |path: &str, col: &str| -> Vec<(String, f64)> {
         let rows = read_csv_rows(&d.join(path));

@@ -14,11 +14,11 @@
 //! anchor of a metric is the mean of its split values.
 
 use super::evaluate::{evaluate, side_de, ControlSource, Side};
-use super::numpy_rng::{generate_state_u32, Pcg64};
 use super::output::statistics;
 use super::record::SETTINGS;
 use super::wilcoxon::DeRows;
 use crate::error::{CellEvalError, Result};
+use perturbench_data::split::pcg64::{generate_state_u32, NpGenerator};
 use perturbench_io::{AnnData, Column, Csr};
 use std::collections::HashMap;
 
@@ -148,7 +148,7 @@ type Halves = (String, Vec<usize>, Vec<usize>);
 /// The two disjoint halves of one split: (label, half-A rows, half-B rows) per group, in
 /// `groups`' order, drawn from one `default_rng(seed)`.
 pub fn disjoint_halves(groups: &[(String, Vec<usize>)], seed: u32) -> Vec<Halves> {
-    let mut rng = Pcg64::from_seed(u64::from(seed));
+    let mut rng = NpGenerator::new(u64::from(seed));
     groups
         .iter()
         .map(|(l, rows)| {
@@ -208,9 +208,22 @@ fn lfc_nmae_reference(
     }
 }
 
+/// A full-real DE table already computed by a run: the perturbations' rows, the control's
+/// rows and the table of the one against the other.
+pub struct FullDe<'a> {
+    /// (label, rows) per perturbation, sorted by label.
+    pub perts: &'a [(String, Vec<usize>)],
+    /// The control's rows.
+    pub control: &'a [usize],
+    /// Their DE table, in `perts`' order.
+    pub de: &'a [DeRows],
+}
+
 /// The replicate anchor of the real counts `x` (path `path`, for messages), grouped by
 /// `groups` (pandas order, the control among them), with `n_splits` splits from
-/// `base_seed`.
+/// `base_seed`. `known` is the full-real DE table when the caller has it (used only when
+/// its groups are exactly these).
+#[allow(clippy::too_many_arguments)]
 pub fn replicate_anchor(
     path: &str,
     x: &Csr,
@@ -219,6 +232,7 @@ pub fn replicate_anchor(
     genes: &[String],
     base_seed: u64,
     n_splits: usize,
+    known: Option<FullDe<'_>>,
 ) -> Result<Anchor> {
     if n_splits < 1 {
         return Err(CellEvalError::Option(format!(
@@ -262,7 +276,14 @@ pub fn replicate_anchor(
         perts: sorted.clone(),
         control: control_rows.clone(),
     };
-    let (de_full, _) = side_de(&full, x, &control_rows);
+    let computed: Vec<DeRows>;
+    let de_full: &[DeRows] = match known {
+        Some(k) if k.perts == full.perts.as_slice() && k.control == control_rows.as_slice() => k.de,
+        _ => {
+            computed = side_de(&full, x, &control_rows).0;
+            &computed
+        }
+    };
     let features: HashMap<&str, usize> = de_full
         .first()
         .map(|t| t.genes.iter().map(|&j| (genes[j].as_str(), j)).collect())
@@ -310,7 +331,7 @@ pub fn replicate_anchor(
         }
         vals.insert("expr_mse_unbiased_capped_norm".into(), (norm, None));
         let (raw, n_ref) =
-            lfc_nmae_reference(&de_full, &ev.real_de, &ev.pred_de, &own_full, 10).ok_or_else(
+            lfc_nmae_reference(de_full, &ev.real_de, &ev.pred_de, &own_full, 10).ok_or_else(
                 || {
                     err(
                         path,

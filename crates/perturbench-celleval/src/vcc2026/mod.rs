@@ -14,7 +14,6 @@ pub mod anchor;
 pub mod direction;
 pub mod evaluate;
 pub mod metrics;
-pub mod numpy_rng;
 pub mod output;
 pub mod record;
 pub mod replicate_score;
@@ -189,6 +188,11 @@ struct Scored {
     columns: Vec<(String, Vec<Option<f64>>)>,
     norm: f64,
     kept: usize,
+    /// The real perturbations' rows and the real control's rows.
+    real_perts: Vec<(String, Vec<usize>)>,
+    real_control: Vec<usize>,
+    /// The full-real DE table (reused by the anchor).
+    real_de: Vec<wilcoxon::DeRows>,
 }
 
 /// Evaluates the prediction at `pred_path` against the real counts.
@@ -248,6 +252,9 @@ fn score_prediction(
         columns: ev.columns,
         norm,
         kept: ev.kept,
+        real_perts: real_side.perts,
+        real_control: real_side.control,
+        real_de: ev.real_de,
     })
 }
 
@@ -295,6 +302,11 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
             &genes,
             opts.anchor_base_seed,
             opts.anchor_splits,
+            scored.as_ref().map(|s| anchor::FullDe {
+                perts: &s.real_perts,
+                control: &s.real_control,
+                de: &s.real_de,
+            }),
         )?)
     } else {
         None
