@@ -262,6 +262,74 @@ fn evaluate_context(
     let rg = groups_of(real.1, &real.0.path, &opts.pert_col, &opts.control_pert)?;
     let pg = groups_of(pred.1, &pred.0.path, &opts.pert_col, &opts.control_pert)?;
     check_same_perturbations(&rg, &pg, &ctx)?;
+    // scipy's pearsonr raises for fewer than two perturbations; cell-eval then logs the
+    // error and leaves the metric out. The all-pairs distances run alongside the DE and the
+    // pseudobulk metrics (the file writes leave cores idle).
+    let edistance = computed.contains(&"pearson_edistance") && rg.perturbations().len() >= 2;
+    let single = |i: &Input| matches!(i.dtype.as_str(), "float32" | "float16");
+    let (rest, ed) = rayon::join(
+        || {
+            de_and_bulk_metrics(
+                opts,
+                real,
+                pred,
+                (&rg, &pg),
+                prefix,
+                staging,
+                files,
+                computed,
+                ceiling,
+            )
+        },
+        || {
+            edistance.then(|| {
+                pearson_edistance(
+                    (&real.1.x, &rg, single(real.0)),
+                    (&pred.1.x, &pg, single(pred.0)),
+                )
+            })
+        },
+    );
+    let (mut table, clustering) = rest?;
+    if let Some(v) = ed {
+        let n = table.perturbations.len();
+        let mut col = MetricTable {
+            perturbations: table.perturbations.clone(),
+            columns: vec![("pearson_edistance".into(), vec![Some(v); n])],
+        };
+        if table.perturbations.is_empty() {
+            col.perturbations = rg
+                .perturbations()
+                .iter()
+                .map(|&g| rg.names[g].clone())
+                .collect();
+        }
+        table.extend(col)?;
+    }
+    if let Some(v) = clustering {
+        let n = table.perturbations.len();
+        table.extend(MetricTable {
+            perturbations: table.perturbations.clone(),
+            columns: vec![("clustering_agreement".into(), vec![Some(v); n])],
+        })?;
+    }
+    Ok(table)
+}
+
+/// The DE-based metrics (the DE tables written to `staging`, their names pushed to `files`)
+/// and the pseudobulk metrics of one context; returns them with clustering_agreement apart.
+#[allow(clippy::too_many_arguments)]
+fn de_and_bulk_metrics(
+    opts: &RunOptions,
+    real: (&Input, &AnnData),
+    pred: (&Input, &AnnData),
+    (rg, pg): (&Groups, &Groups),
+    prefix: &str,
+    staging: &Staging,
+    files: &mut Vec<String>,
+    computed: &[&str],
+    ceiling: bool,
+) -> Result<(MetricTable, Option<f64>)> {
     let genes = real.1.var_names();
     let mut table = MetricTable::default();
     if opts.profile.runs_de() {
@@ -292,8 +360,8 @@ fn evaluate_context(
                 }
             }
         };
-        let real_de = frame("real", &opts.de_real, real, &rg)?;
-        let pred_de = frame("pred", &opts.de_pred, pred, &pg)?;
+        let real_de = frame("real", &opts.de_real, real, rg)?;
+        let pred_de = frame("pred", &opts.de_pred, pred, pg)?;
         table.extend(evaluate_de(&real_de, &pred_de)?)?;
     }
     // Pseudobulks only when a computed metric uses them (not for `--profile de`).
@@ -302,8 +370,8 @@ fn evaluate_context(
     });
     let mut clustering = None;
     if needs_bulks {
-        let rb = Pseudobulks::from_csr(&real.1.x, &rg, genes)?;
-        let pb = Pseudobulks::from_csr(&pred.1.x, &pg, genes)?;
+        let rb = Pseudobulks::from_csr(&real.1.x, rg, genes)?;
+        let pb = Pseudobulks::from_csr(&pred.1.x, pg, genes)?;
         table.extend(evaluate_pseudobulk(&rb, &pb)?)?;
         // On X even with --embed-key (cell-eval passes the key to the discrimination scores
         // only); absent with fewer than 3 perturbations, as in cell-eval.
@@ -331,42 +399,13 @@ fn evaluate_context(
                 ),
             ));
         }
-        let rb = Pseudobulks::from_dense(re, &rg)?;
-        let pb = Pseudobulks::from_dense(pe, &pg)?;
+        let rb = Pseudobulks::from_dense(re, rg)?;
+        let pb = Pseudobulks::from_dense(pe, pg)?;
         for (name, values) in embedding_discrimination(&rb, &pb) {
             table.replace(&name, values);
         }
     }
-    // scipy's pearsonr raises for fewer than two perturbations; cell-eval then logs the
-    // error and leaves the metric out.
-    if computed.contains(&"pearson_edistance") && rg.perturbations().len() >= 2 {
-        let single = |i: &Input| matches!(i.dtype.as_str(), "float32" | "float16");
-        let v = pearson_edistance(
-            (&real.1.x, &rg, single(real.0)),
-            (&pred.1.x, &pg, single(pred.0)),
-        );
-        let n = table.perturbations.len();
-        let mut col = MetricTable {
-            perturbations: table.perturbations.clone(),
-            columns: vec![("pearson_edistance".into(), vec![Some(v); n])],
-        };
-        if table.perturbations.is_empty() {
-            col.perturbations = rg
-                .perturbations()
-                .iter()
-                .map(|&g| rg.names[g].clone())
-                .collect();
-        }
-        table.extend(col)?;
-    }
-    if let Some(v) = clustering {
-        let n = table.perturbations.len();
-        table.extend(MetricTable {
-            perturbations: table.perturbations.clone(),
-            columns: vec![("clustering_agreement".into(), vec![Some(v); n])],
-        })?;
-    }
-    Ok(table)
+    Ok((table, clustering))
 }
 
 fn check_options(opts: &RunOptions) -> Result<()> {
