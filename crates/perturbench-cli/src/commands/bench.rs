@@ -16,6 +16,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },
+    /// Time cell-eval 0.8.2's DE (pdex's Mann–Whitney, every perturbation against the control)
+    /// on one file, as `perturbench cell-eval run` computes it: the computation only, reading
+    /// the file and writing the table not counted (as bench/pdex_de.py times pdex).
+    De {
+        /// The file (log1p X).
+        file: PathBuf,
+        /// Column of `obs` holding the perturbation labels.
+        #[arg(long, default_value = "target_gene")]
+        pert_col: String,
+        /// The control label.
+        #[arg(long, default_value = "non-targeting")]
+        control_pert: String,
+        /// Number of timed runs (the best is reported too).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+    },
 }
 
 /// Peak resident memory of this process in MiB (Linux `VmHWM`), if known.
@@ -53,6 +69,39 @@ pub fn run(b: BenchCommand, _g: Global) -> anyhow::Result<()> {
                 best,
                 peak_rss_mib().unwrap_or(f64::NAN)
             );
+            Ok(())
+        }
+        BenchCommand::De {
+            file,
+            pert_col,
+            control_pert,
+            repeat,
+        } => {
+            use perturbench_celleval::{differential_expression, run::de_options, Groups};
+            let input = perturbench_celleval::input::read_input_with(&file, false, None)?;
+            let groups = Groups::from_obs(&input.adata, &pert_col, &control_pert)?;
+            let opts = de_options(&input, 0.0, None);
+            let genes = input.adata.var_names();
+            let mut times = Vec::new();
+            let mut rows = 0;
+            for _ in 0..repeat.max(1) {
+                let t = Instant::now();
+                let table = differential_expression(&input.adata.x, &groups, genes, &opts)?;
+                times.push(t.elapsed().as_secs_f64());
+                rows = table.n_rows();
+            }
+            let best = times.iter().cloned().fold(f64::INFINITY, f64::min);
+            println!(
+                "de {}: {rows} rows; seconds: {}; best {best:.3}; peak RSS {:.0} MiB",
+                file.display(),
+                times
+                    .iter()
+                    .map(|t| format!("{t:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                peak_rss_mib().unwrap_or(f64::NAN)
+            );
+            println!("de_seconds,{best:.3}");
             Ok(())
         }
     }
