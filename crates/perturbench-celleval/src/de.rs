@@ -120,9 +120,12 @@ pub const DE_COLUMNS: [&str; 11] = [
     "fdr",
 ];
 
-/// Non-zero values of a matrix gathered per gene, each gene's values blocked by group.
-struct GeneSegments {
-    /// Start of each gene's segment in `values` (length genes + 1).
+/// The non-zero values of a range of genes, gathered per gene, each gene's values blocked by
+/// group.
+struct GeneBlock {
+    /// First gene of the range.
+    lo: usize,
+    /// Start of each gene's segment in `values` (length genes in the range + 1).
     ptr: Vec<usize>,
     /// Non-zero values.
     values: Vec<f32>,
@@ -130,13 +133,21 @@ struct GeneSegments {
     group: Vec<u32>,
 }
 
-/// Genes scattered by one task of [`gather`] (few enough write streams to stay in cache).
-const GATHER_GENES: usize = 1024;
+impl GeneBlock {
+    /// Gene `gene`'s values and their groups.
+    fn gene(&self, gene: usize) -> (&[f32], &[u32]) {
+        let (lo, hi) = (self.ptr[gene - self.lo], self.ptr[gene - self.lo + 1]);
+        (&self.values[lo..hi], &self.group[lo..hi])
+    }
+}
 
-/// Checks the values of `x` and scatters its non-zeros into gene segments whose values
-/// appear group by group (groups in index order), in parallel over ranges of genes (rows
-/// must be sorted, as a [`Csr`] always is). Explicit zeros are dropped.
-fn gather(x: &Csr, groups: &Groups) -> Result<GeneSegments> {
+/// Most genes gathered and tested by one task of [`differential_expression`]: few enough write
+/// streams to stay in cache, and a block small enough to be gathered, used and its memory
+/// reused by the next block (no transposed copy of the whole matrix).
+const GATHER_GENES: usize = 512;
+
+/// Checks the values of `x` (no NaN, no negative value) and counts each gene's non-zeros.
+fn check_and_count(x: &Csr) -> Result<Vec<usize>> {
     let ncols = x.ncols();
     let bad = (0..x.nrows())
         .into_par_iter()
@@ -151,7 +162,7 @@ fn gather(x: &Csr, groups: &Groups) -> Result<GeneSegments> {
     if let Some((row, col, value)) = bad {
         return Err(CellEvalError::InvalidValue { row, col, value });
     }
-    let counts = (0..x.nrows())
+    Ok((0..x.nrows())
         .into_par_iter()
         .with_min_len(256)
         .fold(
@@ -170,44 +181,73 @@ fn gather(x: &Csr, groups: &Groups) -> Result<GeneSegments> {
                 a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
                 a
             },
-        );
-    let mut ptr = vec![0usize; ncols + 1];
-    for c in 0..ncols {
-        ptr[c + 1] = ptr[c] + counts[c];
+        ))
+}
+
+/// For every row of `x`, where each block of `step` genes starts among the row's stored
+/// entries (`n_blocks + 1` positions per row; rows must be sorted, as a [`Csr`] always is).
+fn block_starts(x: &Csr, step: usize, n_blocks: usize) -> Vec<u32> {
+    let mut out = vec![0u32; x.nrows() * (n_blocks + 1)];
+    out.par_chunks_mut(n_blocks + 1)
+        .enumerate()
+        .for_each(|(row, starts)| {
+            let idx = x.row(row).0;
+            let mut b = 0;
+            for (k, &c) in idx.iter().enumerate() {
+                while (c as usize) >= (b + 1) * step && b < n_blocks {
+                    b += 1;
+                    starts[b] = k as u32;
+                }
+            }
+            for s in starts[b + 1..].iter_mut() {
+                *s = idx.len() as u32;
+            }
+        });
+    out
+}
+
+/// Scatters the non-zeros of block `b` (genes `lo..hi`) of `x` into gene segments whose
+/// values appear group by group (groups in index order); `counts` holds each gene's
+/// non-zeros and `starts` each row's block starts ([`block_starts`]). Explicit zeros are
+/// dropped.
+fn gather_block(
+    x: &Csr,
+    groups: &Groups,
+    counts: &[usize],
+    (starts, b): (&[u32], usize),
+    (lo, hi): (usize, usize),
+) -> GeneBlock {
+    let stride = starts.len() / x.nrows().max(1);
+    let mut ptr = vec![0usize; hi - lo + 1];
+    for c in lo..hi {
+        ptr[c - lo + 1] = ptr[c - lo] + counts[c];
     }
-    let nnz = ptr[ncols];
-    let mut values = vec![0f32; nnz];
-    let mut group = vec![0u32; nnz];
-    // Disjoint output slices, one per range of genes.
-    let mut pieces = Vec::new();
-    let (mut vrest, mut grest) = (values.as_mut_slice(), group.as_mut_slice());
-    for lo in (0..ncols).step_by(GATHER_GENES) {
-        let hi = (lo + GATHER_GENES).min(ncols);
-        let len = ptr[hi] - ptr[lo];
-        let (v, vr) = std::mem::take(&mut vrest).split_at_mut(len);
-        let (g, gr) = std::mem::take(&mut grest).split_at_mut(len);
-        (vrest, grest) = (vr, gr);
-        pieces.push((lo, hi, v, g));
-    }
-    pieces.into_par_iter().for_each(|(lo, hi, vals, grp)| {
-        let mut next: Vec<usize> = ptr[lo..hi].iter().map(|&p| p - ptr[lo]).collect();
-        for (g, rows) in groups.cells.iter().enumerate() {
-            for &row in rows {
-                let (idx, v) = x.row(row);
-                let a = idx.partition_point(|&c| (c as usize) < lo);
-                let b = a + idx[a..].partition_point(|&c| (c as usize) < hi);
-                for (&c, &val) in idx[a..b].iter().zip(&v[a..b]) {
-                    if val != 0.0 {
-                        let k = &mut next[c as usize - lo];
-                        vals[*k] = val;
-                        grp[*k] = g as u32;
-                        *k += 1;
-                    }
+    let nnz = ptr[hi - lo];
+    let (mut values, mut group) = (vec![0f32; nnz], vec![0u32; nnz]);
+    let mut next: Vec<usize> = ptr[..hi - lo].to_vec();
+    for (g, rows) in groups.cells.iter().enumerate() {
+        for &row in rows {
+            let (idx, v) = x.row(row);
+            let (a, e) = (
+                starts[row * stride + b] as usize,
+                starts[row * stride + b + 1] as usize,
+            );
+            for (&c, &val) in idx[a..e].iter().zip(&v[a..e]) {
+                if val != 0.0 {
+                    let k = &mut next[c as usize - lo];
+                    values[*k] = val;
+                    group[*k] = g as u32;
+                    *k += 1;
                 }
             }
         }
-    });
-    Ok(GeneSegments { ptr, values, group })
+    }
+    GeneBlock {
+        lo,
+        ptr,
+        values,
+        group,
+    }
 }
 
 /// The per-cell value whose group mean pdex back-transforms (`pdex._math`): log1p-space
@@ -330,69 +370,81 @@ pub fn differential_expression(
             x.ncols()
         )));
     }
-    let seg = gather(x, groups)?;
+    let counts = check_and_count(x)?;
     let n_groups = groups.names.len();
     let perts = groups.perturbations();
     let ctrl = groups.control;
     let sizes: Vec<usize> = groups.cells.iter().map(Vec::len).collect();
 
-    let per_gene: Vec<GeneResult> = (0..x.ncols())
-        .into_par_iter()
-        .map(|gene| {
-            let (lo, hi) = (seg.ptr[gene], seg.ptr[gene + 1]);
-            let vals = &seg.values[lo..hi];
-            let gids = &seg.group[lo..hi];
-            // Block boundaries of each group within the gene's segment.
-            let mut start = vec![0usize; n_groups + 1];
-            for &g in gids {
-                start[g as usize + 1] += 1;
-            }
-            for g in 0..n_groups {
-                start[g + 1] += start[g];
-            }
-            let mut sorted = vals.to_vec();
-            let mut means = Vec::with_capacity(n_groups);
-            for g in 0..n_groups {
-                let block = &mut sorted[start[g]..start[g + 1]];
-                // The block is still in cell order here.
-                means.push(block_mean(block, sizes[g], opts).bulk(opts));
-                block.sort_unstable_by(f32::total_cmp);
-            }
-            let count_means = if opts.cpm_filter.is_some() {
-                (0..n_groups)
-                    .map(|g| {
-                        let block = &vals[start[g]..start[g + 1]];
-                        let sum: f64 = if opts.is_log1p {
-                            block.iter().map(|&v| (v as f64).exp_m1()).sum()
-                        } else {
-                            block.iter().map(|&v| v as f64).sum()
-                        };
-                        sum / sizes[g].max(1) as f64
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let ctrl_ref = SortedReference::new(&sorted[start[ctrl]..start[ctrl + 1]]);
-            let tests = perts
-                .iter()
-                .map(|&g| {
-                    let r = mann_whitney_u_sparse_ref(
-                        &sorted[start[g]..start[g + 1]],
-                        sizes[g],
-                        &ctrl_ref,
-                        sizes[ctrl],
-                    );
-                    (r.statistic, r.p_value)
+    // One gene: its group means and the test of every perturbation against the control.
+    let gene_result = |block: &GeneBlock, gene: usize| -> GeneResult {
+        let (vals, gids) = block.gene(gene);
+        // Block boundaries of each group within the gene's segment.
+        let mut start = vec![0usize; n_groups + 1];
+        for &g in gids {
+            start[g as usize + 1] += 1;
+        }
+        for g in 0..n_groups {
+            start[g + 1] += start[g];
+        }
+        let mut sorted = vals.to_vec();
+        let mut means = Vec::with_capacity(n_groups);
+        for g in 0..n_groups {
+            let block = &mut sorted[start[g]..start[g + 1]];
+            // The block is still in cell order here.
+            means.push(block_mean(block, sizes[g], opts).bulk(opts));
+            block.sort_unstable_by(f32::total_cmp);
+        }
+        let count_means = if opts.cpm_filter.is_some() {
+            (0..n_groups)
+                .map(|g| {
+                    let block = &vals[start[g]..start[g + 1]];
+                    let sum: f64 = if opts.is_log1p {
+                        block.iter().map(|&v| (v as f64).exp_m1()).sum()
+                    } else {
+                        block.iter().map(|&v| v as f64).sum()
+                    };
+                    sum / sizes[g].max(1) as f64
                 })
-                .collect();
-            GeneResult {
-                means,
-                tests,
-                count_means,
-            }
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let ctrl_ref = SortedReference::new(&sorted[start[ctrl]..start[ctrl + 1]]);
+        let tests = perts
+            .iter()
+            .map(|&g| {
+                let r = mann_whitney_u_sparse_ref(
+                    &sorted[start[g]..start[g + 1]],
+                    sizes[g],
+                    &ctrl_ref,
+                    sizes[ctrl],
+                );
+                (r.statistic, r.p_value)
+            })
+            .collect();
+        GeneResult {
+            means,
+            tests,
+            count_means,
+        }
+    };
+    let ncols = x.ncols();
+    // At least four blocks per thread, for balance.
+    let step = (ncols / (4 * rayon::current_num_threads())).clamp(32, GATHER_GENES);
+    let n_blocks = ncols.div_ceil(step);
+    let starts = block_starts(x, step, n_blocks);
+    let per_block: Vec<Vec<GeneResult>> = (0..n_blocks)
+        .into_par_iter()
+        .map(|b| {
+            let (lo, hi) = (b * step, ((b + 1) * step).min(ncols));
+            let block = gather_block(x, groups, &counts, (&starts, b), (lo, hi));
+            (lo..hi)
+                .map(|gene| gene_result(&block, gene))
+                .collect::<Vec<_>>()
         })
         .collect();
+    let per_gene: Vec<GeneResult> = per_block.into_iter().flatten().collect();
 
     let mean_of = |g: usize, gene: usize| -> f64 { per_gene[gene].means[g].value() };
     let ref_mean: Vec<f64> = (0..x.ncols()).map(|gene| mean_of(ctrl, gene)).collect();
@@ -642,7 +694,10 @@ impl DeTable {
 
     /// Hands the CSV text to `sink` in pieces: the header, then the rows of a few
     /// perturbations at a time, formatted in parallel (memory stays a few groups' worth).
-    fn csv_pieces(&self, mut sink: impl FnMut(&str) -> std::io::Result<()>) -> std::io::Result<()> {
+    fn csv_pieces(
+        &self,
+        mut sink: impl FnMut(&str) -> std::io::Result<()> + Send,
+    ) -> std::io::Result<()> {
         let mut header = DE_COLUMNS.join(",");
         header.push('\n');
         sink(&header)?;
@@ -690,14 +745,18 @@ impl DeTable {
             }
             s
         };
+        // Each batch of groups is formatted while the previous one is handed to `sink`.
         let batch = 4 * rayon::current_num_threads().max(1);
+        let mut ready: Vec<String> = Vec::new();
         for groups in self.groups.chunks(batch) {
-            let parts: Vec<String> = groups.par_iter().map(rows).collect();
-            for p in &parts {
-                sink(p)?;
-            }
+            let (sent, parts) = rayon::join(
+                || ready.iter().try_for_each(|p| sink(p)),
+                || groups.par_iter().map(rows).collect::<Vec<String>>(),
+            );
+            sent?;
+            ready = parts;
         }
-        Ok(())
+        ready.iter().try_for_each(|p| sink(p))
     }
 
     /// Writes the table as CSV (`real_de.csv` / `pred_de.csv` layout).

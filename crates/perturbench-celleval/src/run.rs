@@ -6,7 +6,7 @@
 use crate::ceiling::{agg_ceiling_csv, disjoint_halves};
 use crate::clustering::{clustering_agreement, DEFAULT_SEED as CLUSTERING_SEED};
 use crate::conventions::Conventions;
-use crate::de::{differential_expression, DeOptions};
+use crate::de::{differential_expression, DeOptions, DeTable};
 use crate::error::{CellEvalError, Result};
 use crate::groups::{obs_labels, Groups};
 use crate::input::{read_input_with, sha256_file, Input, Scale};
@@ -316,6 +316,12 @@ fn evaluate_context(
     Ok(table)
 }
 
+/// One side's DE table: read from a precomputed CSV (`-dr`/`-dp`), or computed here.
+enum SideDe {
+    Read(DeFrame),
+    Computed(DeTable),
+}
+
 /// The DE-based metrics (the DE tables written to `staging`, their names pushed to `files`)
 /// and the pseudobulk metrics of one context; returns them with clustering_agreement apart.
 #[allow(clippy::too_many_arguments)]
@@ -333,35 +339,56 @@ fn de_and_bulk_metrics(
     let genes = real.1.var_names();
     let mut table = MetricTable::default();
     if opts.profile.runs_de() {
-        let mut frame = |side: &str,
-                         given: &Option<PathBuf>,
-                         input: (&Input, &AnnData),
-                         g: &Groups|
-         -> Result<DeFrame> {
-            match given.as_ref().filter(|_| !ceiling) {
-                Some(p) => DeFrame::read_csv(p),
-                None if ceiling => Ok(DeFrame::from_table(&differential_expression(
-                    &input.1.x,
-                    g,
-                    genes,
-                    &de_options(input.0, opts.epsilon, opts.cpm_filter),
-                )?)),
-                None => {
-                    let t = differential_expression(
+        // A side's DE: read from `-dr`/`-dp`, or computed (and then written, unless this is a
+        // ceiling half).
+        let side =
+            |given: &Option<PathBuf>, input: (&Input, &AnnData), g: &Groups| -> Result<SideDe> {
+                match given.as_ref().filter(|_| !ceiling) {
+                    Some(p) => Ok(SideDe::Read(DeFrame::read_csv(p)?)),
+                    None => Ok(SideDe::Computed(differential_expression(
                         &input.1.x,
                         g,
                         genes,
                         &de_options(input.0, opts.epsilon, opts.cpm_filter),
-                    )?;
-                    let name = format!("{prefix}{side}_de.csv");
-                    t.write_csv(&staging.path(&name))?;
-                    files.push(name);
-                    Ok(DeFrame::from_table(&t))
+                    )?)),
                 }
+            };
+        let write = |name: &str, t: &SideDe| -> Result<bool> {
+            match t {
+                SideDe::Computed(t) if !ceiling => t.write_csv(&staging.path(name)).map(|_| true),
+                _ => Ok(false),
             }
         };
-        let real_de = frame("real", &opts.de_real, real, rg)?;
-        let pred_de = frame("pred", &opts.de_pred, pred, pg)?;
+        let made = |t: &SideDe| match t {
+            SideDe::Computed(t) => Some(DeFrame::from_table(t)),
+            SideDe::Read(_) => None,
+        };
+        let take = |t: SideDe, made: Option<DeFrame>| match (t, made) {
+            (SideDe::Read(f), _) | (SideDe::Computed(_), Some(f)) => f,
+            (SideDe::Computed(t), None) => DeFrame::from_table(&t),
+        };
+        let names = [
+            format!("{prefix}real_de.csv"),
+            format!("{prefix}pred_de.csv"),
+        ];
+        // The real table is written while the predicted one is computed, and the predicted
+        // one while both are turned into frames (a file write keeps one core in the kernel).
+        let real_t = side(&opts.de_real, real, rg)?;
+        let (wrote_real, pred_t) = rayon::join(
+            || write(&names[0], &real_t),
+            || side(&opts.de_pred, pred, pg),
+        );
+        let (wrote_real, pred_t) = (wrote_real?, pred_t?);
+        let (wrote_pred, (real_made, pred_made)) = rayon::join(
+            || write(&names[1], &pred_t),
+            || rayon::join(|| made(&real_t), || made(&pred_t)),
+        );
+        for (name, wrote) in names.into_iter().zip([wrote_real, wrote_pred?]) {
+            if wrote {
+                files.push(name);
+            }
+        }
+        let (real_de, pred_de) = (take(real_t, real_made), take(pred_t, pred_made));
         table.extend(evaluate_de(&real_de, &pred_de)?)?;
     }
     // Pseudobulks only when a computed metric uses them (not for `--profile de`).
