@@ -102,20 +102,7 @@ fn ours_run(real: &str, pred: Option<&str>, out: &str, extra: &[&str]) -> f64 {
 /// Runs [`DRIVER`] on `runs` (written to `dir/runs.json`) in one Python process; asserts
 /// success and returns the wall time in seconds.
 fn run_driver(py: &Path, dir: &Path, runs: &[Vec<String>]) -> f64 {
-    let spec = dir.join("runs.json");
-    std::fs::write(&spec, serde_json::to_string(runs).unwrap()).unwrap();
-    let t = std::time::Instant::now();
-    let o = Command::new(py)
-        .args(["-c", DRIVER])
-        .arg(&spec)
-        .output()
-        .expect("python");
-    assert!(
-        o.status.success(),
-        "cell-eval2 failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    t.elapsed().as_secs_f64()
+    run_python_driver(py, DRIVER, dir, runs, "cell-eval2")
 }
 
 fn splitmix(mut z: u64) -> u64 {

@@ -44,7 +44,6 @@ use common::*;
 use perturbench_io::{read_h5ad, write_h5ad, AnnData, Column, Csr, WriteOptions};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Runs cell-eval's command line once per argument list, in one process (numba compiles
 /// pdex's kernels once). Logging goes to stderr.
@@ -57,24 +56,8 @@ for argv in json.load(open(sys.argv[1])):
 "#;
 
 fn run_cell_eval(py: &Path, runs: &[Vec<String>], dir: &Path) {
-    let spec = dir.join("runs.json");
-    std::fs::write(&spec, serde_json::to_string(runs).unwrap()).unwrap();
-    let t = std::time::Instant::now();
-    let o = Command::new(py)
-        .args(["-c", DRIVER])
-        .arg(&spec)
-        .output()
-        .expect("python");
-    assert!(
-        o.status.success(),
-        "cell-eval failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    println!(
-        "cell-eval 0.8.2: {} runs in {:.1}s",
-        runs.len(),
-        t.elapsed().as_secs_f64()
-    );
+    let secs = run_python_driver(py, DRIVER, dir, runs, "cell-eval");
+    println!("cell-eval 0.8.2: {} runs in {secs:.1}s", runs.len());
 }
 
 fn splitmix(mut z: u64) -> u64 {

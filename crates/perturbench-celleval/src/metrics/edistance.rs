@@ -236,6 +236,8 @@ trait Dist: Copy + Default + Send + Sync + std::ops::Add<Output = Self> {
     fn from_sq(d2: f64) -> Self;
     /// numpy's mean of a flattened block.
     fn mean(v: &[Self]) -> f64;
+    /// `2·δ − σ_p − σ_c` in this precision.
+    fn energy(delta: f64, sigma_p: f64, sigma_c: f64) -> f64;
 }
 
 impl Dist for f32 {
@@ -245,6 +247,10 @@ impl Dist for f32 {
     fn mean(v: &[Self]) -> f64 {
         (pairwise_sum(v) / v.len() as f32) as f64
     }
+    fn energy(delta: f64, sigma_p: f64, sigma_c: f64) -> f64 {
+        let (d, sp, sc) = (delta as f32, sigma_p as f32, sigma_c as f32);
+        (2.0 * d - sp - sc) as f64
+    }
 }
 
 impl Dist for f64 {
@@ -253,6 +259,9 @@ impl Dist for f64 {
     }
     fn mean(v: &[Self]) -> f64 {
         pairwise_sum(v) / v.len() as f64
+    }
+    fn energy(delta: f64, sigma_p: f64, sigma_c: f64) -> f64 {
+        2.0 * delta - sigma_p - sigma_c
     }
 }
 
@@ -405,18 +414,8 @@ fn energy_distances_in<T: Dist>(x: &Csr, groups: &Groups, batch_rows: usize) -> 
     parts
         .into_iter()
         .flatten()
-        .map(|(delta, sigma_p)| energy::<T>(delta, sigma_p, sigma_c))
+        .map(|(delta, sigma_p)| T::energy(delta, sigma_p, sigma_c))
         .collect()
-}
-
-/// `2·δ − σ_p − σ_c` in the distances' precision.
-fn energy<T: Dist>(delta: f64, sigma_p: f64, sigma_c: f64) -> f64 {
-    if std::mem::size_of::<T>() == 4 {
-        let (d, sp, sc) = (delta as f32, sigma_p as f32, sigma_c as f32);
-        (2.0 * d - sp - sc) as f64
-    } else {
-        2.0 * delta - sigma_p - sigma_c
-    }
 }
 
 /// `pearson_edistance`: Pearson correlation between the real and the predicted energy

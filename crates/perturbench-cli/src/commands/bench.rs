@@ -79,7 +79,8 @@ pub fn run(b: BenchCommand, _g: Global) -> anyhow::Result<()> {
         } => {
             use perturbench_celleval::{differential_expression, run::de_options, Groups};
             let input = perturbench_celleval::input::read_input_with(&file, false, None)?;
-            let groups = Groups::from_obs(&input.adata, &pert_col, &control_pert)?;
+            let groups = Groups::from_obs(&input.adata, &pert_col, &control_pert)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let opts = de_options(&input, 0.0, None);
             let genes = input.adata.var_names();
             let mut times = Vec::new();

@@ -235,3 +235,30 @@ pub fn python_with_cell_eval2() -> Option<PathBuf> {
     PY.get_or_init(|| python_with("cell-eval2", "0.20.0", "PERTURBENCH_CELLEVAL2_PYTHON"))
         .clone()
 }
+
+/// Runs the Python `driver` script with `runs` (written to `dir/runs.json`) as its argument,
+/// in one process of `py`; asserts success (naming `tool` and its stderr) and returns the wall
+/// time in seconds.
+#[allow(dead_code)]
+pub fn run_python_driver(
+    py: &Path,
+    driver: &str,
+    dir: &Path,
+    runs: &[Vec<String>],
+    tool: &str,
+) -> f64 {
+    let spec = dir.join("runs.json");
+    std::fs::write(&spec, serde_json::to_string(runs).unwrap()).unwrap();
+    let t = std::time::Instant::now();
+    let o = Command::new(py)
+        .args(["-c", driver])
+        .arg(&spec)
+        .output()
+        .expect("python");
+    assert!(
+        o.status.success(),
+        "{tool} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    t.elapsed().as_secs_f64()
+}
