@@ -190,11 +190,10 @@ pub fn evaluate_pseudobulk(real: &Pseudobulks, pred: &Pseudobulks) -> Result<Met
     t.push_all("mae", e.mae);
     t.push_all("mse_delta", e.mse_delta);
     t.push_all("mae_delta", e.mae_delta);
-    for d in [Distance::L1, Distance::L2, Distance::Cosine] {
-        t.push_all(
-            format!("discrimination_score_{}", d.name()),
-            discrimination::discrimination_score(real, pred, d, true),
-        );
+    let kinds = [Distance::L1, Distance::L2, Distance::Cosine];
+    let scores = discrimination::discrimination_scores(real, pred, &kinds, true);
+    for (d, v) in kinds.into_iter().zip(scores) {
+        t.push_all(format!("discrimination_score_{}", d.name()), v);
     }
     Ok(t)
 }
@@ -202,14 +201,12 @@ pub fn evaluate_pseudobulk(real: &Pseudobulks, pred: &Pseudobulks) -> Result<Met
 /// `discrimination_score_l2` and `discrimination_score_cosine` on embedding pseudobulks
 /// (cell-eval's `--embed-key`: every embedding column, no target exclusion; l1 stays on X).
 pub fn embedding_discrimination(real: &Pseudobulks, pred: &Pseudobulks) -> Vec<(String, Vec<f64>)> {
-    [Distance::L2, Distance::Cosine]
+    let kinds = [Distance::L2, Distance::Cosine];
+    let scores = discrimination::discrimination_scores(real, pred, &kinds, false);
+    kinds
         .into_iter()
-        .map(|d| {
-            (
-                format!("discrimination_score_{}", d.name()),
-                discrimination::discrimination_score(real, pred, d, false),
-            )
-        })
+        .zip(scores)
+        .map(|(d, v)| (format!("discrimination_score_{}", d.name()), v))
         .collect()
 }
 

@@ -32,6 +32,37 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },
+    /// Time cell-eval 0.8.2's energy distances (each perturbation against the control, all
+    /// cell pairs; one side of pearson_edistance) on one file, as `perturbench cell-eval run`
+    /// computes them: the computation only, reading the file not counted.
+    Edistance {
+        /// The file (log1p X).
+        file: PathBuf,
+        /// Column of `obs` holding the perturbation labels.
+        #[arg(long, default_value = "target_gene")]
+        pert_col: String,
+        /// The control label.
+        #[arg(long, default_value = "non-targeting")]
+        control_pert: String,
+        /// Number of timed runs (the best is reported too).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+    },
+}
+
+/// Prints one timed workload's line and its best time as `NAME_seconds,BEST`.
+fn report(name: &str, what: &str, times: &[f64]) {
+    let best = times.iter().cloned().fold(f64::INFINITY, f64::min);
+    println!(
+        "{name} {what}; seconds: {}; best {best:.3}; peak RSS {:.0} MiB",
+        times
+            .iter()
+            .map(|t| format!("{t:.3}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        peak_rss_mib().unwrap_or(f64::NAN)
+    );
+    println!("{name}_seconds,{best:.3}");
 }
 
 /// Peak resident memory of this process in MiB (Linux `VmHWM`), if known.
@@ -91,18 +122,35 @@ pub fn run(b: BenchCommand, _g: Global) -> anyhow::Result<()> {
                 times.push(t.elapsed().as_secs_f64());
                 rows = table.n_rows();
             }
-            let best = times.iter().cloned().fold(f64::INFINITY, f64::min);
-            println!(
-                "de {}: {rows} rows; seconds: {}; best {best:.3}; peak RSS {:.0} MiB",
-                file.display(),
-                times
+            report("de", &format!("{}: {rows} rows", file.display()), &times);
+            Ok(())
+        }
+        BenchCommand::Edistance {
+            file,
+            pert_col,
+            control_pert,
+            repeat,
+        } => {
+            use perturbench_celleval::{metrics::edistance::energy_distances, Groups};
+            let input = perturbench_celleval::input::read_input_with(&file, false, None)?;
+            let groups = Groups::from_obs(&input.adata, &pert_col, &control_pert)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let single = matches!(input.dtype.as_str(), "float32" | "float16");
+            let mut times = Vec::new();
+            let mut sum = 0.0;
+            for _ in 0..repeat.max(1) {
+                let t = Instant::now();
+                sum = energy_distances(&input.adata.x, &groups, single)
                     .iter()
-                    .map(|t| format!("{t:.3}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                peak_rss_mib().unwrap_or(f64::NAN)
+                    .sum::<f64>();
+                times.push(t.elapsed().as_secs_f64());
+            }
+            let what = format!(
+                "{}: {} perturbations, sum of energy distances {sum:.17e}",
+                file.display(),
+                groups.perturbations().len()
             );
-            println!("de_seconds,{best:.3}");
+            report("edistance", &what, &times);
             Ok(())
         }
     }
