@@ -20,6 +20,7 @@ use crate::record::{InputRecord, RunRecord};
 use crate::results::{agg_results_csv, results_csv, select_metrics};
 use crate::staging::Staging;
 use perturbench_io::AnnData;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// The options of `cell-eval run` (cell-eval 0.8.2's flags; on the command line `-ap`, `-ar`,
@@ -175,15 +176,15 @@ fn input_error(path: &Path, message: impl Into<String>) -> CellEvalError {
     }
 }
 
-fn record_of(role: &str, input: &Input) -> Result<InputRecord> {
-    Ok(InputRecord {
+fn record_of(role: &str, input: &Input, sha256: String) -> InputRecord {
+    InputRecord {
         role: role.into(),
         path: input.path.display().to_string(),
-        sha256: sha256_file(&input.path)?,
+        sha256,
         dtype: Some(input.dtype.clone()),
         scale: Some(input.scale),
         shape: Some((input.adata.n_obs(), input.adata.n_vars())),
-    })
+    }
 }
 
 /// Checks that `pert_col` exists in a file and splits it by cell type (one context when
@@ -490,15 +491,90 @@ fn check_same_genes(real: &Input, pred: &Input) -> Result<()> {
     Ok(())
 }
 
+/// What a run computed before its inputs' digests are recorded: the inputs, the record, the
+/// staged files and the result tables.
+struct Evaluated {
+    real: Input,
+    pred: Option<Input>,
+    record: RunRecord,
+    staging: Staging,
+    files: Vec<String>,
+    results: Vec<(Option<String>, MetricTable)>,
+}
+
 fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
+    // The inputs' SHA-256 digests are computed alongside the run (on a core left idle while
+    // files are read and written, instead of after everything else).
+    let digested: Vec<&Path> = std::iter::once(opts.adata_real.as_path())
+        .chain(opts.adata_pred.as_deref())
+        .chain(opts.de_real.as_deref())
+        .chain(opts.de_pred.as_deref())
+        .collect();
+    let (evaluated, digests) = rayon::join(
+        || evaluate_all(opts),
+        || {
+            digested
+                .par_iter()
+                .map(|p| sha256_file(p))
+                .collect::<Vec<_>>()
+        },
+    );
+    let Evaluated {
+        real,
+        pred,
+        mut record,
+        staging,
+        mut files,
+        results,
+    } = evaluated?;
+    let mut digests = digests.into_iter();
+    let mut next_digest = || digests.next().expect("one digest per input path");
+    record
+        .inputs
+        .push(record_of("adata_real", &real, next_digest()?));
+    if let Some(pred) = &pred {
+        record
+            .inputs
+            .push(record_of("adata_pred", pred, next_digest()?));
+    }
+    for (role, p) in [("de_real", &opts.de_real), ("de_pred", &opts.de_pred)] {
+        if let Some(p) = p {
+            record.inputs.push(InputRecord {
+                role: role.into(),
+                path: p.display().to_string(),
+                sha256: next_digest()?,
+                dtype: None,
+                scale: None,
+                shape: None,
+            });
+        }
+    }
+    staging.write("conventions.json", &record.to_json())?;
+    files.push("conventions.json".into());
+    let outdir = staging.commit()?;
+    Ok(RunSummary {
+        outdir,
+        files,
+        results,
+        record,
+    })
+}
+
+/// Reads the inputs (both at once) and evaluates every context; the DE tables and results
+/// are staged.
+fn evaluate_all(opts: &RunOptions) -> Result<Evaluated> {
     let embed = opts.embed_key.as_deref();
-    let real = read_input_with(&opts.adata_real, opts.allow_discrete, embed)?;
     // Without a prediction (ceiling-only mode) only the data ceiling is computed.
-    let pred = opts
-        .adata_pred
-        .as_ref()
-        .map(|p| read_input_with(p, opts.allow_discrete, embed))
-        .transpose()?;
+    let (real, pred) = rayon::join(
+        || read_input_with(&opts.adata_real, opts.allow_discrete, embed),
+        || {
+            opts.adata_pred
+                .as_ref()
+                .map(|p| read_input_with(p, opts.allow_discrete, embed))
+                .transpose()
+        },
+    );
+    let (real, pred) = (real?, pred?);
     if let Some(pred) = &pred {
         check_same_genes(&real, pred)?;
     }
@@ -624,29 +700,12 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
         ));
     }
     record.metrics = computed.iter().flat_map(|m| metric_columns(m)).collect();
-    record.inputs.push(record_of("adata_real", &real)?);
-    if let Some(pred) = &pred {
-        record.inputs.push(record_of("adata_pred", pred)?);
-    }
-    for (role, p) in [("de_real", &opts.de_real), ("de_pred", &opts.de_pred)] {
-        if let Some(p) = p {
-            record.inputs.push(InputRecord {
-                role: role.into(),
-                path: p.display().to_string(),
-                sha256: sha256_file(p)?,
-                dtype: None,
-                scale: None,
-                shape: None,
-            });
-        }
-    }
-    staging.write("conventions.json", &record.to_json())?;
-    files.push("conventions.json".into());
-    let outdir = staging.commit()?;
-    Ok(RunSummary {
-        outdir,
+    Ok(Evaluated {
+        real,
+        pred,
+        record,
+        staging,
         files,
         results,
-        record,
     })
 }
