@@ -8,13 +8,14 @@
 //!
 //! The matrix is streamed once: its non-zero values are scattered into per-gene segments
 //! whose values are blocked by group; each gene is then handled on its own (in parallel):
-//! every group block is sorted once, the control block is reused for all perturbations,
-//! and the zeros of a gene are never sorted (they tie at the bottom of the ranking).
+//! its non-zero values are sorted once for all groups and walked once, giving every
+//! perturbation's test against the control, and the zeros of a gene are never sorted (they
+//! tie at the bottom of the ranking).
 
 use crate::error::{CellEvalError, Result};
 use crate::fdr::benjamini_hochberg;
 use crate::groups::Groups;
-use crate::mannwhitney::{mann_whitney_u_sparse_ref, SortedReference};
+use crate::mannwhitney::{mann_whitney_u_sparse_groups, GroupScratch, MwuResult};
 use perturbench_io::Csr;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -377,9 +378,9 @@ pub fn differential_expression(
     let sizes: Vec<usize> = groups.cells.iter().map(Vec::len).collect();
 
     // One gene: its group means and the test of every perturbation against the control.
-    let gene_result = |block: &GeneBlock, gene: usize| -> GeneResult {
+    let gene_result = |block: &GeneBlock, gene: usize, s: &mut (GroupScratch, Vec<MwuResult>)| {
         let (vals, gids) = block.gene(gene);
-        // Block boundaries of each group within the gene's segment.
+        // Block boundaries of each group within the gene's segment (values in cell order).
         let mut start = vec![0usize; n_groups + 1];
         for &g in gids {
             start[g as usize + 1] += 1;
@@ -387,14 +388,9 @@ pub fn differential_expression(
         for g in 0..n_groups {
             start[g + 1] += start[g];
         }
-        let mut sorted = vals.to_vec();
-        let mut means = Vec::with_capacity(n_groups);
-        for g in 0..n_groups {
-            let block = &mut sorted[start[g]..start[g + 1]];
-            // The block is still in cell order here.
-            means.push(block_mean(block, sizes[g], opts).bulk(opts));
-            block.sort_unstable_by(f32::total_cmp);
-        }
+        let means = (0..n_groups)
+            .map(|g| block_mean(&vals[start[g]..start[g + 1]], sizes[g], opts).bulk(opts))
+            .collect();
         let count_means = if opts.cpm_filter.is_some() {
             (0..n_groups)
                 .map(|g| {
@@ -410,18 +406,11 @@ pub fn differential_expression(
         } else {
             Vec::new()
         };
-        let ctrl_ref = SortedReference::new(&sorted[start[ctrl]..start[ctrl + 1]]);
+        let (scratch, results) = s;
+        mann_whitney_u_sparse_groups(vals, gids, &sizes, ctrl, scratch, results);
         let tests = perts
             .iter()
-            .map(|&g| {
-                let r = mann_whitney_u_sparse_ref(
-                    &sorted[start[g]..start[g + 1]],
-                    sizes[g],
-                    &ctrl_ref,
-                    sizes[ctrl],
-                );
-                (r.statistic, r.p_value)
-            })
+            .map(|&g| (results[g].statistic, results[g].p_value))
             .collect();
         GeneResult {
             means,
@@ -439,8 +428,9 @@ pub fn differential_expression(
         .map(|b| {
             let (lo, hi) = (b * step, ((b + 1) * step).min(ncols));
             let block = gather_block(x, groups, &counts, (&starts, b), (lo, hi));
+            let mut scratch = (GroupScratch::default(), Vec::new());
             (lo..hi)
-                .map(|gene| gene_result(&block, gene))
+                .map(|gene| gene_result(&block, gene, &mut scratch))
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -620,19 +610,26 @@ fn push_shortest<T: CsvFloat>(out: &mut String, v: T) {
         return out.push_str(non_finite(x.is_nan(), x > 0.0));
     }
     let plain = v.plain();
-    let slow = || {
-        if plain {
-            format!("{v}")
-        } else {
-            format!("{v:e}")
-        }
-    };
     let (m, e) = v.mantissa_exponent();
     if !long_expansion(m, e, T::LONG_DIGITS) {
-        return out.push_str(&slow());
+        return push_std(out, v, plain);
     }
     let mut buf = ryu::Buffer::new();
-    push_layout(out, buf.format_finite(v), plain, slow);
+    let r = buf.format_finite(v);
+    if !push_layout(out, r, plain) {
+        push_std(out, v, plain);
+    }
+}
+
+/// Appends `std`'s shortest form of `v`: `{}` when `plain`, `{:e}` otherwise.
+fn push_std<T: CsvFloat>(out: &mut String, v: T, plain: bool) {
+    use std::fmt::Write;
+    if plain {
+        write!(out, "{v}")
+    } else {
+        write!(out, "{v:e}")
+    }
+    .expect("writing to a String cannot fail")
 }
 
 /// Whether `m·2^e` (m > 0) has an exact decimal expansion of at least `digits` significant
@@ -665,14 +662,16 @@ fn non_finite(nan: bool, positive: bool) -> &'static str {
     }
 }
 
-/// Converts `ryu`'s text `r` to Rust's layout: plain decimals (`plain`) lose a trailing
-/// `.0`; exponent forms are the same in both. Any other shape goes through `slow` (`std`).
-fn push_layout(out: &mut String, r: &str, plain: bool, slow: impl FnOnce() -> String) {
+/// Appends `ryu`'s text `r` in Rust's layout: plain decimals (`plain`) lose a trailing
+/// `.0`; exponent forms are the same in both. Any other shape appends nothing and returns
+/// `false` (the caller falls back to `std`).
+fn push_layout(out: &mut String, r: &str, plain: bool) -> bool {
     match (plain, r.contains('e')) {
         (true, false) => out.push_str(r.strip_suffix(".0").unwrap_or(r)),
         (false, true) if !r.contains(".0e") => out.push_str(r),
-        _ => out.push_str(&slow()),
+        _ => return false,
     }
+    true
 }
 
 impl DeTable {

@@ -89,91 +89,148 @@ pub fn mann_whitney_u_sparse(
     finish(n_a, n_b, nz, nz_a, sum_ranks_a, tie_term_nz)
 }
 
-/// The sorted non-zero values of a reference sample summarised for repeated tests: its
-/// distinct values, the number of values below each, each value's count, and its tie term.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SortedReference {
-    values: Vec<f32>,
+/// Reusable buffers of [`mann_whitney_u_sparse_groups`].
+#[derive(Debug, Default)]
+pub struct GroupScratch {
+    items: Vec<u64>,
+    spare: Vec<u64>,
+    nnz: Vec<usize>,
+    in_run: Vec<usize>,
+    touched: Vec<usize>,
     below: Vec<usize>,
-    counts: Vec<usize>,
-    tie_term: f64,
-    nnz: usize,
+    sum_ranks: Vec<f64>,
+    ties: Vec<f64>,
 }
 
-impl SortedReference {
-    /// Summarises `b_nonzero` (sorted ascending).
-    pub fn new(b_nonzero: &[f32]) -> Self {
-        let mut r = SortedReference {
-            values: Vec::new(),
-            below: Vec::new(),
-            counts: Vec::new(),
-            tie_term: 0.0,
-            nnz: b_nonzero.len(),
-        };
-        let mut i = 0;
-        while i < b_nonzero.len() {
-            let v = b_nonzero[i];
-            let start = i;
-            while i < b_nonzero.len() && b_nonzero[i] == v {
-                i += 1;
+/// Below this many non-zeros a comparison sort beats the radix passes.
+const RADIX_MIN: usize = 256;
+
+/// Sorts `items` by their upper 32 bits (byte-wise radix passes, a pass skipped when every
+/// item has the same byte there); the order within equal keys is unspecified.
+fn sort_by_key(items: &mut Vec<u64>, spare: &mut Vec<u64>) {
+    if items.len() < RADIX_MIN {
+        items.sort_unstable();
+        return;
+    }
+    spare.clear();
+    spare.resize(items.len(), 0);
+    for shift in [32u32, 40, 48, 56] {
+        let mut count = [0usize; 256];
+        for &x in items.iter() {
+            count[((x >> shift) & 0xff) as usize] += 1;
+        }
+        if count.contains(&items.len()) {
+            continue;
+        }
+        let mut next = [0usize; 256];
+        let mut acc = 0;
+        for (n, c) in next.iter_mut().zip(count) {
+            *n = acc;
+            acc += c;
+        }
+        for &x in items.iter() {
+            let b = ((x >> shift) & 0xff) as usize;
+            spare[next[b]] = x;
+            next[b] += 1;
+        }
+        std::mem::swap(items, spare);
+    }
+}
+
+/// [`mann_whitney_u_sparse`] of every group against the `reference` group on one gene, from
+/// the gene's non-zero values (`values`, non-negative, any order) and the group of each
+/// (`groups`); `sizes[g]` is group `g`'s number of cells, zeros included. The values are
+/// sorted once for all groups and walked once: each tie group of values gives every group
+/// in it its rank contribution. The results (in `out`, one per group; the reference's own
+/// entry is NaN) equal the pairwise ones bit for bit: every partial sum is an exact integer
+/// or half-integer, whatever the order of the additions.
+pub fn mann_whitney_u_sparse_groups(
+    values: &[f32],
+    groups: &[u32],
+    sizes: &[usize],
+    reference: usize,
+    s: &mut GroupScratch,
+    out: &mut Vec<MwuResult>,
+) {
+    let n_groups = sizes.len();
+    for v in [&mut s.nnz, &mut s.in_run, &mut s.below] {
+        v.clear();
+        v.resize(n_groups, 0);
+    }
+    for v in [&mut s.sum_ranks, &mut s.ties] {
+        v.clear();
+        v.resize(n_groups, 0.0);
+    }
+    s.items.clear();
+    for (&v, &g) in values.iter().zip(groups) {
+        s.nnz[g as usize] += 1;
+        // Non-negative floats order as their bits; -0.0 is +0.0.
+        let key = if v == 0.0 { 0 } else { v.to_bits() };
+        s.items.push((u64::from(key) << 32) | u64::from(g));
+    }
+    sort_by_key(&mut s.items, &mut s.spare);
+    let (n_b, nnz_b) = (sizes[reference], s.nnz[reference]);
+    let mut less_b = 0usize;
+    let mut tie_b = 0f64;
+    let mut i = 0;
+    while i < s.items.len() {
+        let key = s.items[i] >> 32;
+        let mut cb = 0usize;
+        s.touched.clear();
+        while i < s.items.len() && s.items[i] >> 32 == key {
+            let g = (s.items[i] & 0xffff_ffff) as usize;
+            if g == reference {
+                cb += 1;
+            } else {
+                if s.in_run[g] == 0 {
+                    s.touched.push(g);
+                }
+                s.in_run[g] += 1;
             }
-            let t = (i - start) as f64;
-            r.tie_term += t * t * t - t;
-            r.values.push(v);
-            r.below.push(start);
-            r.counts.push(i - start);
-        }
-        r
-    }
-}
-
-/// [`mann_whitney_u_sparse`] against a summarised reference: the same statistic and
-/// p-value, bit for bit (every partial sum is an exact integer or half-integer), in time
-/// proportional to A's non-zeros (times a binary search) instead of A's plus B's.
-pub fn mann_whitney_u_sparse_ref(
-    a_nonzero: &[f32],
-    n_a: usize,
-    b: &SortedReference,
-    n_b: usize,
-) -> MwuResult {
-    let n = n_a + n_b;
-    let nnz_a = a_nonzero.len();
-    let nnz = nnz_a + b.nnz;
-    let nz = n - nnz;
-    let nz_a = n_a - nnz_a;
-    let (n_a_f, n_b_f) = (n_a as f64, n_b as f64);
-    if nnz == 0 {
-        return MwuResult {
-            statistic: n_a_f * n_b_f / 2.0,
-            p_value: 1.0,
-        };
-    }
-    let mut tie_term_nz = b.tie_term;
-    let mut sum_ranks_a = 0.0f64;
-    let mut i = 0usize;
-    let mut k = 0usize;
-    while i < nnz_a {
-        let v = a_nonzero[i];
-        let mut ca = 0usize;
-        while i < nnz_a && a_nonzero[i] == v {
             i += 1;
-            ca += 1;
         }
-        k += b.values[k..].partition_point(|&x| x < v);
-        let (less_b, cb) = if k < b.values.len() {
-            let eq = if b.values[k] == v { b.counts[k] } else { 0 };
-            (b.below[k], eq)
-        } else {
-            (b.nnz, 0)
-        };
-        let pos = (i - ca) + less_b;
-        let t = ca + cb;
-        let (tf, cbf) = (t as f64, cb as f64);
-        tie_term_nz += (tf * tf * tf - tf) - (cbf * cbf * cbf - cbf);
-        let local = (pos + pos + t - 1) as f64 / 2.0 + 1.0;
-        sum_ranks_a += ca as f64 * (nz as f64 + local);
+        let cbf = cb as f64;
+        let tie_cb = cbf * cbf * cbf - cbf;
+        tie_b += tie_cb;
+        for &g in &s.touched {
+            let ca = std::mem::take(&mut s.in_run[g]);
+            let t = ca + cb;
+            let tf = t as f64;
+            s.ties[g] += (tf * tf * tf - tf) - tie_cb;
+            // 0-based positions among the pair's non-zeros; mid-rank after its zero block.
+            let pos = s.below[g] + less_b;
+            let local = (pos + pos + t - 1) as f64 / 2.0 + 1.0;
+            let nz = (sizes[g] + n_b) - (s.nnz[g] + nnz_b);
+            s.sum_ranks[g] += ca as f64 * (nz as f64 + local);
+            s.below[g] += ca;
+        }
+        less_b += cb;
     }
-    finish(n_a, n_b, nz, nz_a, sum_ranks_a, tie_term_nz)
+    out.clear();
+    out.extend((0..n_groups).map(|g| {
+        let n_a = sizes[g];
+        if g == reference {
+            return MwuResult {
+                statistic: f64::NAN,
+                p_value: f64::NAN,
+            };
+        }
+        if s.nnz[g] + nnz_b == 0 {
+            return MwuResult {
+                statistic: n_a as f64 * n_b as f64 / 2.0,
+                p_value: 1.0,
+            };
+        }
+        let nz = (n_a + n_b) - (s.nnz[g] + nnz_b);
+        finish(
+            n_a,
+            n_b,
+            nz,
+            n_a - s.nnz[g],
+            s.sum_ranks[g],
+            tie_b + s.ties[g],
+        )
+    }));
 }
 
 /// The statistic and p-value from the rank sum of A and the tie term of the non-zeros.
@@ -217,34 +274,93 @@ fn finish(
 mod tests {
     use super::*;
 
+    /// Every group against the reference with the pairwise test (values sorted per group).
+    fn pairwise(
+        values: &[f32],
+        groups: &[u32],
+        sizes: &[usize],
+        reference: usize,
+    ) -> Vec<MwuResult> {
+        let sorted = |g: usize| {
+            let mut v: Vec<f32> = values
+                .iter()
+                .zip(groups)
+                .filter(|(_, &h)| h as usize == g)
+                .map(|(&v, _)| v)
+                .collect();
+            v.sort_unstable_by(f32::total_cmp);
+            v
+        };
+        let b = sorted(reference);
+        (0..sizes.len())
+            .filter(|&g| g != reference)
+            .map(|g| mann_whitney_u_sparse(&sorted(g), sizes[g], &b, sizes[reference]))
+            .collect()
+    }
+
     #[test]
-    fn reference_summary_gives_identical_results() {
-        let cases: [(&[f32], usize, &[f32], usize); 5] = [
-            (&[1.0, 2.0, 2.0, 3.5], 6, &[1.0, 1.0, 5.0], 7),
-            (&[], 3, &[2.0], 4),
-            (&[2.0, 2.0], 2, &[2.0], 1),
+    fn grouped_tests_equal_pairwise_tests_bit_for_bit() {
+        // Small cases (comparison sort): ties within and across groups, an empty group, an
+        // empty reference, stored zeros of both signs.
+        type Case<'a> = (&'a [f32], &'a [u32], &'a [usize], usize);
+        let small: [Case; 4] = [
             (
-                &[0.5, 0.5, 0.7, 9.0],
-                10,
-                &[0.1, 0.5, 0.5, 0.5, 0.7, 0.8, 9.0, 9.0],
-                40,
+                &[1.0, 2.0, 2.0, 3.5, 1.0, 1.0, 5.0, 7.0, 8.0],
+                &[0, 0, 0, 0, 1, 1, 1, 2, 2],
+                &[6, 7, 5, 3],
+                1,
             ),
-            (&[7.0, 8.0], 5, &[], 9),
+            (&[2.0, 2.0, 2.0], &[0, 0, 1], &[2, 1], 1),
+            (&[7.0, 8.0, 0.5], &[0, 0, 2], &[5, 9, 4], 1),
+            (&[0.0, -0.0, 0.5, 0.5, 0.0], &[0, 1, 1, 0, 1], &[3, 4], 0),
         ];
-        for (a, na, b, nb) in cases {
-            let direct = mann_whitney_u_sparse(a, na, b, nb);
-            let fast = mann_whitney_u_sparse_ref(a, na, &SortedReference::new(b), nb);
-            assert_eq!(
-                direct.statistic.to_bits(),
-                fast.statistic.to_bits(),
-                "{a:?} {b:?}"
-            );
-            assert_eq!(
-                direct.p_value.to_bits(),
-                fast.p_value.to_bits(),
-                "{a:?} {b:?}"
-            );
+        // A large case (radix passes): 3,000 values in 6 groups, drawn from 40 levels (many
+        // ties) and from a continuous range, the reference being group 2.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut values, mut groups) = (Vec::new(), Vec::new());
+        for i in 0..3000u64 {
+            let r = next();
+            let v = if i % 2 == 0 {
+                (1 + r % 40) as f32 * 0.125
+            } else {
+                (r >> 40) as f32 / (1u64 << 20) as f32 + 1e-3
+            };
+            values.push(v);
+            groups.push((next() % 6) as u32);
         }
+        let large_sizes = [900usize, 800, 1500, 700, 650, 900];
+        let mut s = GroupScratch::default();
+        let mut out = Vec::new();
+        let mut checked = 0;
+        for (values, groups, sizes, reference) in small
+            .iter()
+            .map(|&(v, g, n, r)| (v, g, n, r))
+            .chain(std::iter::once((
+                &values[..],
+                &groups[..],
+                &large_sizes[..],
+                2,
+            )))
+        {
+            mann_whitney_u_sparse_groups(values, groups, sizes, reference, &mut s, &mut out);
+            assert!(out[reference].statistic.is_nan());
+            let got: Vec<MwuResult> = (0..sizes.len())
+                .filter(|&g| g != reference)
+                .map(|g| out[g])
+                .collect();
+            for (x, y) in got.iter().zip(pairwise(values, groups, sizes, reference)) {
+                assert_eq!(x.statistic.to_bits(), y.statistic.to_bits(), "{values:?}");
+                assert_eq!(x.p_value.to_bits(), y.p_value.to_bits(), "{values:?}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 3 + 1 + 2 + 1 + 5);
     }
 
     /// Reference values from scipy.stats.mannwhitneyu(x, y, use_continuity=True,
