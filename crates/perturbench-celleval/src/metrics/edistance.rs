@@ -22,7 +22,9 @@ const DENSE_GENE_FRACTION: f64 = 0.25;
 /// Perturbed cells per batch of the products with the control cells: the control's dense
 /// block is then packed for the matrix product a few dozen times instead of once per
 /// perturbation, while a batch's products (rows × control cells) stay in the last-level cache.
-const BATCH_ROWS: usize = 512;
+/// 256 is as fast as 512 on the benchmark set and halves each thread's buffer (fresh memory
+/// is slow to fault in on virtual machines).
+const BATCH_ROWS: usize = 256;
 
 /// Control cells per chunk of the control's own (symmetric) block.
 const SELF_CHUNK: usize = 64;
@@ -203,29 +205,38 @@ fn add_sparse_row(a: &RowSet, i: usize, b: &RowSet, h: usize, from: u32, row: &m
 
 /// numpy's pairwise summation (`pairwise_sum` of `loops_utils.h`), generic over the
 /// accumulator type.
+#[cfg(test)]
 fn pairwise_sum<T: Copy + Default + std::ops::Add<Output = T>>(a: &[T]) -> T {
+    pairwise_sum_as(a, |v| v)
+}
+
+/// numpy's pairwise summation of `a` read as `T` (`at` converts each element).
+fn pairwise_sum_as<S: Copy, T: Copy + Default + std::ops::Add<Output = T>>(
+    a: &[S],
+    at: impl Fn(S) -> T + Copy,
+) -> T {
     let n = a.len();
     if n < 8 {
-        a.iter().fold(T::default(), |acc, &v| acc + v)
+        a.iter().fold(T::default(), |acc, &v| acc + at(v))
     } else if n <= 128 {
-        let mut r = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+        let mut r = [0usize, 1, 2, 3, 4, 5, 6, 7].map(|j| at(a[j]));
         let mut i = 8;
         while i < n - n % 8 {
             for j in 0..8 {
-                r[j] = r[j] + a[i + j];
+                r[j] = r[j] + at(a[i + j]);
             }
             i += 8;
         }
         let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
         while i < n {
-            res = res + a[i];
+            res = res + at(a[i]);
             i += 1;
         }
         res
     } else {
         let mut n2 = n / 2;
         n2 -= n2 % 8;
-        pairwise_sum(&a[..n2]) + pairwise_sum(&a[n2..])
+        pairwise_sum_as(&a[..n2], at) + pairwise_sum_as(&a[n2..], at)
     }
 }
 
@@ -236,6 +247,10 @@ trait Dist: Copy + Default + Send + Sync + std::ops::Add<Output = Self> {
     fn from_sq(d2: f64) -> Self;
     /// numpy's mean of a flattened block.
     fn mean(v: &[Self]) -> f64;
+    /// [`Dist::mean`] of distances stored as `f64` (each one exactly a value of this type).
+    fn mean_stored(v: &[f64]) -> f64;
+    /// The distance as stored in an `f64` buffer (exact).
+    fn stored(self) -> f64;
     /// `2·δ − σ_p − σ_c` in this precision.
     fn energy(delta: f64, sigma_p: f64, sigma_c: f64) -> f64;
 }
@@ -245,7 +260,13 @@ impl Dist for f32 {
         (d2.max(0.0) as f32).sqrt()
     }
     fn mean(v: &[Self]) -> f64 {
-        (pairwise_sum(v) / v.len() as f32) as f64
+        (pairwise_sum_as(v, |x| x) / v.len() as f32) as f64
+    }
+    fn mean_stored(v: &[f64]) -> f64 {
+        (pairwise_sum_as(v, |x| x as f32) / v.len() as f32) as f64
+    }
+    fn stored(self) -> f64 {
+        self as f64
     }
     fn energy(delta: f64, sigma_p: f64, sigma_c: f64) -> f64 {
         let (d, sp, sc) = (delta as f32, sigma_p as f32, sigma_c as f32);
@@ -258,7 +279,13 @@ impl Dist for f64 {
         d2.max(0.0).sqrt()
     }
     fn mean(v: &[Self]) -> f64 {
-        pairwise_sum(v) / v.len() as f64
+        pairwise_sum_as(v, |x| x) / v.len() as f64
+    }
+    fn mean_stored(v: &[f64]) -> f64 {
+        Self::mean(v)
+    }
+    fn stored(self) -> f64 {
+        self
     }
     fn energy(delta: f64, sigma_p: f64, sigma_c: f64) -> f64 {
         2.0 * delta - sigma_p - sigma_c
@@ -296,25 +323,27 @@ fn self_mean<T: Dist>(a: &RowSet, h: usize) -> f64 {
 }
 
 /// For each group of `a`: (mean distance to the cells of `c`, mean distance within the group).
+/// The distances overwrite the products they come from (as `f64`, each exactly a `T`).
 fn batch_means<T: Dist>(a: &RowSet, c: &RowSet) -> Vec<(f64, f64)> {
     let (na, nc) = (a.n(), c.n());
     let mut gram = vec![0f64; na * nc];
     dense_gram(&a.dense, na, &c.dense, nc, a.n_dense, &mut gram);
-    let mut out = vec![T::default(); na * nc];
     if nc > 0 {
-        for (i, (row, o)) in gram.chunks_mut(nc).zip(out.chunks_mut(nc)).enumerate() {
+        for (i, row) in gram.chunks_mut(nc).enumerate() {
             add_sparse_row(a, i, c, 0, 0, row);
-            finish_row(row, a.norms[i], &c.norms, o);
+            let xi = a.norms[i];
+            for (g, &y) in row.iter_mut().zip(&c.norms) {
+                *g = T::from_sq(-2.0 * *g + xi + y).stored();
+            }
         }
     }
-    drop(gram);
     (0..a.bounds.len() - 1)
         .map(|h| {
             let (lo, hi) = (a.bounds[h], a.bounds[h + 1]);
             let cross = if lo == hi || nc == 0 {
                 f64::NAN
             } else {
-                T::mean(&out[lo * nc..hi * nc])
+                T::mean_stored(&gram[lo * nc..hi * nc])
             };
             (cross, self_mean::<T>(a, h))
         })
