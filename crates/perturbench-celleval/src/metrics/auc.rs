@@ -23,7 +23,7 @@ fn labelled(
         .features
         .iter()
         .map(|f| {
-            let q = pidx.get(f.as_str()).map_or(1.0f32, |&j| pred.fdr[j]);
+            let q = pidx.get(&**f).map_or(1.0f32, |&j| pred.fdr[j]);
             neg_log10_f32(q)
         })
         .collect();

@@ -57,7 +57,7 @@ pub fn direction_match(real: &DeFrame, pred: &DeFrame, threshold: f32) -> Vec<Op
             let pidx = p.feature_index();
             let (mut hit, mut n) = (0usize, 0usize);
             for i in r.significant(threshold) {
-                if let Some(&j) = pidx.get(r.features[i].as_str()) {
+                if let Some(&j) = pidx.get(&*r.features[i]) {
                     n += 1;
                     if polars_eq(sign(r.lfc[i]), sign(p.lfc[j])) {
                         hit += 1;
@@ -84,10 +84,7 @@ pub fn spearman_lfc(real: &DeFrame, pred: &DeFrame, threshold: f32) -> Vec<Optio
             let x: Vec<f64> = sig.iter().map(|&i| r.lfc[i] as f64).collect();
             let y: Vec<f64> = sig
                 .iter()
-                .map(|&i| {
-                    pidx.get(r.features[i].as_str())
-                        .map_or(0.0, |&j| p.lfc[j] as f64)
-                })
+                .map(|&i| pidx.get(&*r.features[i]).map_or(0.0, |&j| p.lfc[j] as f64))
                 .collect();
             Some(spearman(&x, &y))
         })
@@ -107,12 +104,9 @@ pub fn sig_genes_recall(real: &DeFrame, pred: &DeFrame, threshold: f32) -> Vec<O
             let ps: HashSet<&str> = p
                 .significant(threshold)
                 .into_iter()
-                .map(|j| p.features[j].as_str())
+                .map(|j| &*p.features[j])
                 .collect();
-            let hit = rs
-                .iter()
-                .filter(|&&i| ps.contains(r.features[i].as_str()))
-                .count();
+            let hit = rs.iter().filter(|&&i| ps.contains(&*r.features[i])).count();
             Some(hit as f64 / rs.len() as f64)
         })
         .collect()

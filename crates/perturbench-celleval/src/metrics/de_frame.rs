@@ -5,14 +5,15 @@ use crate::de::DeTable;
 use crate::error::{CellEvalError, Result};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// DE results of one perturbation, in table order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetDe {
     /// Perturbation label.
     pub target: String,
-    /// Gene names.
-    pub features: Vec<String>,
+    /// Gene names (shared with the other perturbations of a computed table).
+    pub features: Vec<Arc<str>>,
     /// `log2_fold_change`, cast to `f32`.
     pub lfc: Vec<f32>,
     /// `fdr`, cast to `f32`.
@@ -32,7 +33,7 @@ impl TargetDe {
         self.features
             .iter()
             .enumerate()
-            .map(|(i, f)| (f.as_str(), i))
+            .map(|(i, f)| (&**f, i))
             .collect()
     }
 }
@@ -47,12 +48,13 @@ pub struct DeFrame {
 impl DeFrame {
     /// The metric view of a table computed by [`crate::de::differential_expression`].
     pub fn from_table(t: &DeTable) -> Self {
+        let names: Vec<Arc<str>> = t.features.iter().map(|f| Arc::from(f.as_str())).collect();
         let mut targets: Vec<TargetDe> = t
             .groups
             .iter()
             .map(|g| TargetDe {
                 target: g.target.clone(),
-                features: g.genes().map(|j| t.features[j].clone()).collect(),
+                features: g.genes().map(|j| Arc::clone(&names[j])).collect(),
                 lfc: g.log2_fold_change.iter().map(|&v| v as f32).collect(),
                 fdr: g.fdr.iter().map(|&v| v as f32).collect(),
             })
@@ -104,7 +106,7 @@ impl DeFrame {
                 by_target.len() - 1
             });
             let t = &mut by_target[k];
-            t.features.push(field(cf).to_string());
+            t.features.push(Arc::from(field(cf)));
             t.lfc.push(num(cl)?);
             t.fdr.push(num(cq)?);
         }

@@ -17,7 +17,7 @@ pub fn ranked_significant(t: &TargetDe, threshold: f32) -> Vec<&str> {
     let mut sig = t.significant(threshold);
     // abs of a NaN is a positive NaN, which total_cmp puts above +inf (polars' order).
     sig.sort_by(|&a, &b| t.lfc[b].abs().total_cmp(&t.lfc[a].abs()));
-    sig.iter().map(|&i| t.features[i].as_str()).collect()
+    sig.iter().map(|&i| &*t.features[i]).collect()
 }
 
 /// Per perturbation (the order of `real`), the overlap of the top-k significant genes;
@@ -73,7 +73,7 @@ mod tests {
     fn frame(target: &str, lfc: &[f32], fdr: &[f32]) -> TargetDe {
         TargetDe {
             target: target.into(),
-            features: (0..lfc.len()).map(|i| format!("g{i}")).collect(),
+            features: (0..lfc.len()).map(|i| format!("g{i}").into()).collect(),
             lfc: lfc.to_vec(),
             fdr: fdr.to_vec(),
         }
