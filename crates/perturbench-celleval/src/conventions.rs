@@ -75,6 +75,11 @@ const RULES: &[Convention] = &[
         source: "scipy/sparse/_base.py::mean, sum (ones @ X); pdex/_math.py::_expm1_vec, log2_fold_change, percent_change (numba typing); numba_mwu/__init__.py::sparse_column_index (casts to float64)",
     },
     Convention {
+        key: "x.precision",
+        rule: "X is used at the precision the file stores it. A float64 CSR X/data is read a second time as float64 and kept beside the float32 matrix (rows sorted by column as the matrix is; refused, with the float32 values used instead, only if the arrays differ or hold duplicate entries); the DE (ranks, ties and means), the pseudobulks and the energy distances then use the float64 values, as pdex, polars and scikit-learn do. float32/float16 and integer X are exact in float32 as read. A dense or CSC float64 X is used at float32 precision.",
+        source: "perturbench-io Csr::with_exact; cell_eval reads X with anndata at its stored dtype",
+    },
+    Convention {
         key: "de.columns",
         rule: "DE CSV columns: target, feature, target_mean, ref_mean, target_membership, ref_membership, log2_fold_change, percent_change, p_value, statistic, fdr.",
         source: "pdex/__init__.py::_assemble_group_frame",

@@ -16,6 +16,7 @@ use crate::error::{CellEvalError, Result};
 use crate::fdr::benjamini_hochberg;
 use crate::groups::Groups;
 use crate::mannwhitney::{mann_whitney_u_sparse_groups, GroupScratch, MwuResult};
+use crate::xvalue::{dispatch, row_of, XValue};
 use perturbench_io::Csr;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -123,20 +124,20 @@ pub const DE_COLUMNS: [&str; 11] = [
 
 /// The non-zero values of a range of genes, gathered per gene, each gene's values blocked by
 /// group.
-struct GeneBlock {
+struct GeneBlock<V> {
     /// First gene of the range.
     lo: usize,
     /// Start of each gene's segment in `values` (length genes in the range + 1).
     ptr: Vec<usize>,
     /// Non-zero values.
-    values: Vec<f32>,
+    values: Vec<V>,
     /// Group of each value.
     group: Vec<u32>,
 }
 
-impl GeneBlock {
+impl<V> GeneBlock<V> {
     /// Gene `gene`'s values and their groups.
-    fn gene(&self, gene: usize) -> (&[f32], &[u32]) {
+    fn gene(&self, gene: usize) -> (&[V], &[u32]) {
         let (lo, hi) = (self.ptr[gene - self.lo], self.ptr[gene - self.lo + 1]);
         (&self.values[lo..hi], &self.group[lo..hi])
     }
@@ -147,18 +148,19 @@ impl GeneBlock {
 /// reused by the next block (no transposed copy of the whole matrix).
 const GATHER_GENES: usize = 512;
 
-/// Checks the values of `x` (no NaN, no negative value) and counts each gene's non-zeros.
-fn check_and_count(x: &Csr) -> Result<Vec<usize>> {
+/// Checks the values of `x` (`values`, aligned with its entries: no NaN, no negative value)
+/// and counts each gene's non-zeros.
+fn check_and_count<V: XValue>(x: &Csr, values: &[V]) -> Result<Vec<usize>> {
     let ncols = x.ncols();
     let bad = (0..x.nrows())
         .into_par_iter()
         .with_min_len(64)
         .find_map_first(|row| {
-            let (idx, vals) = x.row(row);
+            let (idx, vals) = row_of(x, values, row);
             idx.iter()
                 .zip(vals)
-                .find(|(_, v)| v.is_nan() || **v < 0.0)
-                .map(|(&c, &v)| (row, c as usize, v))
+                .find(|(_, v)| v.to_f64().is_nan() || v.to_f64() < 0.0)
+                .map(|(&c, &v)| (row, c as usize, v.to_f32()))
         });
     if let Some((row, col, value)) = bad {
         return Err(CellEvalError::InvalidValue { row, col, value });
@@ -169,9 +171,9 @@ fn check_and_count(x: &Csr) -> Result<Vec<usize>> {
         .fold(
             || vec![0usize; ncols],
             |mut n, row| {
-                let (idx, vals) = x.row(row);
+                let (idx, vals) = row_of(x, values, row);
                 for (&c, &v) in idx.iter().zip(vals) {
-                    n[c as usize] += (v != 0.0) as usize;
+                    n[c as usize] += (v.to_f64() != 0.0) as usize;
                 }
                 n
             },
@@ -211,32 +213,32 @@ fn block_starts(x: &Csr, step: usize, n_blocks: usize) -> Vec<u32> {
 /// values appear group by group (groups in index order); `counts` holds each gene's
 /// non-zeros and `starts` each row's block starts ([`block_starts`]). Explicit zeros are
 /// dropped.
-fn gather_block(
-    x: &Csr,
+fn gather_block<V: XValue>(
+    (x, values): (&Csr, &[V]),
     groups: &Groups,
     counts: &[usize],
     (starts, b): (&[u32], usize),
     (lo, hi): (usize, usize),
-) -> GeneBlock {
+) -> GeneBlock<V> {
     let stride = starts.len() / x.nrows().max(1);
     let mut ptr = vec![0usize; hi - lo + 1];
     for c in lo..hi {
         ptr[c - lo + 1] = ptr[c - lo] + counts[c];
     }
     let nnz = ptr[hi - lo];
-    let (mut values, mut group) = (vec![0f32; nnz], vec![0u32; nnz]);
+    let (mut out, mut group) = (vec![V::ZERO; nnz], vec![0u32; nnz]);
     let mut next: Vec<usize> = ptr[..hi - lo].to_vec();
     for (g, rows) in groups.cells.iter().enumerate() {
         for &row in rows {
-            let (idx, v) = x.row(row);
+            let (idx, v) = row_of(x, values, row);
             let (a, e) = (
                 starts[row * stride + b] as usize,
                 starts[row * stride + b + 1] as usize,
             );
             for (&c, &val) in idx[a..e].iter().zip(&v[a..e]) {
-                if val != 0.0 {
+                if val.to_f64() != 0.0 {
                     let k = &mut next[c as usize - lo];
-                    values[*k] = val;
+                    out[*k] = val;
                     group[*k] = g as u32;
                     *k += 1;
                 }
@@ -246,15 +248,14 @@ fn gather_block(
     GeneBlock {
         lo,
         ptr,
-        values,
+        values: out,
         group,
     }
 }
 
 /// The per-cell value whose group mean pdex back-transforms (`pdex._math`): log1p-space
 /// values for the geometric mean, count-space values for the arithmetic mean.
-fn pre_transform(v: f32, opts: &DeOptions) -> f64 {
-    let v = v as f64;
+fn pre_transform(v: f64, opts: &DeOptions) -> f64 {
     match (opts.geometric_mean, opts.is_log1p) {
         (true, true) | (false, false) => v,
         (true, false) => v.ln_1p(),
@@ -275,21 +276,17 @@ fn pre_transform_f32(v: f32, opts: &DeOptions) -> f32 {
 /// value times `1/n`, summed in cell order from 0, in the matrix's precision. The order
 /// matters when two groups' means are mathematically equal: the fold change's sign follows
 /// the last bits.
-fn block_mean(block: &[f32], n: usize, opts: &DeOptions) -> Mean {
+fn block_mean<V: XValue>(block: &[V], n: usize, opts: &DeOptions) -> Mean {
     if opts.float32_means {
         let scale = (1.0 / n as f64) as f32;
-        Mean::F32(
-            block
-                .iter()
-                .fold(0f32, |acc, &v| acc + pre_transform_f32(v, opts) * scale),
-        )
+        Mean::F32(block.iter().fold(0f32, |acc, &v| {
+            acc + pre_transform_f32(v.to_f32(), opts) * scale
+        }))
     } else {
         let scale = 1.0 / n as f64;
-        Mean::F64(
-            block
-                .iter()
-                .fold(0f64, |acc, &v| acc + pre_transform(v, opts) * scale),
-        )
+        Mean::F64(block.iter().fold(0f64, |acc, &v| {
+            acc + pre_transform(v.to_f64(), opts) * scale
+        }))
     }
 }
 
@@ -371,70 +368,14 @@ pub fn differential_expression(
             x.ncols()
         )));
     }
-    let counts = check_and_count(x)?;
-    let n_groups = groups.names.len();
+    let per_gene = dispatch(
+        x,
+        |v| gene_results(x, v, groups, opts),
+        |v| gene_results(x, v, groups, opts),
+    )?;
     let perts = groups.perturbations();
     let ctrl = groups.control;
     let sizes: Vec<usize> = groups.cells.iter().map(Vec::len).collect();
-
-    // One gene: its group means and the test of every perturbation against the control.
-    let gene_result = |block: &GeneBlock, gene: usize, s: &mut (GroupScratch, Vec<MwuResult>)| {
-        let (vals, gids) = block.gene(gene);
-        // Block boundaries of each group within the gene's segment (values in cell order).
-        let mut start = vec![0usize; n_groups + 1];
-        for &g in gids {
-            start[g as usize + 1] += 1;
-        }
-        for g in 0..n_groups {
-            start[g + 1] += start[g];
-        }
-        let means = (0..n_groups)
-            .map(|g| block_mean(&vals[start[g]..start[g + 1]], sizes[g], opts).bulk(opts))
-            .collect();
-        let count_means = if opts.cpm_filter.is_some() {
-            (0..n_groups)
-                .map(|g| {
-                    let block = &vals[start[g]..start[g + 1]];
-                    let sum: f64 = if opts.is_log1p {
-                        block.iter().map(|&v| (v as f64).exp_m1()).sum()
-                    } else {
-                        block.iter().map(|&v| v as f64).sum()
-                    };
-                    sum / sizes[g].max(1) as f64
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let (scratch, results) = s;
-        mann_whitney_u_sparse_groups(vals, gids, &sizes, ctrl, scratch, results);
-        let tests = perts
-            .iter()
-            .map(|&g| (results[g].statistic, results[g].p_value))
-            .collect();
-        GeneResult {
-            means,
-            tests,
-            count_means,
-        }
-    };
-    let ncols = x.ncols();
-    // At least four blocks per thread, for balance.
-    let step = (ncols / (4 * rayon::current_num_threads())).clamp(32, GATHER_GENES);
-    let n_blocks = ncols.div_ceil(step);
-    let starts = block_starts(x, step, n_blocks);
-    let per_block: Vec<Vec<GeneResult>> = (0..n_blocks)
-        .into_par_iter()
-        .map(|b| {
-            let (lo, hi) = (b * step, ((b + 1) * step).min(ncols));
-            let block = gather_block(x, groups, &counts, (&starts, b), (lo, hi));
-            let mut scratch = (GroupScratch::default(), Vec::new());
-            (lo..hi)
-                .map(|gene| gene_result(&block, gene, &mut scratch))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let per_gene: Vec<GeneResult> = per_block.into_iter().flatten().collect();
 
     let mean_of = |g: usize, gene: usize| -> f64 { per_gene[gene].means[g].value() };
     let ref_mean: Vec<f64> = (0..x.ncols()).map(|gene| mean_of(ctrl, gene)).collect();
@@ -500,6 +441,81 @@ pub fn differential_expression(
         groups: out_groups,
         means_f32: opts.float32_means,
     })
+}
+
+/// Per gene, every group's mean and every perturbation's test against the control, from the
+/// values of `x` (`values`, aligned with its entries).
+fn gene_results<V: XValue>(
+    x: &Csr,
+    values: &[V],
+    groups: &Groups,
+    opts: &DeOptions,
+) -> Result<Vec<GeneResult>> {
+    let counts = check_and_count(x, values)?;
+    let n_groups = groups.names.len();
+    let perts = groups.perturbations();
+    let ctrl = groups.control;
+    let sizes: Vec<usize> = groups.cells.iter().map(Vec::len).collect();
+
+    // One gene: its group means and the test of every perturbation against the control.
+    let gene_result =
+        |block: &GeneBlock<V>, gene: usize, s: &mut (GroupScratch<V::Item>, Vec<MwuResult>)| {
+            let (vals, gids) = block.gene(gene);
+            // Block boundaries of each group within the gene's segment (values in cell order).
+            let mut start = vec![0usize; n_groups + 1];
+            for &g in gids {
+                start[g as usize + 1] += 1;
+            }
+            for g in 0..n_groups {
+                start[g + 1] += start[g];
+            }
+            let means = (0..n_groups)
+                .map(|g| block_mean(&vals[start[g]..start[g + 1]], sizes[g], opts).bulk(opts))
+                .collect();
+            let count_means = if opts.cpm_filter.is_some() {
+                (0..n_groups)
+                    .map(|g| {
+                        let block = &vals[start[g]..start[g + 1]];
+                        let sum: f64 = if opts.is_log1p {
+                            block.iter().map(|&v| v.to_f64().exp_m1()).sum()
+                        } else {
+                            block.iter().map(|&v| v.to_f64()).sum()
+                        };
+                        sum / sizes[g].max(1) as f64
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let (scratch, results) = s;
+            mann_whitney_u_sparse_groups(vals, gids, &sizes, ctrl, scratch, results);
+            let tests = perts
+                .iter()
+                .map(|&g| (results[g].statistic, results[g].p_value))
+                .collect();
+            GeneResult {
+                means,
+                tests,
+                count_means,
+            }
+        };
+    let ncols = x.ncols();
+    // At least four blocks per thread, for balance.
+    let step = (ncols / (4 * rayon::current_num_threads())).clamp(32, GATHER_GENES);
+    let n_blocks = ncols.div_ceil(step);
+    let starts = block_starts(x, step, n_blocks);
+    let per_block: Vec<Vec<GeneResult>> = (0..n_blocks)
+        .into_par_iter()
+        .map(|b| {
+            let (lo, hi) = (b * step, ((b + 1) * step).min(ncols));
+            let block = gather_block((x, values), groups, &counts, (&starts, b), (lo, hi));
+            let mut scratch = (GroupScratch::default(), Vec::new());
+            (lo..hi)
+                .map(|gene| gene_result(&block, gene, &mut scratch))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Ok(per_block.into_iter().flatten().collect())
 }
 
 /// `log2((t + ε) / (r + ε))` with `0/0` defined as 0 (pdex `log2_fold_change`).

@@ -32,6 +32,7 @@ pub mod run;
 pub mod score;
 pub mod staging;
 pub mod vcc2026;
+mod xvalue;
 
 pub use baseline::{baseline, BaselineOptions, BaselineSummary};
 pub use conventions::{Convention, Conventions};

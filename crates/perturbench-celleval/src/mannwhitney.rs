@@ -10,6 +10,8 @@
 //! numba-mwu so the statistic is bit-identical and the p-value differs only by the
 //! `erfc` implementation (≤ 1 ulp).
 
+use crate::xvalue::{SortItem, XValue};
+
 /// Statistic and p-value of one test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MwuResult {
@@ -91,9 +93,9 @@ pub fn mann_whitney_u_sparse(
 
 /// Reusable buffers of [`mann_whitney_u_sparse_groups`].
 #[derive(Debug, Default)]
-pub struct GroupScratch {
-    items: Vec<u64>,
-    spare: Vec<u64>,
+pub(crate) struct GroupScratch<I> {
+    items: Vec<I>,
+    spare: Vec<I>,
     nnz: Vec<usize>,
     in_run: Vec<usize>,
     touched: Vec<usize>,
@@ -105,19 +107,19 @@ pub struct GroupScratch {
 /// Below this many non-zeros a comparison sort beats the radix passes.
 const RADIX_MIN: usize = 256;
 
-/// Sorts `items` by their upper 32 bits (byte-wise radix passes, a pass skipped when every
-/// item has the same byte there); the order within equal keys is unspecified.
-fn sort_by_key(items: &mut Vec<u64>, spare: &mut Vec<u64>) {
+/// Sorts `items` by their keys (byte-wise radix passes, a pass skipped when every item has
+/// the same byte there); the order within equal keys is unspecified.
+fn sort_by_key<I: SortItem>(items: &mut Vec<I>, spare: &mut Vec<I>) {
     if items.len() < RADIX_MIN {
         items.sort_unstable();
         return;
     }
     spare.clear();
-    spare.resize(items.len(), 0);
-    for shift in [32u32, 40, 48, 56] {
+    spare.resize(items.len(), I::default());
+    for byte in 0..I::KEY_BYTES {
         let mut count = [0usize; 256];
         for &x in items.iter() {
-            count[((x >> shift) & 0xff) as usize] += 1;
+            count[x.key_byte(byte)] += 1;
         }
         if count.contains(&items.len()) {
             continue;
@@ -129,7 +131,7 @@ fn sort_by_key(items: &mut Vec<u64>, spare: &mut Vec<u64>) {
             acc += c;
         }
         for &x in items.iter() {
-            let b = ((x >> shift) & 0xff) as usize;
+            let b = x.key_byte(byte);
             spare[next[b]] = x;
             next[b] += 1;
         }
@@ -144,12 +146,12 @@ fn sort_by_key(items: &mut Vec<u64>, spare: &mut Vec<u64>) {
 /// in it its rank contribution. The results (in `out`, one per group; the reference's own
 /// entry is NaN) equal the pairwise ones bit for bit: every partial sum is an exact integer
 /// or half-integer, whatever the order of the additions.
-pub fn mann_whitney_u_sparse_groups(
-    values: &[f32],
+pub(crate) fn mann_whitney_u_sparse_groups<V: XValue>(
+    values: &[V],
     groups: &[u32],
     sizes: &[usize],
     reference: usize,
-    s: &mut GroupScratch,
+    s: &mut GroupScratch<V::Item>,
     out: &mut Vec<MwuResult>,
 ) {
     let n_groups = sizes.len();
@@ -164,9 +166,7 @@ pub fn mann_whitney_u_sparse_groups(
     s.items.clear();
     for (&v, &g) in values.iter().zip(groups) {
         s.nnz[g as usize] += 1;
-        // Non-negative floats order as their bits; -0.0 is +0.0.
-        let key = if v == 0.0 { 0 } else { v.to_bits() };
-        s.items.push((u64::from(key) << 32) | u64::from(g));
+        s.items.push(V::Item::pack(v.key(), g));
     }
     sort_by_key(&mut s.items, &mut s.spare);
     let (n_b, nnz_b) = (sizes[reference], s.nnz[reference]);
@@ -174,11 +174,11 @@ pub fn mann_whitney_u_sparse_groups(
     let mut tie_b = 0f64;
     let mut i = 0;
     while i < s.items.len() {
-        let key = s.items[i] >> 32;
+        let key = s.items[i].key();
         let mut cb = 0usize;
         s.touched.clear();
-        while i < s.items.len() && s.items[i] >> 32 == key {
-            let g = (s.items[i] & 0xffff_ffff) as usize;
+        while i < s.items.len() && s.items[i].key() == key {
+            let g = s.items[i].group();
             if g == reference {
                 cb += 1;
             } else {
@@ -361,6 +361,73 @@ mod tests {
             }
         }
         assert_eq!(checked, 3 + 1 + 2 + 1 + 5);
+    }
+
+    #[test]
+    fn float64_values_keep_ties_that_float32_would_merge() {
+        // Two groups against a reference: 1.0 and 1.0 + 1e-12 are one value in f32 but two
+        // in f64. The f64 test must rank them apart, exactly as the f32 test ranks 1.0 and the
+        // next f32 above it; values exact in f32 give the same result in both precisions.
+        let up = f32::from_bits(1.0f32.to_bits() + 1);
+        let groups = [0u32, 0, 1, 1, 1, 2, 2, 2];
+        let sizes = [5usize, 6, 4];
+        let near: [f64; 8] = [1.0, 2.0, 1.0 + 1e-12, 0.5, 3.0, 1.0, 1.0 + 1e-12, 0.25];
+        let apart: [f32; 8] = [1.0, 2.0, up, 0.5, 3.0, 1.0, up, 0.25];
+        let merged: [f32; 8] = near.map(|v| v as f32);
+        let run = |f: &dyn Fn(&mut Vec<MwuResult>)| {
+            let mut out = Vec::new();
+            f(&mut out);
+            out
+        };
+        let got64 = run(&|o| {
+            mann_whitney_u_sparse_groups(&near, &groups, &sizes, 1, &mut GroupScratch::default(), o)
+        });
+        let got_apart = run(&|o| {
+            mann_whitney_u_sparse_groups(
+                &apart,
+                &groups,
+                &sizes,
+                1,
+                &mut GroupScratch::default(),
+                o,
+            )
+        });
+        let got_merged = run(&|o| {
+            mann_whitney_u_sparse_groups(
+                &merged,
+                &groups,
+                &sizes,
+                1,
+                &mut GroupScratch::default(),
+                o,
+            )
+        });
+        for g in [0, 2] {
+            assert_eq!(
+                got64[g].statistic.to_bits(),
+                got_apart[g].statistic.to_bits()
+            );
+            assert_eq!(got64[g].p_value.to_bits(), got_apart[g].p_value.to_bits());
+        }
+        // Merged in f32, the ties change group 2's statistic.
+        assert_ne!(got64[2].statistic, got_merged[2].statistic);
+        let exact: [f64; 8] = apart.map(|v| v as f64);
+        let got_exact = run(&|o| {
+            mann_whitney_u_sparse_groups(
+                &exact,
+                &groups,
+                &sizes,
+                1,
+                &mut GroupScratch::default(),
+                o,
+            )
+        });
+        for g in [0, 2] {
+            assert_eq!(
+                got_exact[g].p_value.to_bits(),
+                got_apart[g].p_value.to_bits()
+            );
+        }
     }
 
     /// Reference values from scipy.stats.mannwhitneyu(x, y, use_continuity=True,

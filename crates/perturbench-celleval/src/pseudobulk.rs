@@ -35,10 +35,10 @@ impl Pseudobulks {
                 x.ncols()
             )));
         }
+        // X's values at full precision when the file stored float64.
         let means = group_means(groups, x.ncols(), |r, sum| {
-            let (idx, vals) = x.row(r);
-            for (&c, &v) in idx.iter().zip(vals) {
-                sum[c as usize] += v as f64;
+            for (c, v) in crate::xvalue::row_f64(x, r) {
+                sum[c as usize] += v;
             }
         });
         Ok(Pseudobulks {

@@ -1,7 +1,7 @@
 //! `perturbench cell-eval run|baseline|score` against the real cell-eval 0.8.2 command line.
 //!
 //! Each case writes a real/pred pair of `.h5ad` files (float32 X, as perturbench-io writes
-//! them; cell-eval reads the same values), runs `cell-eval run` with the flags below in a
+//! them, or float64 written by anndata; cell-eval reads the same values), runs `cell-eval run` with the flags below in a
 //! Python environment with `cell-eval==0.8.2`, runs `perturbench cell-eval run` with the
 //! same flags, and compares every file both write: the same columns in the same order, the
 //! same rows, the same empty cells, and every number within 1e-6 (relative above 1; p-values
@@ -12,6 +12,9 @@
 //! the non-zeros dropped, and two perturbations' labels swapped):
 //! - `devel_k562`: the K562 cells of `perturbench_devel.h5ad` (33 perturbations), profile
 //!   `full`;
+//! - `devel_f64`: the same cells as the file stores them (float64 X, unsorted rows) and a
+//!   float64 prediction, both written by anndata itself ([`DEVEL_F64`]), profile `full`
+//!   (X evaluated at full precision);
 //! - `devel_celltypes`: all of `perturbench_devel.h5ad` with `--celltype-col cell_type`
 //!   (four cell types, prefixed files), profile `minimal`, with the data ceiling
 //!   (`--ceiling`: `{celltype}_ceiling_results.csv`, `{celltype}_agg_ceiling_results.csv`);
@@ -251,10 +254,44 @@ fn compare_csv(ours: &Path, theirs: &Path, keys: &[&str], md: &mut MaxDiff, same
 
 struct Case {
     name: &'static str,
-    real: AnnData,
-    pred: AnnData,
+    files: Files,
     args: Vec<&'static str>,
 }
+
+/// How a case's `real.h5ad` and `pred.h5ad` are made.
+enum Files {
+    /// Written by perturbench-io (float32 X): (real, pred).
+    Ours(Box<(AnnData, AnnData)>),
+    /// Written by anndata itself: this Python script, given the shared data directory and
+    /// the case's directory.
+    Python(&'static str),
+}
+
+/// A case's files: `real` and its prediction ([`predict`]), written by perturbench-io.
+fn ours(real: AnnData) -> Files {
+    let pred = predict(&real, "condition", "control");
+    Files::Ours(Box::new((real, pred)))
+}
+
+/// The K562 cells of `perturbench_devel.h5ad` as the file stores them (float64 X, rows in
+/// the file's column order, which is not sorted), and a float64 prediction: the real
+/// values times numpy noise in [0.8, 1.2). Rounding such values to float32 merges near-ties
+/// of the rank test (p-values off by up to 5e-4) and moves means in the 8th digit, so this
+/// case needs X at full precision.
+const DEVEL_F64: &str = r#"
+import sys
+import anndata as ad
+import numpy as np
+a = ad.read_h5ad(sys.argv[1] + "/perturbench_devel.h5ad")
+a = a[a.obs["cell_type"] == "k562"].copy()
+assert a.X.dtype == np.float64, a.X.dtype
+a.write_h5ad(sys.argv[2] + "/real.h5ad")
+p = a.copy()
+x = p.X.copy()
+x.data = x.data * np.random.default_rng(5).uniform(0.8, 1.2, x.data.size)
+p.X = x
+p.write_h5ad(sys.argv[2] + "/pred.h5ad")
+"#;
 
 fn cases(data: &Path, dir: &Path) -> Vec<Case> {
     let devel = read_h5ad(data.join("perturbench_devel.h5ad")).expect("devel");
@@ -299,14 +336,17 @@ fn cases(data: &Path, dir: &Path) -> Vec<Case> {
     vec![
         Case {
             name: "devel_k562",
-            pred: predict(&k562, "condition", "control"),
-            real: k562,
+            files: ours(k562),
+            args: with(&["--profile", "full"]),
+        },
+        Case {
+            name: "devel_f64",
+            files: Files::Python(DEVEL_F64),
             args: with(&["--profile", "full"]),
         },
         Case {
             name: "devel_celltypes",
-            pred: predict(&devel, "condition", "control"),
-            real: devel,
+            files: ours(devel),
             args: with(&[
                 "--profile",
                 "minimal",
@@ -317,52 +357,48 @@ fn cases(data: &Path, dir: &Path) -> Vec<Case> {
         },
         Case {
             name: "kang",
-            pred: predict(&kang, "condition", "control"),
-            real: kang,
+            files: ours(kang),
             args: with(&["--profile", "full", "--celltype-col", "cell_type"]),
         },
         Case {
             name: "papalexi",
-            pred: predict(&papa, "condition", "control"),
-            real: papa,
+            files: ours(papa),
             args: with(&["--profile", "vcc"]),
         },
         Case {
             name: "simulated_embed",
-            pred: {
-                let mut p = predict(&sim, "condition", "control");
-                embed(&mut p);
-                p
-            },
-            real: {
-                let mut r = sim.clone();
-                embed(&mut r);
-                r
-            },
+            files: Files::Ours(Box::new((
+                {
+                    let mut r = sim.clone();
+                    embed(&mut r);
+                    r
+                },
+                {
+                    let mut p = predict(&sim, "condition", "control");
+                    embed(&mut p);
+                    p
+                },
+            ))),
             args: with(&["--profile", "full", "--embed-key", "X_emb"]),
         },
         Case {
             name: "simulated_single_cell",
-            pred: predict(&single, "condition", "control"),
-            real: single,
+            files: ours(single),
             args: with(&["--profile", "full"]),
         },
         Case {
             name: "simulated_ceiling",
-            pred: predict(&sim, "condition", "control"),
-            real: sim.clone(),
+            files: ours(sim.clone()),
             args: with(&["--profile", "full", "--ceiling", "--ceiling-seed", "7"]),
         },
         Case {
             name: "simulated_cpm",
-            pred: predict(&sim, "condition", "control"),
-            real: sim.clone(),
+            files: ours(sim.clone()),
             args: with(&["--profile", "full", "--cpm-filter", "1000"]),
         },
         Case {
             name: "simulated",
-            pred: predict(&sim, "condition", "control"),
-            real: sim,
+            files: ours(sim),
             args: with(&["--profile", "full"]),
         },
     ]
@@ -388,8 +424,26 @@ fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
     for c in &cases {
         let d = dir.join(c.name);
         std::fs::create_dir_all(&d).unwrap();
-        for (f, a) in [("real.h5ad", &c.real), ("pred.h5ad", &c.pred)] {
-            write_h5ad(d.join(f), a, &WriteOptions::default()).unwrap();
+        match &c.files {
+            Files::Ours(pair) => {
+                for (f, a) in [("real.h5ad", &pair.0), ("pred.h5ad", &pair.1)] {
+                    write_h5ad(d.join(f), a, &WriteOptions::default()).unwrap();
+                }
+            }
+            Files::Python(script) => {
+                let out = std::process::Command::new(&py)
+                    .args(["-c", script])
+                    .arg(&data)
+                    .arg(&d)
+                    .output()
+                    .expect("python");
+                assert!(
+                    out.status.success(),
+                    "{}: {}",
+                    c.name,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
         }
         let mut argv: Vec<String> = vec![
             "run".into(),

@@ -42,6 +42,10 @@ pub struct Csr {
     indptr: Arc<Vec<u64>>,
     indices: Arc<Vec<u32>>,
     data: Vec<f32>,
+    /// The values at full precision when the file stored them as `float64` (same positions
+    /// as `data`); kept by [`Csr::select_rows`] and [`Clone`], dropped by anything that
+    /// changes or rebuilds the values.
+    exact: Option<Arc<Vec<f64>>>,
 }
 
 /// The vector behind `a`, copied only when it is shared.
@@ -98,6 +102,7 @@ impl Csr {
             indptr: Arc::new(indptr),
             indices: Arc::new(indices),
             data,
+            exact: None,
         };
         if !m.check_rows()? {
             m.canonicalize();
@@ -113,6 +118,7 @@ impl Csr {
             indptr: Arc::new(vec![0; nrows + 1]),
             indices: Arc::new(Vec::new()),
             data: Vec::new(),
+            exact: None,
         }
     }
 
@@ -144,6 +150,7 @@ impl Csr {
             indptr: Arc::new(indptr),
             indices: Arc::new(indices),
             data,
+            exact: None,
         })
     }
 
@@ -193,6 +200,7 @@ impl Csr {
 
     /// Sorts indices within rows and sums duplicates (in parallel over rows).
     fn canonicalize(&mut self) {
+        self.exact = None;
         let nrows = self.nrows;
         let needs_work = (0..nrows).into_par_iter().any(|r| {
             let (s, e) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
@@ -278,9 +286,62 @@ impl Csr {
     pub fn data(&self) -> &[f32] {
         &self.data
     }
-    /// Mutable values (the sparsity pattern stays fixed).
+    /// Mutable values (the sparsity pattern stays fixed); the full-precision values are
+    /// dropped.
     pub fn data_mut(&mut self) -> &mut [f32] {
+        self.exact = None;
         &mut self.data
+    }
+    /// The stored values at full precision, when the file held `float64` values
+    /// ([`Csr::with_exact`]).
+    pub fn exact(&self) -> Option<&[f64]> {
+        self.exact.as_deref().map(Vec::as_slice)
+    }
+    /// The matrix with its values at full precision attached, from the arrays it was read
+    /// from (`indptr`, `indices` and the values as `f64`, rows possibly unsorted): each row
+    /// is sorted by column as the matrix was, and must then hold the matrix's columns with
+    /// values rounding to its `f32` values (so it is the same matrix, read in `float64`).
+    /// Otherwise (different arrays, or duplicate entries, whose `f32` sums may differ) the
+    /// matrix comes back unchanged, as `Err`.
+    pub fn with_exact(
+        mut self,
+        indptr: &[u64],
+        indices: &[u32],
+        values: &[f64],
+    ) -> Result<Self, Self> {
+        if indptr.len() != self.nrows + 1
+            || indices.len() != values.len()
+            || values.len() != self.data.len()
+            || indptr.last().map(|&p| p as usize) != Some(values.len())
+        {
+            return Err(self);
+        }
+        let mut exact = vec![0f64; values.len()];
+        let same = (0..self.nrows).all(|r| {
+            let (s, e) = (indptr[r] as usize, indptr[r + 1] as usize);
+            let (ms, me) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
+            if s > e || e > values.len() || me - ms != e - s || ms != s {
+                return false;
+            }
+            let mut pairs: Vec<(u32, f64)> = indices[s..e]
+                .iter()
+                .copied()
+                .zip(values[s..e].iter().copied())
+                .collect();
+            if pairs.windows(2).any(|w| w[0].0 >= w[1].0) {
+                pairs.sort_by_key(|p| p.0);
+            }
+            let (idx, dat) = (&self.indices[s..e], &self.data[s..e]);
+            pairs.iter().enumerate().all(|(k, &(c, v))| {
+                exact[s + k] = v;
+                c == idx[k] && (v as f32).to_bits() == dat[k].to_bits()
+            })
+        });
+        if !same {
+            return Err(self);
+        }
+        self.exact = Some(Arc::new(exact));
+        Ok(self)
     }
     /// Column indices and values of row `r`.
     pub fn row(&self, r: usize) -> (&[u32], &[f32]) {
@@ -331,6 +392,7 @@ impl Csr {
             indptr: Arc::new(indptr),
             indices: Arc::new(indices),
             data,
+            exact: None,
         }
     }
 
@@ -350,12 +412,20 @@ impl Csr {
             indices.extend_from_slice(i);
             data.extend_from_slice(d);
         }
+        let exact = self.exact.as_ref().map(|v| {
+            let mut e = Vec::with_capacity(total as usize);
+            for &r in rows {
+                e.extend_from_slice(&v[self.indptr[r] as usize..self.indptr[r + 1] as usize]);
+            }
+            Arc::new(e)
+        });
         Csr {
             nrows: rows.len(),
             ncols: self.ncols,
             indptr: Arc::new(indptr),
             indices: Arc::new(indices),
             data,
+            exact,
         }
     }
 
@@ -422,6 +492,7 @@ impl Csr {
             indptr: Arc::new(indptr),
             indices: Arc::new(indices),
             data,
+            exact: None,
         }
     }
 
@@ -469,6 +540,7 @@ impl Csr {
             indptr: Arc::clone(&self.indptr),
             indices: Arc::clone(&self.indices),
             data,
+            exact: None,
         }
     }
 
@@ -485,6 +557,7 @@ impl Csr {
         if cols.len() == self.ncols {
             return;
         }
+        self.exact = None;
         let mut map = vec![u32::MAX; self.ncols];
         for (new, &old) in cols.iter().enumerate() {
             map[old] = new as u32;
@@ -581,6 +654,7 @@ impl Csr {
             indptr: Arc::new(indptr),
             indices: Arc::new(indices),
             data,
+            exact: None,
         })
     }
 }
@@ -675,6 +749,33 @@ mod tests {
             m.to_dense(),
             vec![2.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 5.0, 0.0]
         );
+    }
+
+    #[test]
+    fn full_precision_values_follow_sorting_and_row_selection() {
+        // Row 0 stored unsorted: (2, a), (0, b); row 1: (1, c). The f64 values differ from
+        // their f32 roundings.
+        let (a, b, c) = (0.1f64, 1.0 / 3.0, 2.0f64.sqrt());
+        let (indptr, indices, raw) = (vec![0u64, 2, 3], vec![2u32, 0, 1], vec![a, b, c]);
+        let single: Vec<f32> = raw.iter().map(|&v| v as f32).collect();
+        let m = Csr::from_parts(2, 3, indptr.clone(), indices.clone(), single.clone()).unwrap();
+        let m = m.with_exact(&indptr, &indices, &raw).unwrap();
+        assert_eq!(m.exact(), Some(&[b, a, c][..]));
+        let picked = m.select_rows(&[1, 0]);
+        assert_eq!(picked.exact(), Some(&[c, b, a][..]));
+        assert_eq!(picked.clone().exact(), Some(&[c, b, a][..]));
+        let mut changed = m.clone();
+        changed.data_mut()[0] = 7.0;
+        assert_eq!(changed.exact(), None);
+        // Values that do not round to the matrix's: refused, the matrix unchanged.
+        let m = m.select_rows(&[0, 1]);
+        let other = vec![a, b, c + 1e-3];
+        let back = m.clone().with_exact(&indptr, &indices, &other).unwrap_err();
+        assert_eq!(back.data(), m.data());
+        // Duplicate entries (summed in f32) are refused too.
+        let (dp, di, dv) = (vec![0u64, 2], vec![1u32, 1], vec![a, b]);
+        let dup = Csr::from_parts(1, 3, dp.clone(), di.clone(), vec![a as f32, b as f32]).unwrap();
+        assert!(dup.with_exact(&dp, &di, &dv).is_err());
     }
 
     #[test]

@@ -89,9 +89,8 @@ impl RowSet {
         let mut i = 0;
         for (h, rows) in groups.iter().enumerate() {
             for (local, &r) in rows.iter().enumerate() {
-                let (idx, vals) = x.row(r);
-                for (&c, &v) in idx.iter().zip(vals) {
-                    let v = v as f64;
+                // X's values at full precision when the file stored float64.
+                for (c, v) in crate::xvalue::row_f64(x, r) {
                     norms[i] += v * v;
                     match slot[c as usize] {
                         Some(s) => dense[i * n_dense + s as usize] = v,

@@ -52,7 +52,7 @@ fn as_bytes_if_same<T: Target>(elem: Elem, out: &mut [T]) -> Option<&mut [u8]> {
         return None;
     }
     let len = std::mem::size_of_val(out);
-    // SAFETY: T is f32, i32 or i64 (plain old data, every bit pattern valid); the byte view
+    // SAFETY: T is f32, f64, u32, i32 or i64 (plain old data, every bit pattern valid); the byte view
     // covers exactly the memory of `out` and borrows it mutably for its lifetime.
     Some(unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), len) })
 }
@@ -82,6 +82,12 @@ macro_rules! decode_into {
     }};
 }
 
+impl Target for f64 {
+    const SAME: Elem = Elem::F64;
+    fn decode(elem: Elem, bytes: &[u8], out: &mut [f64]) {
+        decode_into!(elem, bytes, out, f64)
+    }
+}
 impl Target for f32 {
     const SAME: Elem = Elem::F32;
     fn decode(elem: Elem, bytes: &[u8], out: &mut [f32]) {

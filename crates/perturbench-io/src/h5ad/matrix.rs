@@ -181,6 +181,38 @@ impl H5adReader {
         }
     }
 
+    /// The arrays of the sparse CSR matrix at `key` as stored (row pointer, column indices,
+    /// values read as `f64`), when its values are stored as `float64`; `None` for any other
+    /// dtype or layout (dense, CSC). See [`Csr::with_exact`].
+    #[allow(clippy::type_complexity)]
+    pub fn read_matrix_f64_raw(
+        &self,
+        key: &str,
+    ) -> Result<Option<(Vec<u64>, Vec<u32>, Vec<f64>)>, IoError> {
+        let path = self.path_str();
+        let Node::Sparse {
+            group,
+            encoding: MatrixEncoding::Csr,
+            shape,
+        } = self.matrix_node(key)?
+        else {
+            return Ok(None);
+        };
+        let ds = sub_dataset(path, key, &group, "data")?;
+        let full = format!("{key}/data");
+        if kind_of(&ds).at(path, &full)? != Kind::Float(8) {
+            return Ok(None);
+        }
+        let indptr = read_indptr(path, key, &group, shape.0)?;
+        let nnz = *indptr.last().unwrap_or(&0) as usize;
+        let indices = read_indices(path, key, &group, 0..nnz)?;
+        let values = match super::direct::read_whole::<f64>(Path::new(path), &ds) {
+            Some(r) => r.map_err(|m| IoError::format(path, &full, m))?,
+            None => ds.read_raw::<f64>().at(path, &full)?,
+        };
+        Ok(Some((indptr, indices, values)))
+    }
+
     /// Reads rows `rows` of the matrix at `key`; CSR and dense matrices read only those rows.
     pub fn read_matrix_rows(&self, key: &str, rows: Range<usize>) -> Result<Csr, IoError> {
         let path = self.path_str();
