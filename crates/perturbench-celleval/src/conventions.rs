@@ -76,7 +76,7 @@ const RULES: &[Convention] = &[
     },
     Convention {
         key: "x.precision",
-        rule: "X is used at the precision the file stores it. A float64 CSR X/data is read a second time as float64 and kept beside the float32 matrix (rows sorted by column as the matrix is; refused, with the float32 values used instead, only if the arrays differ or hold duplicate entries); the DE (ranks, ties and means), the pseudobulks and the energy distances then use the float64 values, as pdex, polars and scikit-learn do. float32/float16 and integer X are exact in float32 as read. A dense or CSC float64 X is used at float32 precision.",
+        rule: "X is used at the precision the file stores it. A float64 X (CSR, CSC or dense) has its values read a second time as float64 and kept beside the float32 matrix (in the matrix's row-major entry order, each row sorted by column; refused, with the float32 values used instead, only if the arrays differ or hold duplicate entries); the DE (ranks, ties and means), the pseudobulks and the energy distances then use the float64 values, as pdex, polars and scikit-learn do. float32/float16 and integer X are exact in float32 as read.",
         source: "perturbench-io Csr::with_exact; cell_eval reads X with anndata at its stored dtype",
     },
     Convention {

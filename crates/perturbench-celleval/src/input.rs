@@ -77,8 +77,9 @@ pub fn read_input_with(
         side_arrays: false,
         uns: false,
     })?;
-    // A float64 X is evaluated at full precision (as cell-eval does): its values are read
-    // again as f64 and kept beside the f32 matrix (DE, pseudobulks, energy distances).
+    // A float64 X (CSR, CSC or dense) is evaluated at full precision, as cell-eval does: its
+    // values are read again as f64 and kept beside the f32 matrix (DE, pseudobulks, energy
+    // distances).
     if dtype == "float64" {
         if let Some((indptr, indices, values)) = reader.read_matrix_f64_raw("X")? {
             let x = std::mem::replace(&mut adata.x, perturbench_io::Csr::zeros(0, 0));

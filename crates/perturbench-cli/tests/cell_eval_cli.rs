@@ -14,7 +14,8 @@
 //!   `full`;
 //! - `devel_f64`: the same cells as the file stores them (float64 X, unsorted rows) and a
 //!   float64 prediction, both written by anndata itself ([`DEVEL_F64`]), profile `full`
-//!   (X evaluated at full precision);
+//!   (X evaluated at full precision); `devel_f64_csc` and `devel_f64_dense`: the same files
+//!   with X stored as CSC and as a dense array;
 //! - `devel_celltypes`: all of `perturbench_devel.h5ad` with `--celltype-col cell_type`
 //!   (four cell types, prefixed files), profile `minimal`, with the data ceiling
 //!   (`--ceiling`: `{celltype}_ceiling_results.csv`, `{celltype}_agg_ceiling_results.csv`);
@@ -262,9 +263,9 @@ struct Case {
 enum Files {
     /// Written by perturbench-io (float32 X): (real, pred).
     Ours(Box<(AnnData, AnnData)>),
-    /// Written by anndata itself: this Python script, given the shared data directory and
-    /// the case's directory.
-    Python(&'static str),
+    /// Written by anndata itself: this Python script, given the shared data directory, the
+    /// case's directory and these arguments.
+    Python(&'static str, &'static [&'static str]),
 }
 
 /// A case's files: `real` and its prediction ([`predict`]), written by perturbench-io.
@@ -277,20 +278,27 @@ fn ours(real: AnnData) -> Files {
 /// the file's column order, which is not sorted), and a float64 prediction: the real
 /// values times numpy noise in [0.8, 1.2). Rounding such values to float32 merges near-ties
 /// of the rank test (p-values off by up to 5e-4) and moves means in the 8th digit, so this
-/// case needs X at full precision.
+/// case needs X at full precision. The third argument is the layout both files are written
+/// in: `csr` (as stored), `csc` or `dense`.
 const DEVEL_F64: &str = r#"
 import sys
 import anndata as ad
 import numpy as np
+import scipy.sparse as sp
+layout = sys.argv[3]
 a = ad.read_h5ad(sys.argv[1] + "/perturbench_devel.h5ad")
 a = a[a.obs["cell_type"] == "k562"].copy()
 assert a.X.dtype == np.float64, a.X.dtype
-a.write_h5ad(sys.argv[2] + "/real.h5ad")
 p = a.copy()
 x = p.X.copy()
 x.data = x.data * np.random.default_rng(5).uniform(0.8, 1.2, x.data.size)
 p.X = x
-p.write_h5ad(sys.argv[2] + "/pred.h5ad")
+for m, name in [(a, "real"), (p, "pred")]:
+    if layout == "csc":
+        m.X = sp.csc_matrix(m.X)
+    elif layout == "dense":
+        m.X = m.X.toarray()
+    m.write_h5ad(sys.argv[2] + "/" + name + ".h5ad")
 "#;
 
 fn cases(data: &Path, dir: &Path) -> Vec<Case> {
@@ -341,7 +349,17 @@ fn cases(data: &Path, dir: &Path) -> Vec<Case> {
         },
         Case {
             name: "devel_f64",
-            files: Files::Python(DEVEL_F64),
+            files: Files::Python(DEVEL_F64, &["csr"]),
+            args: with(&["--profile", "full"]),
+        },
+        Case {
+            name: "devel_f64_csc",
+            files: Files::Python(DEVEL_F64, &["csc"]),
+            args: with(&["--profile", "full"]),
+        },
+        Case {
+            name: "devel_f64_dense",
+            files: Files::Python(DEVEL_F64, &["dense"]),
             args: with(&["--profile", "full"]),
         },
         Case {
@@ -430,11 +448,12 @@ fn cell_eval_run_baseline_score_match_cell_eval_0_8_2() {
                     write_h5ad(d.join(f), a, &WriteOptions::default()).unwrap();
                 }
             }
-            Files::Python(script) => {
+            Files::Python(script, extra) => {
                 let out = std::process::Command::new(&py)
                     .args(["-c", script])
                     .arg(&data)
                     .arg(&d)
+                    .args(extra.iter())
                     .output()
                     .expect("python");
                 assert!(

@@ -181,36 +181,69 @@ impl H5adReader {
         }
     }
 
-    /// The arrays of the sparse CSR matrix at `key` as stored (row pointer, column indices,
-    /// values read as `f64`), when its values are stored as `float64`; `None` for any other
-    /// dtype or layout (dense, CSC). See [`Csr::with_exact`].
+    /// The matrix at `key` as CSR arrays (row pointer, column indices, values read as
+    /// `f64`), when its values are stored as `float64`: a CSR matrix as stored (rows possibly
+    /// unsorted), a CSC one turned into rows (columns ascending within each row), a dense one
+    /// keeping the entries that are non-zero in `float32` (the entries of
+    /// [`read_matrix`](Self::read_matrix)); `None` for any other dtype. See
+    /// [`Csr::with_exact`].
     #[allow(clippy::type_complexity)]
     pub fn read_matrix_f64_raw(
         &self,
         key: &str,
     ) -> Result<Option<(Vec<u64>, Vec<u32>, Vec<f64>)>, IoError> {
         let path = self.path_str();
-        let Node::Sparse {
-            group,
-            encoding: MatrixEncoding::Csr,
-            shape,
-        } = self.matrix_node(key)?
-        else {
-            return Ok(None);
-        };
-        let ds = sub_dataset(path, key, &group, "data")?;
-        let full = format!("{key}/data");
-        if kind_of(&ds).at(path, &full)? != Kind::Float(8) {
-            return Ok(None);
+        match self.matrix_node(key)? {
+            Node::Sparse {
+                group,
+                encoding,
+                shape,
+            } => {
+                let ds = sub_dataset(path, key, &group, "data")?;
+                let full = format!("{key}/data");
+                if kind_of(&ds).at(path, &full)? != Kind::Float(8) {
+                    return Ok(None);
+                }
+                let major = match encoding {
+                    MatrixEncoding::Csr => shape.0,
+                    _ => shape.1,
+                };
+                let indptr = read_indptr(path, key, &group, major)?;
+                let nnz = *indptr.last().unwrap_or(&0) as usize;
+                let indices = read_indices(path, key, &group, 0..nnz)?;
+                let values = match super::direct::read_whole::<f64>(Path::new(path), &ds) {
+                    Some(r) => r.map_err(|m| IoError::format(path, &full, m))?,
+                    None => ds.read_raw::<f64>().at(path, &full)?,
+                };
+                if values.len() != nnz {
+                    return Err(IoError::format(path, &full, "length differs from indptr"));
+                }
+                Ok(Some(match encoding {
+                    MatrixEncoding::Csr => (indptr, indices, values),
+                    _ => csc_to_csr_rows(shape.0, &indptr, &indices, &values).ok_or_else(|| {
+                        IoError::format(path, key, "inconsistent CSC arrays (indptr, indices)")
+                    })?,
+                }))
+            }
+            Node::Dense(ds) => {
+                if kind_of(&ds).at(path, key)? != Kind::Float(8) {
+                    return Ok(None);
+                }
+                let s = ds.shape();
+                let v = ds.read_raw::<f64>().at(path, key)?;
+                let (mut indptr, mut indices, mut values) = (vec![0u64], Vec::new(), Vec::new());
+                for r in 0..s[0] {
+                    for (c, &x) in v[r * s[1]..(r + 1) * s[1]].iter().enumerate() {
+                        if x as f32 != 0.0 {
+                            indices.push(c as u32);
+                            values.push(x);
+                        }
+                    }
+                    indptr.push(values.len() as u64);
+                }
+                Ok(Some((indptr, indices, values)))
+            }
         }
-        let indptr = read_indptr(path, key, &group, shape.0)?;
-        let nnz = *indptr.last().unwrap_or(&0) as usize;
-        let indices = read_indices(path, key, &group, 0..nnz)?;
-        let values = match super::direct::read_whole::<f64>(Path::new(path), &ds) {
-            Some(r) => r.map_err(|m| IoError::format(path, &full, m))?,
-            None => ds.read_raw::<f64>().at(path, &full)?,
-        };
-        Ok(Some((indptr, indices, values)))
     }
 
     /// Reads rows `rows` of the matrix at `key`; CSR and dense matrices read only those rows.
@@ -270,6 +303,39 @@ impl H5adReader {
             }
         }
     }
+}
+
+/// CSC arrays (`nrows` rows) as CSR arrays: each row's entries in ascending column order,
+/// in the order of the stored entries within a column; `None` if the arrays are inconsistent
+/// (a decreasing or short column pointer, a row index out of range).
+fn csc_to_csr_rows(
+    nrows: usize,
+    indptr: &[u64],
+    rows: &[u32],
+    values: &[f64],
+) -> Option<(Vec<u64>, Vec<u32>, Vec<f64>)> {
+    if indptr.windows(2).any(|w| w[0] > w[1]) || indptr.last().copied() != Some(rows.len() as u64) {
+        return None;
+    }
+    let mut ptr = vec![0u64; nrows + 1];
+    for &r in rows {
+        *ptr.get_mut(r as usize + 1)? += 1;
+    }
+    for r in 0..nrows {
+        ptr[r + 1] += ptr[r];
+    }
+    let mut next: Vec<u64> = ptr[..nrows].to_vec();
+    let (mut cols, mut vals) = (vec![0u32; rows.len()], vec![0f64; rows.len()]);
+    for c in 0..indptr.len().saturating_sub(1) {
+        for k in indptr[c] as usize..indptr[c + 1] as usize {
+            let r = rows[k] as usize;
+            let p = next[r] as usize;
+            cols[p] = c as u32;
+            vals[p] = values[k];
+            next[r] += 1;
+        }
+    }
+    Some((ptr, cols, vals))
 }
 
 fn sub_dataset(path: &str, key: &str, group: &Group, name: &str) -> Result<Dataset, IoError> {
@@ -621,5 +687,28 @@ impl Iterator for RowChunks<'_> {
         let end = (start + self.step).min(self.rows);
         self.next = end;
         Some(self.block(start..end).map(|b| (start, b)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csc_arrays_become_rows_in_the_transposed_order() {
+        // 3 × 3, by column: col 0 = {row 2: a, row 0: b} (rows unsorted), col 1 = {},
+        // col 2 = {row 0: c}. Rows: row 0 = (0, b), (2, c); row 1 empty; row 2 = (0, a).
+        let (a, b, c) = (0.1f64, 0.2, 0.3);
+        let got = csc_to_csr_rows(3, &[0, 2, 2, 3], &[2, 0, 0], &[a, b, c]).unwrap();
+        assert_eq!(got, (vec![0, 2, 2, 3], vec![0, 2, 0], vec![b, c, a]));
+        // The f32 reading of the same arrays puts its values at the same positions.
+        let m = Csr::from_csc_parts(3, 3, vec![0, 2, 2, 3], vec![2, 0, 0], vec![0.1, 0.2, 0.3])
+            .unwrap();
+        assert_eq!((m.indptr(), m.indices()), (&got.0[..], &got.1[..]));
+        assert!(m.with_exact(&got.0, &got.1, &got.2).is_ok());
+        // Inconsistent arrays: a row out of range, a decreasing or short column pointer.
+        assert!(csc_to_csr_rows(2, &[0, 1], &[2], &[a]).is_none());
+        assert!(csc_to_csr_rows(3, &[0, 2, 1, 3], &[0, 1, 2], &[a, b, c]).is_none());
+        assert!(csc_to_csr_rows(3, &[0, 1], &[0, 1], &[a, b]).is_none());
     }
 }
