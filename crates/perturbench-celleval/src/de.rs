@@ -160,7 +160,7 @@ fn check_and_count<V: XValue>(x: &Csr, values: &[V]) -> Result<Vec<usize>> {
             idx.iter()
                 .zip(vals)
                 .find(|(_, v)| v.to_f64().is_nan() || v.to_f64() < 0.0)
-                .map(|(&c, &v)| (row, c as usize, v.to_f32()))
+                .map(|(&c, &v)| (row, c as usize, v.to_f64()))
         });
     if let Some((row, col, value)) = bad {
         return Err(CellEvalError::InvalidValue { row, col, value });

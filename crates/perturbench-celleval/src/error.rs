@@ -58,7 +58,7 @@ pub enum CellEvalError {
         /// Gene (column).
         col: usize,
         /// The value.
-        value: f32,
+        value: f64,
     },
     /// Real and predicted data do not describe the same genes in the same order.
     #[error("gene mismatch between real and pred: {0}")]

@@ -24,6 +24,10 @@ pub struct InputRecord {
     /// Cells × genes (h5ad inputs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shape: Option<(usize, usize)>,
+    /// The precision X's values were evaluated at (`float64` when a float64 X was kept at
+    /// full precision, `float32` otherwise; see the `x.precision` convention).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<String>,
 }
 
 /// A metric that was asked for by the profile but not computed.

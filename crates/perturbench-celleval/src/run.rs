@@ -184,6 +184,14 @@ fn record_of(role: &str, input: &Input, sha256: String) -> InputRecord {
         dtype: Some(input.dtype.clone()),
         scale: Some(input.scale),
         shape: Some((input.adata.n_obs(), input.adata.n_vars())),
+        precision: Some(
+            if input.adata.x.exact().is_some() {
+                "float64"
+            } else {
+                "float32"
+            }
+            .into(),
+        ),
     }
 }
 
@@ -546,6 +554,7 @@ fn run_inner(opts: &RunOptions) -> Result<RunSummary> {
                 dtype: None,
                 scale: None,
                 shape: None,
+                precision: None,
             });
         }
     }

@@ -147,6 +147,7 @@ fn record_of(role: &str, c: &Counts) -> Result<InputRecord> {
         dtype: Some(c.dtype.clone()),
         scale: None,
         shape: Some((c.adata.n_obs(), c.adata.n_vars())),
+        precision: None,
     })
 }
 
